@@ -1,0 +1,459 @@
+//! The Energi Data Service HTTP API: the query for a UTC time range (written
+//! in Danish local time, which is how the API reads `start` and `end`), one
+//! GET with at most one wait-and-retry on 429, the response's status and size
+//! checks, and a streaming parse of its `records` array into [`Row`]s.
+
+use std::fmt;
+use std::io::{self, BufReader, Read};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::redirect;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::dataset::{Dataset, Row};
+use crate::exit::{fail, Exit};
+use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
+
+/// The longest `Retry-After` a run waits for before giving up (exit 75).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
+/// How much of an unexpected body an error message quotes.
+const QUOTE_BYTES: usize = 200;
+
+/// How to reach the API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub base_url: String,
+    pub http_timeout: Duration,
+    /// Larger bodies are refused (exit 3) instead of read to the end.
+    pub max_body: u64,
+}
+
+/// What a fetch saw besides its rows.
+#[derive(Debug, Clone, Default)]
+pub struct FetchInfo {
+    pub rows: u64,
+    pub bytes: u64,
+    pub remaining_calls: Option<i64>,
+}
+
+/// A blocking API client; one per run.
+pub struct Api {
+    http: Client,
+    config: ApiConfig,
+}
+
+/// The query parameters covering `[start, end)` in UTC, sorted oldest first.
+pub fn range_query(
+    dataset: &Dataset,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("start", format_api_local(dk_at_or_before(start))),
+        ("end", format_api_local(dk_at_or_after(end))),
+        ("sort", format!("{} asc", dataset.time_column)),
+        ("limit", "0".to_string()),
+    ]
+}
+
+impl Api {
+    pub fn new(config: ApiConfig) -> Result<Api> {
+        let http = Client::builder()
+            .timeout(config.http_timeout)
+            .user_agent(concat!("eds-kafka/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect::Policy::custom(|attempt| {
+                let same_host = attempt.previous().first().map(|u| u.host_str())
+                    == Some(attempt.url().host_str());
+                if !same_host {
+                    attempt.stop()
+                } else if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(|e| fail(Exit::Usage, format!("cannot build the HTTP client: {e}")))?;
+        Ok(Api { http, config })
+    }
+
+    /// The dataset's URL, without query: what messages name.
+    pub fn dataset_url(&self, dataset: &Dataset) -> String {
+        format!(
+            "{}/dataset/{}",
+            self.config.base_url.trim_end_matches('/'),
+            dataset.name
+        )
+    }
+
+    /// Fetches the rows with `start <= time < end` (and, since the API's
+    /// bounds are local time, possibly some around them) and hands each to
+    /// `on_row` as it is parsed. One request, two when a 429 asks for a short wait.
+    pub fn fetch(
+        &self,
+        dataset: &Dataset,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        on_row: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<FetchInfo> {
+        let url = self.dataset_url(dataset);
+        let query = range_query(dataset, start, end);
+        log::debug!(
+            "GET {url}?{} (UTC {} .. {})",
+            query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+            format_utc(start),
+            format_utc(end)
+        );
+        let started = Instant::now();
+        let mut response = self.get(&url, &query)?;
+        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            match retry_after(response.headers()) {
+                Some(wait) if wait <= MAX_RETRY_WAIT => {
+                    log::warn!(
+                        "{url}: 429 Too Many Requests; waiting {}s as Retry-After asks",
+                        wait.as_secs()
+                    );
+                    std::thread::sleep(wait);
+                    response = self.get(&url, &query)?;
+                }
+                _ => {}
+            }
+        }
+        let remaining_calls = header_int(response.headers(), "RemainingCalls");
+        match remaining_calls {
+            Some(0) => log::warn!("{url}: the API says no calls remain (RemainingCalls: 0)"),
+            Some(n) => log::debug!("{url}: RemainingCalls: {n}"),
+            None => {}
+        }
+        check_status(&url, response)
+            .and_then(|response| self.parse(dataset, &url, response, on_row))
+            .map(|(rows, bytes)| {
+                log::info!(
+                    "fetched {rows} rows ({bytes} bytes) from {url} in {} ms",
+                    started.elapsed().as_millis()
+                );
+                FetchInfo {
+                    rows,
+                    bytes,
+                    remaining_calls,
+                }
+            })
+    }
+
+    fn get(&self, url: &str, query: &[(&str, String)]) -> Result<Response> {
+        self.http.get(url).query(query).send().map_err(|e| {
+            let what = if e.is_timeout() {
+                format!(
+                    "timed out after {}s",
+                    self.config.http_timeout.as_secs_f64()
+                )
+            } else if e.is_connect() {
+                "cannot connect".to_string()
+            } else {
+                "request failed".to_string()
+            };
+            fail(
+                Exit::Temporary,
+                format!("GET {url}: {what}: {}", error_chain(&e)),
+            )
+        })
+    }
+
+    fn parse(
+        &self,
+        dataset: &Dataset,
+        url: &str,
+        response: Response,
+        on_row: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<(u64, u64)> {
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_string();
+        let mut body = Capped::new(response, self.config.max_body);
+        let mut seed = Body {
+            dataset,
+            on_row,
+            rows: 0,
+            failed: None,
+            has_records: false,
+        };
+        let result = {
+            let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
+                64 * 1024,
+                &mut body,
+            ));
+            (&mut seed).deserialize(&mut de).and_then(|()| de.end())
+        };
+        if let Some(err) = seed.failed.take() {
+            return Err(err.context(format!("processing the rows from {url}")));
+        }
+        if let Err(e) = result {
+            if body.exceeded {
+                return Err(fail(
+                    Exit::Data,
+                    format!(
+                        "{url}: response body is larger than the {} byte cap",
+                        self.config.max_body
+                    ),
+                ));
+            }
+            if e.is_io() {
+                let timed_out = e.io_error_kind() == Some(io::ErrorKind::TimedOut);
+                let what = if timed_out {
+                    "timed out reading the body"
+                } else {
+                    "reading the body failed"
+                };
+                return Err(fail(Exit::Temporary, format!("{url}: {what}: {e}")));
+            }
+            return Err(fail(
+                Exit::Data,
+                format!(
+                    "{url}: response is not the expected JSON ({e}; Content-Type: {content_type}); body starts: {}",
+                    quote(&body.head)
+                ),
+            ));
+        }
+        if !seed.has_records {
+            return Err(fail(
+                Exit::Data,
+                format!(
+                    "{url}: response has no \"records\" array; body starts: {}",
+                    quote(&body.head)
+                ),
+            ));
+        }
+        Ok((seed.rows, body.read))
+    }
+}
+
+/// Turns a non-200 status into the error (and exit code) it means.
+fn check_status(url: &str, response: Response) -> Result<Response> {
+    let status = response.status();
+    if status == reqwest::StatusCode::OK {
+        return Ok(response);
+    }
+    let retry = retry_after(response.headers());
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut head = Vec::new();
+    let _ = response.take(QUOTE_BYTES as u64).read_to_end(&mut head);
+    let (exit, hint) = if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let wait = retry.map_or("no Retry-After".to_string(), |d| {
+            format!("Retry-After {}s", d.as_secs())
+        });
+        (
+            Exit::Temporary,
+            format!(" (rate limited, {wait}; the next run catches up)"),
+        )
+    } else if status.is_server_error() {
+        (Exit::Temporary, String::new())
+    } else if status.is_redirection() {
+        let to = location.unwrap_or_default();
+        (
+            Exit::Data,
+            format!(" (redirect to {to} not followed: another host)"),
+        )
+    } else {
+        (Exit::Data, String::new())
+    };
+    Err(fail(
+        exit,
+        format!("{url}: HTTP {status}{hint}; body: {}", quote(&head)),
+    ))
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_int(headers, RETRY_AFTER.as_str())
+        .filter(|s| *s >= 0)
+        .map(|s| Duration::from_secs(s as u64))
+}
+
+fn header_int(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn quote(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(QUOTE_BYTES)];
+    let text = String::from_utf8_lossy(cut).replace(['\n', '\r'], " ");
+    if bytes.len() > QUOTE_BYTES {
+        format!("{text:?}...")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// A reader that stops with an error past `cap` bytes and keeps the first
+/// bytes for error messages.
+struct Capped<R> {
+    inner: R,
+    cap: u64,
+    read: u64,
+    exceeded: bool,
+    head: Vec<u8>,
+}
+
+impl<R: Read> Capped<R> {
+    fn new(inner: R, cap: u64) -> Self {
+        Capped {
+            inner,
+            cap,
+            read: 0,
+            exceeded: false,
+            head: Vec::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.head.len() < QUOTE_BYTES + 1 {
+            let take = n.min(QUOTE_BYTES + 1 - self.head.len());
+            self.head.extend_from_slice(&buf[..take]);
+        }
+        self.read += n as u64;
+        if self.read > self.cap {
+            self.exceeded = true;
+            return Err(io::Error::other("response body over the size cap"));
+        }
+        Ok(n)
+    }
+}
+
+/// Streams `{"records": [...], ...}`: every other key is skipped, every record
+/// is parsed into a [`Row`] and handed on before the next is read.
+struct Body<'a, 'f> {
+    dataset: &'a Dataset,
+    on_row: &'f mut dyn FnMut(Row) -> Result<()>,
+    rows: u64,
+    failed: Option<anyhow::Error>,
+    has_records: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Body<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Body<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with a records array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "records" {
+                self.has_records = true;
+                map.next_value_seed(Records(&mut *self))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Records<'b, 'a, 'f>(&'b mut Body<'a, 'f>);
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let body = self.0;
+        while let Some(object) = seq.next_element::<Map<String, Value>>()? {
+            let step = body
+                .dataset
+                .parse_row(object)
+                .map_err(|e| fail(Exit::Data, format!("{e:#}")))
+                .and_then(|row| (body.on_row)(row));
+            if let Err(e) = step {
+                body.failed = Some(e);
+                return Err(de::Error::custom("stopped"));
+            }
+            body.rows += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+
+    #[test]
+    fn query_is_in_danish_time_and_sorted() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let q = range_query(
+            &d,
+            parse_utc("2026-11-28T11:25:00").unwrap(),
+            parse_utc("2026-11-28T12:00:00").unwrap(),
+        );
+        assert_eq!(
+            q,
+            vec![
+                ("start", "2026-11-28T12:25".to_string()),
+                ("end", "2026-11-28T13:00".to_string()),
+                ("sort", "Minutes1UTC asc".to_string()),
+                ("limit", "0".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn quote_cuts_and_escapes() {
+        assert_eq!(quote(b"<html>\n</html>"), "\"<html> </html>\"");
+        let long = vec![b'x'; 300];
+        assert!(quote(&long).ends_with("\"..."));
+        assert_eq!(quote(&long).len(), 200 + 2 + 3);
+    }
+
+    #[test]
+    fn capped_reader_stops_past_the_cap() {
+        let mut r = Capped::new(&b"0123456789"[..], 4);
+        let mut out = Vec::new();
+        assert!(r.read_to_end(&mut out).is_err());
+        assert!(r.exceeded);
+        let mut ok = Capped::new(&b"0123"[..], 4);
+        assert!(ok.read_to_end(&mut out).is_ok());
+        assert!(!ok.exceeded);
+    }
+}

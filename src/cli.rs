@@ -1,0 +1,180 @@
+//! The command line (clap types only). `config.rs` turns these into plain
+//! structs once; nothing else sees clap.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::{ArgAction, Args, Parser, Subcommand};
+use log::LevelFilter;
+
+use crate::aggregate::Stat;
+use crate::time::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eds-kafka",
+    version,
+    about = "Fetch Energi Data Service real-time data, aggregate the trailing window, publish it to Kafka.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One run: fetch the trailing window, aggregate it, publish (or print with --dry-run)
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// More log output on stderr (-v debug, -vv trace)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less log output on stderr (-q warnings and errors, -qq errors only)
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Base log level before -v/-q: off, error, warn, info, debug, trace
+    #[arg(
+        long,
+        env = "EDS_LOG",
+        default_value = "info",
+        global = true,
+        value_name = "LEVEL"
+    )]
+    pub log_level: LevelFilter,
+}
+
+/// Where the data comes from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Energi Data Service base URL
+    #[arg(
+        long,
+        env = "EDS_API_URL",
+        default_value = "https://api.energidataservice.dk",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+    /// Dataset name
+    #[arg(
+        long,
+        env = "EDS_DATASET",
+        default_value = "PowerSystemRightNow",
+        value_name = "NAME"
+    )]
+    pub dataset: String,
+    /// Timeout of the HTTP request, body included
+    #[arg(long, env = "EDS_HTTP_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
+    pub http_timeout: Duration,
+    /// Largest response body accepted (bytes, or with a KiB/MiB/GiB suffix)
+    #[arg(long, env = "EDS_MAX_BODY", default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: u64,
+}
+
+/// What to compute over the window.
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// Fields to aggregate, comma-separated; `all` = every numeric field
+    #[arg(
+        long,
+        env = "EDS_FIELDS",
+        default_value = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum",
+        value_name = "A,B,..."
+    )]
+    pub fields: String,
+    /// Statistics per field, comma-separated, from count,mean,min,max,last
+    #[arg(
+        long,
+        env = "EDS_STATS",
+        default_value = "count,mean,min,max,last",
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
+    pub stats: Vec<Stat>,
+    /// Length of the trailing window (a multiple of the dataset's resolution)
+    #[arg(long, env = "EDS_WINDOW", default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub window: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub aggregate: AggregateArgs,
+    /// Reference clock (RFC 3339), for replays and tests; default: the system clock
+    #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    /// Fail (exit 75) when the newest row is older than this
+    #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_lag: Duration,
+    /// Print CSV to stdout instead of publishing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the window's rows instead of the aggregate
+    #[arg(long, requires = "dry_run")]
+    pub records: bool,
+}
+
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("invalid time '{text}' ({e}): use RFC 3339, e.g. 2026-11-28T12:00:30Z")
+        })
+}
+
+/// `1048576`, `512KiB`, `64MiB`, `1GiB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(format!("invalid size '{text}': use bytes or KiB, MiB, GiB")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid size '{text}': use bytes or KiB, MiB, GiB"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("64MB").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn stats_split_on_commas() {
+        let cli =
+            Cli::try_parse_from(["eds-kafka", "publish", "--dry-run", "--stats", "max,count"])
+                .unwrap();
+        let Command::Publish(p) = cli.command;
+        assert_eq!(p.aggregate.stats, vec![Stat::Max, Stat::Count]);
+        assert!(Cli::try_parse_from(["eds-kafka", "publish", "--stats", "median"]).is_err());
+        assert!(Cli::try_parse_from(["eds-kafka", "publish", "--records"]).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! One file per subcommand; each takes its plain config and does the whole job.
+
+pub mod publish;

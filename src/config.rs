@@ -1,0 +1,227 @@
+//! Plain configuration structs, built once from the command line and checked
+//! there (a bad value is a usage error, exit 2). The commands read only these.
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::aggregate::Stat;
+use crate::api::ApiConfig;
+use crate::cli::{AggregateArgs, PublishArgs, SourceArgs};
+use crate::dataset::Dataset;
+use crate::exit::{fail, Exit};
+use crate::time::format_span;
+
+/// The dataset and how to fetch it.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub api: ApiConfig,
+    pub dataset: Dataset,
+}
+
+/// Which fields to aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fields {
+    /// Every numeric field the rows have.
+    All,
+    Named(Vec<String>),
+}
+
+impl Fields {
+    pub fn named(&self) -> Option<&[String]> {
+        match self {
+            Fields::All => None,
+            Fields::Named(v) => Some(v),
+        }
+    }
+}
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct AggregateConfig {
+    pub fields: Fields,
+    pub stats: Vec<Stat>,
+    pub window: TimeDelta,
+}
+
+/// Where `publish` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// CSV of the aggregate on stdout.
+    CsvAggregates,
+    /// CSV of the window's rows on stdout.
+    CsvRecords,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    pub source: SourceConfig,
+    pub aggregate: AggregateConfig,
+    pub now: DateTime<Utc>,
+    pub max_lag: TimeDelta,
+    pub output: Output,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    fail(Exit::Usage, message)
+}
+
+fn span(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+impl SourceConfig {
+    pub fn from_args(args: &SourceArgs) -> Result<SourceConfig> {
+        let dataset = Dataset::known(&args.dataset).ok_or_else(|| {
+            usage(format!(
+                "unknown dataset '{}': known datasets are {}",
+                args.dataset,
+                Dataset::known_names().join(", ")
+            ))
+        })?;
+        let url = reqwest::Url::parse(&args.api_url)
+            .map_err(|e| usage(format!("invalid --api-url '{}': {e}", args.api_url)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+            return Err(usage(format!(
+                "invalid --api-url '{}': use http(s)://host[:port][/path]",
+                args.api_url
+            )));
+        }
+        if args.http_timeout.is_zero() {
+            return Err(usage("--http-timeout must be more than 0".into()));
+        }
+        Ok(SourceConfig {
+            api: ApiConfig {
+                base_url: args.api_url.clone(),
+                http_timeout: args.http_timeout,
+                max_body: args.max_body,
+            },
+            dataset,
+        })
+    }
+}
+
+impl AggregateConfig {
+    pub fn from_args(args: &AggregateArgs, dataset: &Dataset) -> Result<AggregateConfig> {
+        let fields = if args.fields.trim() == "all" {
+            Fields::All
+        } else {
+            let names: Vec<String> = args
+                .fields
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect();
+            if names.is_empty() {
+                return Err(usage("--fields is empty: name fields or use 'all'".into()));
+            }
+            if let Some(index) = names.iter().find(|f| dataset.is_index_column(f)) {
+                return Err(usage(format!(
+                    "--fields: {index} is a time or key column, not a value"
+                )));
+            }
+            Fields::Named(names)
+        };
+        let mut stats: Vec<Stat> = Vec::new();
+        for s in &args.stats {
+            if !stats.contains(s) {
+                stats.push(*s);
+            }
+        }
+        let window = span(args.window);
+        let res = dataset.resolution;
+        if window <= TimeDelta::zero() || window.num_milliseconds() % res.num_milliseconds() != 0 {
+            return Err(usage(format!(
+                "--window {} must be a positive multiple of {}'s resolution ({})",
+                format_span(window),
+                dataset.name,
+                format_span(res)
+            )));
+        }
+        Ok(AggregateConfig {
+            fields,
+            stats,
+            window,
+        })
+    }
+}
+
+impl PublishConfig {
+    /// `clock` is the system time, read once by the caller; `--now` overrides it.
+    pub fn from_args(args: &PublishArgs, clock: DateTime<Utc>) -> Result<PublishConfig> {
+        let source = SourceConfig::from_args(&args.source)?;
+        let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
+        let max_lag = span(args.max_lag);
+        if max_lag <= TimeDelta::zero() {
+            return Err(usage("--max-lag must be more than 0".into()));
+        }
+        let output = if args.records {
+            Output::CsvRecords
+        } else {
+            Output::CsvAggregates
+        };
+        Ok(PublishConfig {
+            source,
+            aggregate,
+            now: args.now.unwrap_or(clock),
+            max_lag,
+            output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn config(extra: &[&str]) -> Result<PublishConfig> {
+        let mut argv = vec!["eds-kafka", "publish", "--dry-run"];
+        argv.extend_from_slice(extra);
+        let Command::Publish(args) = Cli::try_parse_from(argv).unwrap().command;
+        PublishConfig::from_args(&args, DateTime::from_timestamp(0, 0).unwrap())
+    }
+
+    fn exit(extra: &[&str]) -> Exit {
+        crate::exit::exit_of(&config(extra).unwrap_err())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.source.dataset.name, "PowerSystemRightNow");
+        assert_eq!(c.aggregate.window, TimeDelta::minutes(5));
+        assert_eq!(c.aggregate.stats.len(), 5);
+        assert_eq!(c.max_lag, TimeDelta::minutes(30));
+        assert_eq!(
+            c.now.timestamp(),
+            0,
+            "the clock passed in is used without --now"
+        );
+        let Fields::Named(f) = &c.aggregate.fields else {
+            panic!()
+        };
+        assert_eq!(f.len(), 7);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        assert_eq!(exit(&["--dataset", "Nope"]), Exit::Usage);
+        assert_eq!(exit(&["--api-url", "ftp://x"]), Exit::Usage);
+        assert_eq!(exit(&["--window", "90s"]), Exit::Usage);
+        assert_eq!(
+            exit(&["--dataset", "CO2Emis", "--window", "7m"]),
+            Exit::Usage
+        );
+        assert_eq!(exit(&["--fields", "Minutes1UTC"]), Exit::Usage);
+        assert_eq!(exit(&["--fields", ","]), Exit::Usage);
+        assert!(config(&["--dataset", "CO2Emis", "--window", "15m"]).is_ok());
+    }
+
+    #[test]
+    fn all_fields_and_now() {
+        let c = config(&["--fields", "all", "--now", "2026-11-28T13:00:30+01:00"]).unwrap();
+        assert_eq!(c.aggregate.fields, Fields::All);
+        assert_eq!(crate::time::format_utc(c.now), "2026-11-28T12:00:30Z");
+    }
+}

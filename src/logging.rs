@@ -1,0 +1,56 @@
+//! Log setup: everything goes to stderr (stdout carries data only), at the
+//! level EDS_LOG / --log-level gives, raised by -v and lowered by -q.
+
+use log::LevelFilter;
+use simplelog::{ConfigBuilder, WriteLogger};
+
+use crate::cli::LogArgs;
+
+const LEVELS: [LevelFilter; 6] = [
+    LevelFilter::Off,
+    LevelFilter::Error,
+    LevelFilter::Warn,
+    LevelFilter::Info,
+    LevelFilter::Debug,
+    LevelFilter::Trace,
+];
+
+/// The base level moved up by `verbose` steps and down by `quiet` steps.
+pub fn level(args: &LogArgs) -> LevelFilter {
+    let base = LEVELS
+        .iter()
+        .position(|l| *l == args.log_level)
+        .unwrap_or(3) as i32;
+    let index = (base + args.verbose as i32 - args.quiet as i32).clamp(0, LEVELS.len() as i32 - 1);
+    LEVELS[index as usize]
+}
+
+pub fn init(args: &LogArgs) {
+    let config = ConfigBuilder::new()
+        .set_time_format_rfc3339()
+        .set_thread_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .set_location_level(LevelFilter::Off)
+        .build();
+    // Only fails when a logger is already set, which is harmless.
+    let _ = WriteLogger::init(level(args), config, std::io::stderr());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_moves_the_level() {
+        let args = |verbose, quiet, log_level| LogArgs {
+            verbose,
+            quiet,
+            log_level,
+        };
+        assert_eq!(level(&args(0, 0, LevelFilter::Info)), LevelFilter::Info);
+        assert_eq!(level(&args(2, 0, LevelFilter::Info)), LevelFilter::Trace);
+        assert_eq!(level(&args(5, 0, LevelFilter::Info)), LevelFilter::Trace);
+        assert_eq!(level(&args(0, 1, LevelFilter::Info)), LevelFilter::Warn);
+        assert_eq!(level(&args(0, 9, LevelFilter::Debug)), LevelFilter::Off);
+    }
+}

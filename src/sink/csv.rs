@@ -1,0 +1,248 @@
+//! CSV (RFC 4180) output: the aggregate table (`window_start,window_end,rows,
+//! [key,]<field>_<stat>...`) and the records table (UTC time, DK time, key,
+//! fields). `publish --dry-run` and `consume` both write through here, so their
+//! outputs can be diffed.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::{Sink, Written};
+use crate::aggregate::{Aggregate, Stat};
+use crate::dataset::{Dataset, Row};
+use crate::time::format_utc;
+
+/// Shortest round-trip form; empty for no value.
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
+/// Which table a [`CsvSink`] writes, and its columns.
+#[derive(Debug, Clone)]
+pub enum Table {
+    Aggregates {
+        key_column: Option<String>,
+        fields: Vec<String>,
+        stats: Vec<Stat>,
+    },
+    Records {
+        dataset: Dataset,
+        fields: Vec<String>,
+    },
+}
+
+impl Table {
+    pub fn header(&self) -> Vec<String> {
+        match self {
+            Table::Aggregates {
+                key_column,
+                fields,
+                stats,
+            } => {
+                let mut h: Vec<String> =
+                    vec!["window_start".into(), "window_end".into(), "rows".into()];
+                h.extend(key_column.iter().cloned());
+                for f in fields {
+                    h.extend(stats.iter().map(|s| format!("{f}_{s}")));
+                }
+                h
+            }
+            Table::Records { dataset, fields } => {
+                let mut h = vec![dataset.time_column.clone()];
+                h.extend(dataset.dk_column.iter().cloned());
+                h.extend(dataset.key_column.iter().cloned());
+                h.extend(fields.iter().cloned());
+                h
+            }
+        }
+    }
+
+    fn aggregate_line(
+        agg: &Aggregate,
+        key_column: &Option<String>,
+        fields: &[String],
+        stats: &[Stat],
+    ) -> Vec<String> {
+        let mut line = vec![
+            format_utc(agg.window_start),
+            format_utc(agg.window_end),
+            agg.rows.to_string(),
+        ];
+        if key_column.is_some() {
+            line.push(agg.key.as_ref().map(|(_, k)| k.clone()).unwrap_or_default());
+        }
+        for f in fields {
+            let s = agg
+                .fields
+                .iter()
+                .find(|(name, _)| name == f)
+                .map(|(_, s)| *s);
+            for &stat in stats {
+                line.push(match (stat, s) {
+                    (Stat::Count, Some(s)) => s.count.to_string(),
+                    (_, Some(s)) => number(s.get(stat)),
+                    (_, None) => String::new(),
+                });
+            }
+        }
+        line
+    }
+
+    fn record_line(row: &Row, dataset: &Dataset, fields: &[String]) -> Vec<String> {
+        let text = |col: &str| match row.fields.get(col) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        let mut line = vec![format_utc(row.time)];
+        line.extend(dataset.dk_column.as_deref().map(text));
+        line.extend(row.key.iter().cloned());
+        for f in fields {
+            line.push(match row.number(f) {
+                Ok(v) => number(v),
+                Err(_) => text(f),
+            });
+        }
+        line
+    }
+}
+
+/// Writes one table to a writer (stdout in the binary), header first.
+pub struct CsvSink<W: Write> {
+    out: csv::Writer<W>,
+    table: Table,
+    header_written: bool,
+    written: Written,
+}
+
+impl<W: Write> CsvSink<W> {
+    pub fn new(out: W, table: Table) -> Self {
+        CsvSink {
+            out: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(out),
+            table,
+            header_written: false,
+            written: Written::default(),
+        }
+    }
+
+    fn line(&mut self, line: Vec<String>) -> Result<()> {
+        if !self.header_written {
+            self.out
+                .write_record(self.table.header())
+                .context("writing CSV")?;
+            self.header_written = true;
+        }
+        self.out.write_record(line).context("writing CSV")
+    }
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn record(&mut self, row: &Row) -> Result<()> {
+        if let Table::Records { dataset, fields } = &self.table {
+            let line = Table::record_line(row, dataset, fields);
+            self.line(line)?;
+            self.written.records += 1;
+        }
+        Ok(())
+    }
+
+    fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
+        if let Table::Aggregates {
+            key_column,
+            fields,
+            stats,
+        } = &self.table
+        {
+            let line = Table::aggregate_line(agg, key_column, fields, stats);
+            self.line(line)?;
+            self.written.aggregates += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Written> {
+        if !self.header_written {
+            self.out
+                .write_record(self.table.header())
+                .context("writing CSV")?;
+            self.header_written = true;
+        }
+        self.out.flush().context("writing CSV")?;
+        Ok(self.written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::FieldStats;
+    use crate::time::parse_utc;
+
+    fn output(table: Table, f: impl FnOnce(&mut CsvSink<&mut Vec<u8>>)) -> String {
+        let mut buf = Vec::new();
+        let mut sink = CsvSink::new(&mut buf, table);
+        f(&mut sink);
+        sink.finish().unwrap();
+        drop(sink);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn aggregate_table() {
+        let agg = Aggregate {
+            dataset: "PowerSystemRightNow".into(),
+            window_start: parse_utc("2026-11-28T11:55:00").unwrap(),
+            window_end: parse_utc("2026-11-28T12:00:00").unwrap(),
+            key: None,
+            rows: 5,
+            fields: vec![
+                ("A".into(), FieldStats::of([1.0, 2.5])),
+                ("B".into(), FieldStats::default()),
+            ],
+        };
+        let table = Table::Aggregates {
+            key_column: None,
+            fields: vec!["A".into(), "B".into()],
+            stats: vec![Stat::Count, Stat::Mean, Stat::Last],
+        };
+        let out = output(table, |s| s.aggregate(&agg).unwrap());
+        assert_eq!(
+            out,
+            "window_start,window_end,rows,A_count,A_mean,A_last,B_count,B_mean,B_last\r\n\
+             2026-11-28T11:55:00Z,2026-11-28T12:00:00Z,5,2,1.75,2.5,0,,\r\n"
+        );
+    }
+
+    #[test]
+    fn empty_output_still_has_a_header() {
+        let table = Table::Aggregates {
+            key_column: Some("PriceArea".into()),
+            fields: vec!["A".into()],
+            stats: vec![Stat::Max],
+        };
+        assert_eq!(
+            output(table, |_| {}),
+            "window_start,window_end,rows,PriceArea,A_max\r\n"
+        );
+    }
+
+    #[test]
+    fn records_table_quotes_and_keeps_nulls_empty() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let obj = serde_json::json!({"Minutes1UTC": "2026-11-28T11:59:00", "Minutes1DK": "2026-11-28T12:59:00",
+            "A": 0.1, "B": null, "C": "x,y"});
+        let row = d.parse_row(obj.as_object().unwrap().clone()).unwrap();
+        let table = Table::Records {
+            dataset: d,
+            fields: vec!["A".into(), "B".into(), "C".into(), "D".into()],
+        };
+        let out = output(table, |s| s.record(&row).unwrap());
+        assert_eq!(
+            out,
+            "Minutes1UTC,Minutes1DK,A,B,C,D\r\n2026-11-28T11:59:00Z,2026-11-28T12:59:00,0.1,,\"x,y\",\r\n"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Where a run's results go: CSV on stdout (`--dry-run`, and `consume`) or
+//! Kafka topics. Both take records oldest first, then aggregates.
+
+pub mod csv;
+
+use anyhow::Result;
+
+use crate::aggregate::Aggregate;
+use crate::dataset::Row;
+
+/// How many messages a sink wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub records: u64,
+    pub aggregates: u64,
+}
+
+/// A destination for one run's records and aggregates.
+pub trait Sink {
+    fn record(&mut self, row: &Row) -> Result<()>;
+    fn aggregate(&mut self, aggregate: &Aggregate) -> Result<()>;
+    /// Flushes everything; returns only when all of it is written (or acknowledged).
+    fn finish(&mut self) -> Result<Written>;
+}

@@ -1,0 +1,242 @@
+//! Time helpers shared by every stage: duration parsing, UTC formatting, the
+//! API's zone-less timestamps, flooring to a resolution, and the conversion of
+//! a UTC instant to the Danish local time the API reads `start`/`end` in.
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Europe::Copenhagen;
+
+/// Parses `500ms`, `20s`, `5m`, `6h`, `1d` and sums like `1h30m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("invalid duration '{text}': use e.g. 30s, 5m, 6h, 1d or 1h30m");
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut total_ms: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let ms_per_unit = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total_ms = number
+            .checked_mul(ms_per_unit)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .ok_or_else(bad)?;
+    }
+    Ok(std::time::Duration::from_millis(total_ms))
+}
+
+/// Writes a span the way `parse_duration` reads it: `41m`, `1h5m`, `2d3h`, `12s`.
+pub fn format_span(span: TimeDelta) -> String {
+    let mut secs = span.num_seconds();
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    if secs < 0 {
+        out.push('-');
+        secs = -secs;
+    }
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// `2026-11-28T11:55:00Z`: how every UTC time leaves this program.
+pub fn format_utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Reads an API timestamp of a `...UTC` column (`2026-04-08T21:30:00`, no zone)
+/// or one this program wrote (`2026-04-08T21:30:00Z`).
+pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
+    let naive = text.strip_suffix('Z').unwrap_or(text);
+    NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M"))
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// The latest multiple of `step` (counted from the Unix epoch) at or before `t`.
+pub fn floor(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
+    let step_ms = step.num_milliseconds().max(1);
+    let ms = t.timestamp_millis();
+    let floored = ms - ms.rem_euclid(step_ms);
+    DateTime::from_timestamp_millis(floored).expect("a floored time is in range")
+}
+
+/// Every UTC instant the API could mean by a Danish local time: one, two in
+/// the October hour that happens twice, none in the March hour that is skipped.
+fn readings(local: NaiveDateTime) -> Vec<DateTime<Utc>> {
+    match Copenhagen.from_local_datetime(&local) {
+        LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
+        LocalResult::Ambiguous(a, b) => vec![a.with_timezone(&Utc), b.with_timezone(&Utc)],
+        LocalResult::None => Vec::new(),
+    }
+}
+
+/// A Danish local time (minute precision) that, however the API reads it, is
+/// at or before `utc`: a safe inclusive `start`. Exact except around DST changes.
+pub fn dk_at_or_before(utc: DateTime<Utc>) -> NaiveDateTime {
+    let mut local = floor(utc, TimeDelta::minutes(1))
+        .with_timezone(&Copenhagen)
+        .naive_local();
+    for _ in 0..4 {
+        let r = readings(local);
+        if !r.is_empty() && r.iter().all(|t| *t <= utc) {
+            break;
+        }
+        local -= TimeDelta::hours(1);
+    }
+    local
+}
+
+/// A Danish local time (minute precision) that, however the API reads it, is
+/// at or after `utc`: a safe exclusive `end`. Exact except around DST changes.
+pub fn dk_at_or_after(utc: DateTime<Utc>) -> NaiveDateTime {
+    let floored = floor(utc, TimeDelta::minutes(1));
+    let ceiled = if floored < utc {
+        floored + TimeDelta::minutes(1)
+    } else {
+        floored
+    };
+    let mut local = ceiled.with_timezone(&Copenhagen).naive_local();
+    for _ in 0..4 {
+        let r = readings(local);
+        if !r.is_empty() && r.iter().all(|t| *t >= utc) {
+            break;
+        }
+        local += TimeDelta::hours(1);
+    }
+    local
+}
+
+/// The API's `yyyy-MM-ddTHH:mm` form.
+pub fn format_api_local(local: NaiveDateTime) -> String {
+    local.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert_eq!(parse_duration("1d").unwrap().as_secs(), 86_400);
+        for bad in ["", "5", "m", "5x", "-5m", "5 m", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(format_span(TimeDelta::seconds(3900)), "1h5m");
+        assert_eq!(format_span(TimeDelta::seconds(41 * 60)), "41m");
+    }
+
+    #[test]
+    fn api_times_are_utc() {
+        assert_eq!(
+            parse_utc("2026-04-08T21:30:00"),
+            Some(utc("2026-04-08T21:30:00Z"))
+        );
+        assert_eq!(
+            parse_utc("2026-04-08T21:30:00Z"),
+            Some(utc("2026-04-08T21:30:00Z"))
+        );
+        assert_eq!(parse_utc("yesterday"), None);
+        assert_eq!(
+            format_utc(utc("2026-11-28T11:55:00+01:00")),
+            "2026-11-28T10:55:00Z"
+        );
+    }
+
+    #[test]
+    fn flooring() {
+        let t = utc("2026-11-28T11:57:31.5Z");
+        assert_eq!(floor(t, TimeDelta::minutes(1)), utc("2026-11-28T11:57:00Z"));
+        assert_eq!(floor(t, TimeDelta::minutes(5)), utc("2026-11-28T11:55:00Z"));
+        let exact = utc("2026-11-28T12:00:00Z");
+        assert_eq!(floor(exact, TimeDelta::minutes(1)), exact);
+    }
+
+    #[test]
+    fn ordinary_days_convert_exactly() {
+        // Winter: UTC+1; summer: UTC+2.
+        let winter = utc("2026-11-28T11:55:00Z");
+        assert_eq!(
+            format_api_local(dk_at_or_before(winter)),
+            "2026-11-28T12:55"
+        );
+        assert_eq!(format_api_local(dk_at_or_after(winter)), "2026-11-28T12:55");
+        let summer = utc("2026-06-01T22:30:00Z");
+        assert_eq!(
+            format_api_local(dk_at_or_before(summer)),
+            "2026-06-02T00:30"
+        );
+    }
+
+    /// On both DST days, for every minute, every reading of the query bounds
+    /// covers the UTC instant, and the margin is at most an hour.
+    #[test]
+    fn dst_days_are_covered() {
+        for day in ["2026-03-29T00:00:00Z", "2026-10-25T00:00:00Z"] {
+            let mut t = utc(day) - TimeDelta::hours(2);
+            while t < utc(day) + TimeDelta::hours(26) {
+                let start = dk_at_or_before(t);
+                let end = dk_at_or_after(t);
+                let rs = readings(start);
+                let re = readings(end);
+                assert!(
+                    !rs.is_empty() && rs.iter().all(|r| *r <= t),
+                    "start {start} for {t}"
+                );
+                assert!(
+                    !re.is_empty() && re.iter().all(|r| *r >= t),
+                    "end {end} for {t}"
+                );
+                assert!(
+                    rs.iter().all(|r| t - *r <= TimeDelta::hours(1)),
+                    "start margin {t}"
+                );
+                assert!(
+                    re.iter().all(|r| *r - t <= TimeDelta::hours(1)),
+                    "end margin {t}"
+                );
+                t += TimeDelta::minutes(1);
+            }
+        }
+    }
+
+    #[test]
+    fn october_ambiguous_hour_widens_the_query() {
+        // 00:30Z is 02:30 CEST; 02:30 local also means 01:30Z, which is later.
+        let t = utc("2026-10-25T00:30:00Z");
+        assert_eq!(format_api_local(dk_at_or_before(t)), "2026-10-25T01:30");
+        // 01:30Z is 02:30 CET; read as CEST it would be 00:30Z, too early for an end.
+        let t = utc("2026-10-25T01:30:00Z");
+        assert_eq!(format_api_local(dk_at_or_after(t)), "2026-10-25T03:30");
+    }
+}

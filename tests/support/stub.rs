@@ -1,0 +1,280 @@
+//! A local stand-in for api.energidataservice.dk, as `../shared/eds-api-notes.md`
+//! describes it: `start`/`end` read as Danish local time, `sort`, `limit`,
+//! newest-first by default, numbers with six decimals, 400 text/plain for a bad
+//! period, `RemainingCalls` headers. Its clock is set by the test; faults can
+//! be queued for the next requests.
+
+#![allow(dead_code)]
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Cursor;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Europe::Copenhagen;
+use serde_json::{json, Map, Value};
+use tiny_http::{Header, Response, Server};
+
+/// What the next request gets instead of data.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16, &'static str),
+    RateLimited { retry_after: u64 },
+    Html,
+    Truncated,
+    Slow(Duration),
+}
+
+#[derive(Default)]
+struct State {
+    now: Option<DateTime<Utc>>,
+    /// Serve the row of the current (incomplete) minute too, as the real API may.
+    serve_current_minute: bool,
+    missing: HashSet<DateTime<Utc>>,
+    faults: VecDeque<Fault>,
+    fixed: Option<Vec<Value>>,
+    requests: Vec<String>,
+}
+
+pub struct StubApi {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    server: Arc<Server>,
+}
+
+/// The synthetic PowerSystemRightNow row for minute `t`: values depend only on `t`.
+pub fn psrn_row(t: DateTime<Utc>) -> Value {
+    let m = t.timestamp() / 60;
+    let dk = t.with_timezone(&Copenhagen).naive_local();
+    let v = |base: i64, spread: i64| json!(base as f64 + (m % spread) as f64 * 0.25 + 0.000001);
+    let mut row = Map::new();
+    row.insert(
+        "Minutes1UTC".into(),
+        json!(t.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string()),
+    );
+    row.insert(
+        "Minutes1DK".into(),
+        json!(dk.format("%Y-%m-%dT%H:%M:%S").to_string()),
+    );
+    row.insert("CO2Emission".into(), v(100, 17));
+    row.insert("ProductionGe100MW".into(), v(800, 31));
+    row.insert("ProductionLt100MW".into(), v(470, 13));
+    row.insert(
+        "SolarPower".into(),
+        if m % 7 == 0 { Value::Null } else { v(0, 5) },
+    );
+    row.insert("OffshoreWindPower".into(), v(1000, 41));
+    row.insert("OnshoreWindPower".into(), v(820, 23));
+    row.insert("Exchange_Sum".into(), json!(-((m % 19) as f64) * 10.5));
+    row.insert("Exchange_DK1_DE".into(), v(-400, 11));
+    row.insert("mFRR_ActivatedDK1".into(), Value::Null);
+    Value::Object(row)
+}
+
+fn parse_local(text: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(&format!("{text}T00:00"), "%Y-%m-%dT%H:%M"))
+        .ok()?;
+    Copenhagen
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A row's `Minutes1UTC`; `None` for a (deliberately broken) row without one.
+fn row_time(row: &Value) -> Option<DateTime<Utc>> {
+    let text = row.get("Minutes1UTC")?.as_str()?;
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// Writes JSON the way the API does: every float with six decimals.
+fn api_json(value: &Value) -> String {
+    match value {
+        Value::Number(n) if n.is_f64() => format!("{:.6}", n.as_f64().unwrap()),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(api_json).collect::<Vec<_>>().join(",")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}:{}", json!(k), api_json(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap()
+}
+
+impl StubApi {
+    pub fn start() -> StubApi {
+        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            serve_current_minute: true,
+            ..State::default()
+        }));
+        let (srv, st) = (server.clone(), state.clone());
+        thread::spawn(move || {
+            for request in srv.incoming_requests() {
+                let st = st.clone();
+                thread::spawn(move || {
+                    let (status, headers, body, delay) = respond(&st, request.url());
+                    if let Some(d) = delay {
+                        thread::sleep(d);
+                    }
+                    let mut response = Response::new(
+                        status.into(),
+                        headers,
+                        Cursor::new(body.clone()),
+                        Some(body.len()),
+                        None,
+                    );
+                    response.add_header(header(
+                        "Cache-Control",
+                        "public, must-revalidate, max-age=30",
+                    ));
+                    let _ = request.respond(response);
+                });
+            }
+        });
+        StubApi { url, state, server }
+    }
+
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        self.state.lock().unwrap().now = Some(now);
+    }
+    pub fn serve_current_minute(&self, yes: bool) {
+        self.state.lock().unwrap().serve_current_minute = yes;
+    }
+    pub fn drop_minute(&self, t: DateTime<Utc>) {
+        self.state.lock().unwrap().missing.insert(t);
+    }
+    pub fn fault(&self, fault: Fault) {
+        self.state.lock().unwrap().faults.push_back(fault);
+    }
+    /// Serve these rows (already in the API's form) instead of generated ones.
+    pub fn serve_rows(&self, rows: Vec<Value>) {
+        self.state.lock().unwrap().fixed = Some(rows);
+    }
+    /// The request targets (path and query) received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+impl Drop for StubApi {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+type Reply = (u16, Vec<Header>, Vec<u8>, Option<Duration>);
+
+fn text_reply(status: u16, content_type: &str, body: &str) -> Reply {
+    (
+        status,
+        vec![header("Content-Type", content_type)],
+        body.as_bytes().to_vec(),
+        None,
+    )
+}
+
+fn respond(state: &Mutex<State>, target: &str) -> Reply {
+    let mut st = state.lock().unwrap();
+    st.requests.push(target.to_string());
+    let fault = st.faults.pop_front();
+    let mut delay = None;
+    match fault {
+        Some(Fault::Status(code, body)) => return text_reply(code, "text/plain", body),
+        Some(Fault::RateLimited { retry_after }) => {
+            let mut r = text_reply(429, "text/plain", "Too Many Requests");
+            r.1.push(header("Retry-After", &retry_after.to_string()));
+            return r;
+        }
+        Some(Fault::Html) => {
+            return text_reply(
+                200,
+                "text/html",
+                "<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>",
+            )
+        }
+        Some(Fault::Slow(d)) => delay = Some(d),
+        Some(Fault::Truncated) | None => {}
+    }
+    let url = reqwest::Url::parse(&format!("http://stub{target}")).unwrap();
+    let Some(dataset) = url.path().strip_prefix("/dataset/").map(str::to_string) else {
+        return text_reply(404, "text/plain", "Not Found");
+    };
+    if !dataset.eq_ignore_ascii_case("PowerSystemRightNow") && st.fixed.is_none() {
+        return text_reply(404, "text/plain", "Dataset not found");
+    }
+    let param = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let (start, end) = match (
+        param("start").map(|s| parse_local(&s)),
+        param("end").map(|s| parse_local(&s)),
+    ) {
+        (Some(Some(s)), Some(Some(e))) => (s, e),
+        _ => return text_reply(400, "text/plain", "Invalid period specified"),
+    };
+    let ascending = param("sort").is_some_and(|s| s.ends_with(" asc") || s.ends_with("%20asc"));
+    let mut rows: Vec<Value> = match &st.fixed {
+        Some(rows) => rows
+            .iter()
+            .filter(|r| row_time(r).is_none_or(|t| (start..end).contains(&t)))
+            .cloned()
+            .collect(),
+        None => {
+            let now = st.now.expect("set the stub's clock first");
+            let mut newest = now - TimeDelta::seconds(now.timestamp().rem_euclid(60));
+            if !st.serve_current_minute {
+                newest -= TimeDelta::minutes(1);
+            }
+            let mut t = start - TimeDelta::seconds(start.timestamp().rem_euclid(60));
+            if t < start {
+                t += TimeDelta::minutes(1);
+            }
+            let mut out = Vec::new();
+            while t < end && t <= newest {
+                if !st.missing.contains(&t) {
+                    out.push(psrn_row(t));
+                }
+                t += TimeDelta::minutes(1);
+            }
+            out
+        }
+    };
+    if st.fixed.is_none() {
+        rows.sort_by_key(|r| std::cmp::Reverse(row_time(r)));
+        if ascending {
+            rows.reverse();
+        }
+    }
+    let mut body = json!({"total": rows.len(), "dataset": dataset});
+    if let Some(sort) = param("sort") {
+        body["sort"] = json!(sort);
+    }
+    body["records"] = Value::Array(rows);
+    let mut text = api_json(&body).into_bytes();
+    if matches!(fault, Some(Fault::Truncated)) {
+        text.truncate(text.len() / 2);
+    }
+    let headers = vec![
+        header("Content-Type", "application/json; charset=utf-8"),
+        header("RemainingCalls", "39"),
+        header("TotalCalls", "40"),
+    ];
+    (200, headers, text, delay)
+}
