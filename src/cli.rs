@@ -1,6 +1,7 @@
 //! The command line (clap types only). `config.rs` turns these into plain
 //! structs once; nothing else sees clap.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// One run: fetch the trailing window, aggregate it, publish (or print with --dry-run)
     Publish(PublishArgs),
+    /// Read a topic back and print it as CSV (the columns of publish --dry-run) or JSON
+    Consume(ConsumeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -102,8 +105,46 @@ pub struct AggregateArgs {
     pub window: Duration,
 }
 
+/// How to reach Kafka (shared by publish and consume).
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap brokers, host:port,... (required unless --dry-run or set in --kafka-config)
+    #[arg(long, env = "KAFKA_BROKERS", value_name = "HOST:PORT,...")]
+    pub brokers: Option<String>,
+    /// Java-style client.properties (key=value, # comments), e.g. from Confluent Cloud
+    #[arg(long, env = "KAFKA_CONFIG_FILE", value_name = "FILE")]
+    pub kafka_config: Option<PathBuf>,
+    /// librdkafka property key=value (repeatable); wins over --kafka-config
+    #[arg(short = 'X', value_name = "KEY=VALUE", action = ArgAction::Append)]
+    pub property: Vec<String>,
+    /// How long to wait for the brokers (connection, metadata, acknowledgements)
+    #[arg(long, env = "EDS_KAFKA_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub kafka_timeout: Duration,
+    /// Partition every message goes to (and is read from)
+    #[arg(long, env = "EDS_PARTITION", default_value_t = 0, value_name = "N")]
+    pub partition: i32,
+}
+
+/// Where publish writes.
+#[derive(Debug, Args)]
+pub struct TopicArgs {
+    /// Topic for the records, one message per row (empty: do not publish records) [default: eds.<dataset>.records]
+    #[arg(long, env = "EDS_RECORDS_TOPIC", value_name = "NAME")]
+    pub records_topic: Option<String>,
+    /// Topic for the aggregates, one message per window (empty: do not publish them) [default: eds.<dataset>.aggregates]
+    #[arg(long, env = "EDS_AGGREGATES_TOPIC", value_name = "NAME")]
+    pub aggregates_topic: Option<String>,
+    /// Create missing topics (1 partition) with the admin API
+    #[arg(long, env = "EDS_CREATE_TOPICS")]
+    pub create_topics: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct PublishArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub topics: TopicArgs,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -120,6 +161,55 @@ pub struct PublishArgs {
     /// With --dry-run: print the window's rows instead of the aggregate
     #[arg(long, requires = "dry_run")]
     pub records: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Dataset whose messages are read (names the default topic, parses records)
+    #[arg(
+        long,
+        env = "EDS_DATASET",
+        default_value = "PowerSystemRightNow",
+        value_name = "NAME"
+    )]
+    pub dataset: String,
+    /// Topic to read [default: eds.<dataset>.aggregates]
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// Record columns of the CSV (records topics), as publish --fields
+    #[arg(
+        long,
+        env = "EDS_FIELDS",
+        default_value = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum",
+        value_name = "A,B,..."
+    )]
+    pub fields: String,
+    /// Read the whole partition
+    #[arg(long, conflicts_with = "last")]
+    pub from_beginning: bool,
+    /// Read the last N messages [default: 10]
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+    /// Stop after this many messages
+    #[arg(long, value_name = "N")]
+    pub max_messages: Option<u64>,
+    /// Stop when nothing arrives for this long
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// Output format: csv, or json (one message value per line)
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Join this consumer group and commit what was read (default: assign the partition, commit nothing)
+    #[arg(long, value_name = "ID", conflicts_with_all = ["last", "from_beginning"])]
+    pub group: Option<String>,
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -172,7 +262,9 @@ mod tests {
         let cli =
             Cli::try_parse_from(["eds-kafka", "publish", "--dry-run", "--stats", "max,count"])
                 .unwrap();
-        let Command::Publish(p) = cli.command;
+        let Command::Publish(p) = cli.command else {
+            panic!()
+        };
         assert_eq!(p.aggregate.stats, vec![Stat::Max, Stat::Count]);
         assert!(Cli::try_parse_from(["eds-kafka", "publish", "--stats", "median"]).is_err());
         assert!(Cli::try_parse_from(["eds-kafka", "publish", "--records"]).is_err());

@@ -6,9 +6,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
-use crate::cli::{AggregateArgs, PublishArgs, SourceArgs};
+use crate::cli::{
+    AggregateArgs, ConsumeArgs, Format, KafkaArgs, PublishArgs, SourceArgs, TopicArgs,
+};
 use crate::dataset::Dataset;
 use crate::exit::{fail, Exit};
+use crate::kafka::KafkaSettings;
+use crate::sink::kafka::Topics;
 use crate::time::format_span;
 
 /// The dataset and how to fetch it.
@@ -44,12 +48,45 @@ pub struct AggregateConfig {
 }
 
 /// Where `publish` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Output {
     /// CSV of the aggregate on stdout.
     CsvAggregates,
     /// CSV of the window's rows on stdout.
     CsvRecords,
+    /// Records and aggregates to Kafka.
+    Kafka(KafkaOutput),
+}
+
+#[derive(Debug, Clone)]
+pub struct KafkaOutput {
+    pub settings: KafkaSettings,
+    pub topics: Topics,
+    pub create_topics: bool,
+}
+
+/// Where `consume` starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Beginning,
+    /// The last N messages of the partition.
+    Last(u64),
+    /// The group's committed offset (the earliest without one).
+    Committed,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumeConfig {
+    pub settings: KafkaSettings,
+    pub dataset: Dataset,
+    pub topic: String,
+    pub partition: i32,
+    pub fields: Fields,
+    pub start: Start,
+    pub max_messages: Option<u64>,
+    pub idle_timeout: std::time::Duration,
+    pub format: Format,
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,15 +106,85 @@ fn span(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
+fn dataset(name: &str) -> Result<Dataset> {
+    Dataset::known(name).ok_or_else(|| {
+        usage(format!(
+            "unknown dataset '{name}': known datasets are {}",
+            Dataset::known_names().join(", ")
+        ))
+    })
+}
+
+/// `eds.<dataset>.records` / `eds.<dataset>.aggregates`.
+pub fn default_topic(dataset: &Dataset, kind: &str) -> String {
+    format!("eds.{}.{kind}", dataset.name)
+}
+
+fn kafka_settings(args: &KafkaArgs) -> Result<KafkaSettings> {
+    KafkaSettings::new(
+        args.brokers.as_deref(),
+        args.kafka_config.as_deref(),
+        &args.property,
+        args.kafka_timeout,
+    )
+}
+
+fn fields(text: &str, dataset: &Dataset) -> Result<Fields> {
+    if text.trim() == "all" {
+        return Ok(Fields::All);
+    }
+    let names: Vec<String> = text
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(usage("--fields is empty: name fields or use 'all'".into()));
+    }
+    if let Some(index) = names.iter().find(|f| dataset.is_index_column(f)) {
+        return Err(usage(format!(
+            "--fields: {index} is a time or key column, not a value"
+        )));
+    }
+    Ok(Fields::Named(names))
+}
+
+impl KafkaOutput {
+    pub fn from_args(
+        kafka: &KafkaArgs,
+        topics: &TopicArgs,
+        dataset: &Dataset,
+    ) -> Result<KafkaOutput> {
+        let args_create = topics.create_topics;
+        let topic = |given: &Option<String>, kind: &str| match given {
+            None => Some(default_topic(dataset, kind)),
+            Some(t) if t.trim().is_empty() => None,
+            Some(t) => Some(t.trim().to_string()),
+        };
+        let topics = Topics {
+            records: topic(&topics.records_topic, "records"),
+            aggregates: topic(&topics.aggregates_topic, "aggregates"),
+            partition: kafka.partition,
+        };
+        if topics.records.is_none() && topics.aggregates.is_none() {
+            return Err(usage("both topics are empty: nothing to publish".into()));
+        }
+        if topics.records.is_some() && topics.records == topics.aggregates {
+            return Err(usage(
+                "--records-topic and --aggregates-topic must differ".into(),
+            ));
+        }
+        Ok(KafkaOutput {
+            settings: kafka_settings(kafka)?,
+            topics,
+            create_topics: args_create,
+        })
+    }
+}
+
 impl SourceConfig {
     pub fn from_args(args: &SourceArgs) -> Result<SourceConfig> {
-        let dataset = Dataset::known(&args.dataset).ok_or_else(|| {
-            usage(format!(
-                "unknown dataset '{}': known datasets are {}",
-                args.dataset,
-                Dataset::known_names().join(", ")
-            ))
-        })?;
+        let dataset = dataset(&args.dataset)?;
         let url = reqwest::Url::parse(&args.api_url)
             .map_err(|e| usage(format!("invalid --api-url '{}': {e}", args.api_url)))?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
@@ -154,10 +261,14 @@ impl PublishConfig {
         if max_lag <= TimeDelta::zero() {
             return Err(usage("--max-lag must be more than 0".into()));
         }
-        let output = if args.records {
-            Output::CsvRecords
-        } else {
-            Output::CsvAggregates
+        let output = match (args.dry_run, args.records) {
+            (true, true) => Output::CsvRecords,
+            (true, false) => Output::CsvAggregates,
+            (false, _) => Output::Kafka(KafkaOutput::from_args(
+                &args.kafka,
+                &args.topics,
+                &source.dataset,
+            )?),
         };
         Ok(PublishConfig {
             source,
@@ -165,6 +276,32 @@ impl PublishConfig {
             now: args.now.unwrap_or(clock),
             max_lag,
             output,
+        })
+    }
+}
+
+impl ConsumeConfig {
+    pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
+        let dataset = dataset(&args.dataset)?;
+        let start = match (&args.group, args.from_beginning, args.last) {
+            (Some(_), _, _) => Start::Committed,
+            (None, true, _) => Start::Beginning,
+            (None, false, n) => Start::Last(n.unwrap_or(10)),
+        };
+        Ok(ConsumeConfig {
+            settings: kafka_settings(&args.kafka)?,
+            topic: args
+                .topic
+                .clone()
+                .unwrap_or_else(|| default_topic(&dataset, "aggregates")),
+            fields: fields(&args.fields, &dataset)?,
+            dataset,
+            partition: args.kafka.partition,
+            start,
+            max_messages: args.max_messages,
+            idle_timeout: args.idle_timeout,
+            format: args.format,
+            group: args.group.clone(),
         })
     }
 }
@@ -178,7 +315,9 @@ mod tests {
     fn config(extra: &[&str]) -> Result<PublishConfig> {
         let mut argv = vec!["eds-kafka", "publish", "--dry-run"];
         argv.extend_from_slice(extra);
-        let Command::Publish(args) = Cli::try_parse_from(argv).unwrap().command;
+        let Command::Publish(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!()
+        };
         PublishConfig::from_args(&args, DateTime::from_timestamp(0, 0).unwrap())
     }
 
@@ -216,6 +355,40 @@ mod tests {
         assert_eq!(exit(&["--fields", "Minutes1UTC"]), Exit::Usage);
         assert_eq!(exit(&["--fields", ","]), Exit::Usage);
         assert!(config(&["--dataset", "CO2Emis", "--window", "15m"]).is_ok());
+    }
+
+    #[test]
+    fn kafka_output_topics() {
+        let publish = |extra: &[&str]| {
+            let mut argv = vec!["eds-kafka", "publish", "--brokers", "b:9092"];
+            argv.extend_from_slice(extra);
+            let Command::Publish(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!()
+            };
+            PublishConfig::from_args(&args, DateTime::from_timestamp(0, 0).unwrap())
+        };
+        let Output::Kafka(k) = publish(&[]).unwrap().output else {
+            panic!()
+        };
+        assert_eq!(
+            k.topics.records.as_deref(),
+            Some("eds.PowerSystemRightNow.records")
+        );
+        assert_eq!(
+            k.topics.aggregates.as_deref(),
+            Some("eds.PowerSystemRightNow.aggregates")
+        );
+        assert!(!k.create_topics);
+        let Output::Kafka(k) = publish(&["--records-topic", "", "--create-topics"])
+            .unwrap()
+            .output
+        else {
+            panic!()
+        };
+        assert_eq!(k.topics.records, None);
+        assert!(k.create_topics);
+        let e = publish(&["--records-topic", "", "--aggregates-topic", ""]).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod dataset;
 pub mod exit;
+pub mod kafka;
 pub mod logging;
 pub mod sink;
 pub mod time;
@@ -29,5 +30,6 @@ pub fn run(cli: Cli) -> Result<()> {
             let config = config::PublishConfig::from_args(&args, clock)?;
             cmd::publish::run(&config)
         }
+        Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
     }
 }

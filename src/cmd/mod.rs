@@ -1,3 +1,4 @@
 //! One file per subcommand; each takes its plain config and does the whole job.
 
+pub mod consume;
 pub mod publish;

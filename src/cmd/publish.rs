@@ -11,12 +11,24 @@ use crate::config::{Output, PublishConfig};
 use crate::dataset::Row;
 use crate::exit::{fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
+use crate::sink::kafka::KafkaSink;
 use crate::sink::Sink;
 use crate::time::{floor, format_span, format_utc};
 use crate::window::{ending_at, keep_between, newest_before, normalize};
 
 pub fn run(config: &PublishConfig) -> Result<()> {
     let dataset = &config.source.dataset;
+    // Connect first: a broker that is down should not cost the minute's one API request.
+    let kafka = match &config.output {
+        Output::Kafka(k) => Some(KafkaSink::connect(
+            &k.settings,
+            k.topics.clone(),
+            k.create_topics,
+            &dataset.name,
+            config.aggregate.stats.clone(),
+        )?),
+        _ => None,
+    };
     let api = Api::new(config.source.api.clone())?;
     // Rows at or after `limit` may still be incomplete: the newest usable row is before it.
     let limit = floor(config.now, dataset.resolution);
@@ -70,18 +82,24 @@ pub fn run(config: &PublishConfig) -> Result<()> {
     );
     let aggregates = aggregate(dataset, &window, &fields);
 
-    let table = match config.output {
-        Output::CsvAggregates => Table::Aggregates {
-            key_column: dataset.key_column.clone(),
-            fields,
-            stats: config.aggregate.stats.clone(),
-        },
-        Output::CsvRecords => Table::Records {
-            dataset: dataset.clone(),
-            fields,
-        },
+    let mut sink: Box<dyn Sink> = match (kafka, &config.output) {
+        (Some(kafka), _) => Box::new(kafka),
+        (None, Output::CsvRecords) => Box::new(CsvSink::new(
+            std::io::stdout().lock(),
+            Table::Records {
+                dataset: dataset.clone(),
+                fields,
+            },
+        )),
+        (None, _) => Box::new(CsvSink::new(
+            std::io::stdout().lock(),
+            Table::Aggregates {
+                key_column: dataset.key_column.clone(),
+                fields,
+                stats: config.aggregate.stats.clone(),
+            },
+        )),
     };
-    let mut sink = CsvSink::new(std::io::stdout().lock(), table);
     for row in window.rows {
         sink.record(row)?;
     }

@@ -2,6 +2,7 @@
 //! Kafka topics. Both take records oldest first, then aggregates.
 
 pub mod csv;
+pub mod kafka;
 
 use anyhow::Result;
 

@@ -1,0 +1,174 @@
+//! `eds-kafka consume`: read a topic back (one partition, assigned directly,
+//! or through a consumer group that commits) and print it as CSV with the
+//! columns `publish --dry-run` prints, or as JSON lines.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::Value;
+
+use crate::aggregate::{resolve_fields, Aggregate};
+use crate::cli::Format;
+use crate::config::{ConsumeConfig, Start};
+use crate::dataset::Row;
+use crate::exit::{fail, Exit};
+use crate::kafka::Context;
+use crate::sink::csv::{CsvSink, Table};
+use crate::sink::Sink;
+
+pub fn run(config: &ConsumeConfig) -> Result<()> {
+    let settings = &config.settings;
+    let consumer: BaseConsumer<Context> = settings
+        .consumer_config(config.group.as_deref())
+        .create_with_context(Context::new(settings))
+        .map_err(|e| settings.creation_error(e))?;
+    let topic = config.topic.as_str();
+    match config.start {
+        Start::Committed => consumer
+            .subscribe(&[topic])
+            .map_err(|e| fail(Exit::Kafka, format!("subscribing to {topic}: {e}")))?,
+        Start::Beginning => assign(&consumer, topic, config.partition, Offset::Beginning)?,
+        Start::Last(n) => {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, config.partition, settings.timeout)
+                .map_err(|e| {
+                    settings.unreachable(
+                        &format!("read the offsets of {topic}"),
+                        &e,
+                        consumer.context(),
+                    )
+                })?;
+            // The high watermark can lag the log's end (tansu reports the last batch's
+            // base offset + 1): start N before it, read to the end, keep the last N.
+            let from = (high - n as i64).max(low);
+            assign(&consumer, topic, config.partition, Offset::Offset(from))?;
+        }
+    }
+
+    let keep = match config.start {
+        Start::Last(n) => Some(n as usize),
+        _ => None,
+    };
+    let mut values: VecDeque<Value> = VecDeque::new();
+    let mut read = 0u64;
+    let mut last_message = Instant::now();
+    while config.max_messages.is_none_or(|max| read < max) {
+        match consumer.poll(Duration::from_millis(20)) {
+            None if last_message.elapsed() >= config.idle_timeout => break,
+            None => {}
+            Some(Err(e)) => {
+                return Err(settings.unreachable(&format!("read {topic}"), &e, consumer.context()));
+            }
+            Some(Ok(message)) => {
+                last_message = Instant::now();
+                read += 1;
+                let payload = message.payload().unwrap_or_default();
+                match serde_json::from_slice::<Value>(payload) {
+                    Ok(v) if v.is_object() => values.push_back(v),
+                    _ => log::warn!(
+                        "{topic} offset {}: not a JSON object; skipped",
+                        message.offset()
+                    ),
+                }
+                if keep.is_some_and(|n| values.len() > n) {
+                    values.pop_front();
+                }
+            }
+        }
+    }
+    if config.group.is_some() && read > 0 {
+        consumer
+            .commit_consumer_state(CommitMode::Sync)
+            .map_err(|e| fail(Exit::Kafka, format!("committing offsets of {topic}: {e}")))?;
+    }
+    log::info!("read {read} messages from {topic}");
+    write(config, values.into())
+}
+
+fn assign(
+    consumer: &BaseConsumer<Context>,
+    topic: &str,
+    partition: i32,
+    offset: Offset,
+) -> Result<()> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, offset)
+        .and_then(|()| consumer.assign(&list))
+        .map_err(|e| fail(Exit::Kafka, format!("assigning {topic}/{partition}: {e}")))
+}
+
+fn is_aggregate(v: &Value) -> bool {
+    v.get("window_start").is_some() && v.get("fields").is_some()
+}
+
+fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
+    let stdout = std::io::stdout().lock();
+    if config.format == Format::Json {
+        let mut out = std::io::BufWriter::new(stdout);
+        for v in &values {
+            serde_json::to_writer(&mut out, v)?;
+            out.write_all(b"\n")?;
+        }
+        return out.flush().context("writing stdout");
+    }
+    let Some(first) = values.first() else {
+        return Ok(());
+    };
+    if is_aggregate(first) {
+        let mut aggregates = Vec::new();
+        let mut layout = None;
+        for v in values.iter().filter(|v| is_aggregate(v)) {
+            let (agg, stats) = Aggregate::from_json(v)
+                .with_context(|| format!("reading an aggregate of {}", config.topic))?;
+            layout.get_or_insert_with(|| {
+                (
+                    agg.key.as_ref().map(|(col, _)| col.clone()),
+                    agg.fields.iter().map(|(f, _)| f.clone()).collect(),
+                    stats,
+                )
+            });
+            aggregates.push(agg);
+        }
+        let (key_column, fields, stats) = layout.expect("the first value is an aggregate");
+        let mut sink = CsvSink::new(
+            stdout,
+            Table::Aggregates {
+                key_column,
+                fields,
+                stats,
+            },
+        );
+        for agg in &aggregates {
+            sink.aggregate(agg)?;
+        }
+        sink.finish()?;
+    } else {
+        let dataset = &config.dataset;
+        let mut rows: Vec<Row> = Vec::new();
+        for v in values {
+            let Value::Object(map) = v else { continue };
+            match dataset.parse_row(map) {
+                Ok(row) => rows.push(row),
+                Err(e) => log::warn!("{}: {e:#}; skipped", config.topic),
+            }
+        }
+        let fields = resolve_fields(dataset, config.fields.named(), &rows)
+            .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+        let mut sink = CsvSink::new(
+            stdout,
+            Table::Records {
+                dataset: dataset.clone(),
+                fields,
+            },
+        );
+        for row in &rows {
+            sink.record(row)?;
+        }
+        sink.finish()?;
+    }
+    Ok(())
+}

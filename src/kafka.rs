@@ -1,0 +1,420 @@
+//! The one translation of our Kafka settings into librdkafka configuration,
+//! shared by the producer and the consumer: role defaults, then the
+//! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
+//! then `-X key=value`. Also the client context that collects librdkafka's
+//! errors and delivery failures, and the redaction that keeps secrets out of
+//! every log line and message.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+use rdkafka::message::DeliveryResult;
+use rdkafka::producer::ProducerContext;
+use rdkafka::{ClientConfig, Message};
+
+use crate::exit::{fail, Exit};
+
+/// Java client keys that mean nothing to librdkafka; skipped with a warning.
+const JAVA_ONLY: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "client.dns.lookup",
+    "schema.registry.url",
+    "basic.auth.credentials.source",
+    "basic.auth.user.info",
+    "schema.registry.basic.auth.user.info",
+];
+
+/// Whether a property's value is a secret that must never be shown.
+pub fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password")
+        || k.contains("secret")
+        || k.ends_with(".pem")
+        || k == "sasl.jaas.config"
+        || k == "sasl.oauthbearer.config"
+}
+
+/// Resolved Kafka settings: user properties in precedence order applied.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    user: BTreeMap<String, String>,
+    /// How long to wait for the brokers (metadata, acknowledgements).
+    pub timeout: Duration,
+}
+
+impl KafkaSettings {
+    /// Layers `file`, then `brokers`, then the `-X key=value` overrides.
+    pub fn new(
+        brokers: Option<&str>,
+        file: Option<&Path>,
+        overrides: &[String],
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut user = BTreeMap::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                fail(
+                    Exit::Usage,
+                    format!("cannot read --kafka-config {}: {e}", path.display()),
+                )
+            })?;
+            for (k, v) in parse_properties(&text).map_err(|e| {
+                fail(
+                    Exit::Usage,
+                    format!("--kafka-config {}: {e}", path.display()),
+                )
+            })? {
+                user.insert(k, v);
+            }
+        }
+        if let Some(b) = brokers.filter(|b| !b.trim().is_empty()) {
+            user.insert("bootstrap.servers".to_string(), b.trim().to_string());
+        }
+        for item in overrides {
+            let (k, v) = item
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| {
+                    fail(
+                        Exit::Usage,
+                        format!("-X takes key=value, got '{}'", redact_pair(item)),
+                    )
+                })?;
+            for (k, v) in translate(k.trim(), v.trim()) {
+                user.insert(k, v);
+            }
+        }
+        if !user.contains_key("bootstrap.servers") {
+            return Err(fail(
+                Exit::Usage,
+                "no Kafka brokers: give --brokers (KAFKA_BROKERS), bootstrap.servers in --kafka-config, or use --dry-run",
+            ));
+        }
+        if timeout.is_zero() {
+            return Err(fail(Exit::Usage, "--kafka-timeout must be more than 0"));
+        }
+        Ok(KafkaSettings { user, timeout })
+    }
+
+    pub fn brokers(&self) -> &str {
+        &self.user["bootstrap.servers"]
+    }
+
+    /// Replaces every secret value that occurs in `text` with `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (k, v) in &self.user {
+            if is_secret(k) && !v.is_empty() {
+                out = out.replace(v.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+
+    /// The user's properties for a log line, secrets hidden.
+    pub fn describe(&self) -> String {
+        self.user
+            .iter()
+            .map(|(k, v)| {
+                if is_secret(k) {
+                    format!("{k}=[redacted]")
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn config(&self, defaults: &[(&str, String)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set_log_level(RDKafkaLogLevel::Warning);
+        for (k, v) in defaults {
+            config.set(*k, v);
+        }
+        for (k, v) in &self.user {
+            config.set(k, v);
+        }
+        config
+    }
+
+    /// Producer: idempotent, acks=all, lz4, gapless; messages time out with `timeout`.
+    pub fn producer_config(&self) -> ClientConfig {
+        self.config(&[
+            ("enable.idempotence", "true".into()),
+            ("acks", "all".into()),
+            ("compression.type", "lz4".into()),
+            ("enable.gapless.guarantee", "true".into()),
+            ("linger.ms", "1".into()),
+            ("message.timeout.ms", self.timeout.as_millis().to_string()),
+        ])
+    }
+
+    /// Consumer: offsets committed only when asked, short fetch waits.
+    pub fn consumer_config(&self, group: Option<&str>) -> ClientConfig {
+        let mut defaults = vec![
+            ("enable.auto.commit", "false".to_string()),
+            ("enable.auto.offset.store", "false".to_string()),
+            ("fetch.wait.max.ms", "50".to_string()),
+            ("enable.partition.eof", "false".to_string()),
+            ("auto.offset.reset", "earliest".to_string()),
+        ];
+        // librdkafka wants a group.id even for a consumer that only assigns.
+        defaults.push(("group.id", group.unwrap_or("eds-kafka-reader").to_string()));
+        let mut config = self.config(&defaults);
+        if let Some(g) = group {
+            config.set("group.id", g);
+        }
+        config
+    }
+
+    /// The error for a client librdkafka refused to create (a bad property).
+    pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
+        fail(
+            Exit::Usage,
+            format!(
+                "invalid Kafka configuration: {}",
+                self.redact(&err.to_string())
+            ),
+        )
+    }
+
+    /// The error for brokers that did not answer in time.
+    pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        let detail = context
+            .last_error()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        fail(
+            Exit::Kafka,
+            self.redact(&format!(
+                "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
+                self.brokers(),
+                self.timeout.as_secs_f64()
+            )),
+        )
+    }
+}
+
+fn redact_pair(item: &str) -> String {
+    match item.split_once('=') {
+        Some((k, _)) if is_secret(k) => format!("{k}=[redacted]"),
+        _ => item.to_string(),
+    }
+}
+
+/// Maps a Java client property to librdkafka's: `sasl.jaas.config` becomes
+/// `sasl.username`/`sasl.password`, `sasl.mechanism` is `sasl.mechanisms`,
+/// Java-only keys are dropped.
+fn translate(key: &str, value: &str) -> Vec<(String, String)> {
+    if JAVA_ONLY.contains(&key) {
+        log::warn!("Kafka property {key} is for Java clients; ignored");
+        return Vec::new();
+    }
+    match key {
+        "sasl.jaas.config" => {
+            let field = |name: &str| {
+                let start = value.find(&format!("{name}="))? + name.len() + 1;
+                let rest = &value[start..];
+                let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let end = rest[1..].find(quote)? + 1;
+                Some(rest[1..end].to_string())
+            };
+            let mut out = Vec::new();
+            if let Some(u) = field("username") {
+                out.push(("sasl.username".to_string(), u));
+            }
+            if let Some(p) = field("password") {
+                out.push(("sasl.password".to_string(), p));
+            }
+            if out.is_empty() {
+                log::warn!("sasl.jaas.config has no username/password; ignored");
+            }
+            out
+        }
+        "sasl.mechanism" => vec![("sasl.mechanisms".to_string(), value.to_string())],
+        _ => vec![(key.to_string(), value.to_string())],
+    }
+}
+
+/// Reads Java `.properties` text: `key=value`, `key: value` or `key value`,
+/// `#`/`!` comments, `\` line continuations.
+pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim_start();
+        if pending.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
+            continue;
+        }
+        if let Some(cont) = line.strip_suffix('\\') {
+            pending.push_str(cont);
+            continue;
+        }
+        pending.push_str(line);
+        let entry = std::mem::take(&mut pending);
+        let cut = entry
+            .find(['=', ':'])
+            .or_else(|| entry.find(char::is_whitespace))
+            .with_context(|| format!("line {}: expected key=value", n + 1))?;
+        let key = entry[..cut].trim();
+        let value = entry[cut + 1..].trim();
+        out.extend(translate(key, value));
+    }
+    Ok(out)
+}
+
+/// librdkafka callbacks: errors are kept (the last one explains a failure),
+/// delivery failures counted, log lines redacted and sent to our log at debug.
+#[derive(Default)]
+pub struct Context {
+    last_error: Mutex<Option<String>>,
+    failures: Mutex<(u64, Option<String>)>,
+    secrets: Vec<String>,
+}
+
+impl Context {
+    pub fn new(settings: &KafkaSettings) -> Context {
+        Context {
+            secrets: settings
+                .user
+                .iter()
+                .filter(|(k, v)| is_secret(k) && !v.is_empty())
+                .map(|(_, v)| v.clone())
+                .collect(),
+            ..Context::default()
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "[redacted]"))
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap().clone()
+    }
+
+    /// (failed deliveries, the first failure's description)
+    pub fn failures(&self) -> (u64, Option<String>) {
+        self.failures.lock().unwrap().clone()
+    }
+}
+
+impl ClientContext for Context {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        let message = self.redact(message);
+        if (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+            log::debug!("librdkafka {fac}: {message}");
+        } else {
+            log::trace!("librdkafka {fac}: {message}");
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let text = self.redact(&format!("{error}: {reason}"));
+        log::debug!("librdkafka error: {text}");
+        *self.last_error.lock().unwrap() = Some(text);
+    }
+}
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((err, message)) = result {
+            let key = message
+                .key()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let mut f = self.failures.lock().unwrap();
+            f.0 += 1;
+            if f.1.is_none() {
+                f.1 = Some(self.redact(&format!("{} key {key}: {err}", message.topic())));
+            }
+        }
+    }
+}
+
+impl ConsumerContext for Context {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_file_forms() {
+        let text = "# comment\n! also\nbootstrap.servers=a:9092\nsecurity.protocol : SASL_SSL\n\
+                    sasl.mechanism=PLAIN\nclient.dns.lookup=use_all_dns_ips\n\
+                    sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n  \
+                    username='KEY' password='S3cr=t';\nsession.timeout.ms 45000\n";
+        let props = parse_properties(text).unwrap();
+        assert_eq!(
+            props,
+            vec![
+                ("bootstrap.servers".to_string(), "a:9092".to_string()),
+                ("security.protocol".to_string(), "SASL_SSL".to_string()),
+                ("sasl.mechanisms".to_string(), "PLAIN".to_string()),
+                ("sasl.username".to_string(), "KEY".to_string()),
+                ("sasl.password".to_string(), "S3cr=t".to_string()),
+                ("session.timeout.ms".to_string(), "45000".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn precedence_x_over_brokers_over_file() {
+        let dir = std::env::temp_dir().join(format!("eds-kafka-props-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            "bootstrap.servers=file:1\nacks=1\nsasl.password=hunter2\n",
+        )
+        .unwrap();
+        let s = KafkaSettings::new(
+            Some("flag:2"),
+            Some(&dir),
+            &["acks=0".into()],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(s.brokers(), "flag:2");
+        let config = s.producer_config();
+        assert_eq!(
+            config.get("acks"),
+            Some("0"),
+            "-X wins over the file and the defaults"
+        );
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("compression.type"), Some("lz4"));
+        assert!(!s.describe().contains("hunter2"));
+        assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
+    }
+
+    #[test]
+    fn missing_brokers_and_bad_x_are_usage_errors() {
+        let t = Duration::from_secs(1);
+        let e = KafkaSettings::new(None, None, &[], t).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        let e = KafkaSettings::new(Some("a:1"), None, &["sasl.password".into()], t).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        assert!(!format!("{e}").is_empty());
+        assert!(
+            is_secret("ssl.key.password")
+                && is_secret("sasl.password")
+                && !is_secret("sasl.username")
+        );
+    }
+}

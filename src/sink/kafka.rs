@@ -1,0 +1,277 @@
+//! The Kafka sink: one idempotent producer, every message of a topic to one
+//! partition in time order, and a run that ends only when the brokers have
+//! acknowledged every message (or fails with exit 4). Also makes sure the
+//! topics exist (`--create-topics` creates them with one partition).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::ClientConfig;
+
+use super::{Sink, Written};
+use crate::aggregate::{Aggregate, Stat};
+use crate::dataset::Row;
+use crate::exit::{fail, Exit};
+use crate::kafka::{Context, KafkaSettings};
+
+/// Where the messages go; `None` for a topic not to publish to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    pub records: Option<String>,
+    pub aggregates: Option<String>,
+    pub partition: i32,
+}
+
+impl Topics {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.records
+            .iter()
+            .chain(self.aggregates.iter())
+            .map(String::as_str)
+    }
+}
+
+/// The header every message carries.
+pub const DATASET_HEADER: &str = "eds-dataset";
+
+pub struct KafkaSink {
+    producer: BaseProducer<Context>,
+    settings: KafkaSettings,
+    topics: Topics,
+    dataset: String,
+    stats: Vec<Stat>,
+    written: Written,
+    started: Instant,
+}
+
+impl KafkaSink {
+    /// Creates the producer and checks (or creates) the topics and partition.
+    pub fn connect(
+        settings: &KafkaSettings,
+        topics: Topics,
+        create_topics: bool,
+        dataset: &str,
+        stats: Vec<Stat>,
+    ) -> Result<KafkaSink> {
+        let started = Instant::now();
+        log::debug!("Kafka settings: {}", settings.describe());
+        let producer: BaseProducer<Context> = settings
+            .producer_config()
+            .create_with_context(Context::new(settings))
+            .map_err(|e| settings.creation_error(e))?;
+        let sink = KafkaSink {
+            producer,
+            settings: settings.clone(),
+            topics,
+            dataset: dataset.to_string(),
+            stats,
+            written: Written::default(),
+            started,
+        };
+        for topic in sink.topics.names() {
+            sink.check_topic(topic, create_topics)?;
+        }
+        log::debug!("Kafka topics ready in {} ms", started.elapsed().as_millis());
+        Ok(sink)
+    }
+
+    /// The number of partitions of `topic`, or `None` when it does not exist.
+    fn partitions(&self, topic: &str) -> Result<Option<usize>> {
+        let metadata = self
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), self.settings.timeout)
+            .map_err(|e| {
+                self.settings
+                    .unreachable("fetch metadata", &e, self.producer.context())
+            })?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len()))
+    }
+
+    fn check_topic(&self, topic: &str, create: bool) -> Result<()> {
+        let mut count = self.partitions(topic)?;
+        if count.is_none() && create {
+            create_topic(&self.settings, topic)?;
+            let deadline = Instant::now() + self.settings.timeout;
+            while count.is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+                count = self.partitions(topic)?;
+            }
+        }
+        let partition = self.topics.partition;
+        match count {
+            None => Err(fail(
+                Exit::Kafka,
+                format!(
+                    "topic {topic} does not exist on {} (create it, or pass --create-topics)",
+                    self.settings.brokers()
+                ),
+            )),
+            Some(n) if partition < 0 || partition as usize >= n => Err(fail(
+                Exit::Kafka,
+                format!(
+                    "topic {topic} has {n} partition(s); --partition {partition} does not exist"
+                ),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn send(&mut self, topic: &str, key: &str, payload: &[u8], timestamp_ms: i64) -> Result<()> {
+        let headers = OwnedHeaders::new().insert(Header {
+            key: DATASET_HEADER,
+            value: Some(self.dataset.as_bytes()),
+        });
+        let mut record = BaseRecord::to(topic)
+            .partition(self.topics.partition)
+            .key(key)
+            .payload(payload)
+            .timestamp(timestamp_ms)
+            .headers(headers);
+        let deadline = Instant::now() + self.settings.timeout;
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if Instant::now() < deadline =>
+                {
+                    record = back;
+                    self.producer.poll(Duration::from_millis(5));
+                }
+                Err((err, _)) => {
+                    return Err(fail(
+                        Exit::Kafka,
+                        self.settings.redact(&format!(
+                            "producing to {topic} on {}: {err}",
+                            self.settings.brokers()
+                        )),
+                    ))
+                }
+            }
+        }
+        let sent = self.written.records + self.written.aggregates;
+        if sent % 1024 == 0 {
+            self.producer.poll(Duration::ZERO);
+        }
+        Ok(())
+    }
+}
+
+fn create_topic(settings: &KafkaSettings, topic: &str) -> Result<()> {
+    let mut config = ClientConfig::new();
+    for (k, v) in settings.producer_config().config_map() {
+        config.set(k, v);
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().map_err(|e| settings.creation_error(e))?;
+    let new = NewTopic::new(topic, 1, TopicReplication::Fixed(-1));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(settings.timeout))
+        .request_timeout(Some(settings.timeout));
+    let results =
+        futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
+            fail(
+                Exit::Kafka,
+                settings.redact(&format!(
+                    "creating topic {topic} on {}: {e}",
+                    settings.brokers()
+                )),
+            )
+        })?;
+    for result in results {
+        match result {
+            Ok(name) => log::info!("created topic {name} (1 partition)"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(fail(
+                    Exit::Kafka,
+                    format!("creating topic {name} on {}: {code}", settings.brokers()),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Sink for KafkaSink {
+    fn record(&mut self, row: &Row) -> Result<()> {
+        let Some(topic) = self.topics.records.clone() else {
+            return Ok(());
+        };
+        let payload = serde_json::to_vec(&row.fields)?;
+        self.send(&topic, &row.id(), &payload, row.time.timestamp_millis())?;
+        self.written.records += 1;
+        Ok(())
+    }
+
+    fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
+        let Some(topic) = self.topics.aggregates.clone() else {
+            return Ok(());
+        };
+        let payload = serde_json::to_vec(&agg.to_json(&self.stats))?;
+        self.send(
+            &topic,
+            &agg.id(),
+            &payload,
+            agg.window_end.timestamp_millis(),
+        )?;
+        self.written.aggregates += 1;
+        Ok(())
+    }
+
+    /// Polls in small steps (not `flush`, which sleeps in 100 ms steps) until
+    /// every message is acknowledged, failed, or the timeout passes.
+    fn finish(&mut self) -> Result<Written> {
+        let deadline = Instant::now() + self.settings.timeout;
+        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(1));
+        }
+        let total = self.written.records + self.written.aggregates;
+        let (failed, first) = self.producer.context().failures();
+        if failed > 0 {
+            return Err(fail(
+                Exit::Kafka,
+                format!(
+                    "{failed} of {total} messages were not delivered to {}: {}",
+                    self.settings.brokers(),
+                    first.unwrap_or_default()
+                ),
+            ));
+        }
+        let left = self.producer.in_flight_count();
+        if left > 0 {
+            let detail = self
+                .producer
+                .context()
+                .last_error()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            return Err(fail(
+                Exit::Kafka,
+                format!(
+                    "{left} of {total} messages not acknowledged by {} within {}s{detail}",
+                    self.settings.brokers(),
+                    self.settings.timeout.as_secs_f64()
+                ),
+            ));
+        }
+        log::info!(
+            "published {} records and {} aggregates to {} in {} ms",
+            self.written.records,
+            self.written.aggregates,
+            self.settings.brokers(),
+            self.started.elapsed().as_millis()
+        );
+        Ok(self.written)
+    }
+}

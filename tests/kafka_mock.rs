@@ -1,0 +1,325 @@
+//! `publish` to Kafka and `consume` back, against librdkafka's in-process mock
+//! cluster (fast; no broker to install). The real-broker suite is broker_tansu.rs.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::mocking::MockCluster;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use serde_json::Value;
+use support::stub::StubApi;
+use support::{eds, outcome, utc};
+
+const NOW: &str = "2026-11-28T12:00:30Z";
+const RECORDS: &str = "eds.PowerSystemRightNow.records";
+const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
+
+fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(RECORDS, 1, 1).unwrap();
+    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    mock
+}
+
+struct Read {
+    key: String,
+    value: Value,
+    timestamp: i64,
+    dataset_header: String,
+}
+
+/// Every message of partition 0 of `topic`.
+fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "test")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&list).unwrap();
+    let mut out = Vec::new();
+    let mut idle = Instant::now();
+    while idle.elapsed() < Duration::from_millis(1500) {
+        if let Some(m) = consumer.poll(Duration::from_millis(50)) {
+            let m = m.unwrap();
+            idle = Instant::now();
+            let header = m
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == "eds-dataset"))
+                .and_then(|h| h.value);
+            out.push(Read {
+                key: String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
+                value: serde_json::from_slice(m.payload().unwrap()).unwrap(),
+                timestamp: m.timestamp().to_millis().unwrap(),
+                dataset_header: String::from_utf8(header.unwrap_or_default().to_vec()).unwrap(),
+            });
+        }
+    }
+    out
+}
+
+fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = eds();
+    cmd.args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        brokers,
+        "--kafka-timeout",
+        "10s",
+    ])
+    .args(extra);
+    outcome(&mut cmd)
+}
+
+#[test]
+fn publish_writes_the_message_contract() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let (code, out, err) = publish(&stub, &brokers, &[]);
+    assert_eq!((code, out.as_str()), (0, ""), "stdout stays empty: {err}");
+
+    let records = read_all(&brokers, RECORDS);
+    let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "2026-11-28T11:55:00Z",
+            "2026-11-28T11:56:00Z",
+            "2026-11-28T11:57:00Z",
+            "2026-11-28T11:58:00Z",
+            "2026-11-28T11:59:00Z"
+        ]
+    );
+    let first = &records[0];
+    assert_eq!(
+        first.timestamp,
+        utc("2026-11-28T11:55:00Z").timestamp_millis()
+    );
+    assert_eq!(first.dataset_header, "PowerSystemRightNow");
+    assert_eq!(first.value["Minutes1UTC"], "2026-11-28T11:55:00Z");
+    assert_eq!(first.value["Minutes1DK"], "2026-11-28T12:55:00");
+    let expected = support::stub::psrn_row(utc("2026-11-28T11:55:00Z"));
+    assert_eq!(
+        first.value["CO2Emission"].as_f64(),
+        expected["CO2Emission"].as_f64()
+    );
+    assert!(
+        first
+            .value
+            .get("mFRR_ActivatedDK1")
+            .is_some_and(Value::is_null),
+        "nulls are kept"
+    );
+    assert!(
+        first.value.get("Exchange_DK1_DE").is_some(),
+        "fields not selected are kept too"
+    );
+
+    let aggregates = read_all(&brokers, AGGREGATES);
+    assert_eq!(aggregates.len(), 1);
+    let agg = &aggregates[0];
+    assert_eq!(agg.key, "2026-11-28T12:00:00Z");
+    assert_eq!(
+        agg.timestamp,
+        utc("2026-11-28T12:00:00Z").timestamp_millis()
+    );
+    assert_eq!(agg.dataset_header, "PowerSystemRightNow");
+    assert_eq!(agg.value["dataset"], "PowerSystemRightNow");
+    assert_eq!(agg.value["window_start"], "2026-11-28T11:55:00Z");
+    assert_eq!(agg.value["window_end"], "2026-11-28T12:00:00Z");
+    assert_eq!(agg.value["rows"], 5);
+    let co2 = &agg.value["fields"]["CO2Emission"];
+    assert_eq!(co2["count"], 5);
+    let values: Vec<f64> = records
+        .iter()
+        .map(|r| r.value["CO2Emission"].as_f64().unwrap())
+        .collect();
+    assert_eq!(co2["max"].as_f64(), values.iter().cloned().reduce(f64::max));
+    assert_eq!(co2["last"].as_f64(), Some(values[4]));
+    assert_eq!(agg.value["fields"].as_object().unwrap().len(), 7);
+}
+
+#[test]
+fn consume_csv_equals_dry_run() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let (code, _, err) = publish(&stub, &brokers, &["--stats", "max,count,last"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, dry, _) = outcome(eds().args([
+        "publish",
+        "--dry-run",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--stats",
+        "max,count,last",
+    ]));
+    let (_, dry_records, _) = outcome(eds().args([
+        "publish",
+        "--dry-run",
+        "--records",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+    ]));
+
+    let consume = |extra: &[&str]| {
+        let mut cmd = eds();
+        cmd.args(["consume", "--brokers", &brokers, "--idle-timeout", "1s"])
+            .args(extra);
+        outcome(&mut cmd)
+    };
+    let (code, out, err) = consume(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, dry);
+    assert!(out.lines().count() == 2 && out.contains("CO2Emission_max"));
+    let (code, out, err) = consume(&["--topic", RECORDS, "--from-beginning"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, dry_records);
+    let (_, out, _) = consume(&["--topic", RECORDS, "--last", "2", "--format", "json"]);
+    let minutes: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["Minutes1UTC"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(minutes, ["2026-11-28T11:58:00Z", "2026-11-28T11:59:00Z"]);
+    let (_, out, _) = consume(&[
+        "--topic",
+        RECORDS,
+        "--from-beginning",
+        "--max-messages",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.lines().count(), 3);
+}
+
+#[test]
+fn empty_topic_name_publishes_nothing_there() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let (code, _, err) = publish(&stub, &brokers, &["--records-topic", ""]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_all(&brokers, RECORDS).len(), 0);
+    assert_eq!(read_all(&brokers, AGGREGATES).len(), 1);
+}
+
+#[test]
+fn missing_topic_needs_create_topics() {
+    let mock = MockCluster::new(1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let (code, _, err) = publish(
+        &stub,
+        &brokers,
+        &[
+            "--records-topic",
+            "fresh.records",
+            "--aggregates-topic",
+            "fresh.aggs",
+            "-X",
+            "allow.auto.create.topics=false",
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("does not exist") && err.contains("--create-topics"),
+        "{err}"
+    );
+    assert!(
+        stub.requests().is_empty(),
+        "no API request is spent when Kafka is not ready"
+    );
+    let (code, _, err) = publish(
+        &stub,
+        &brokers,
+        &[
+            "--records-topic",
+            "fresh.records",
+            "--aggregates-topic",
+            "fresh.aggs",
+            "--create-topics",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_all(&brokers, "fresh.records").len(), 5);
+}
+
+#[test]
+fn broker_down_exits_4_within_the_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let brokers = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let (code, out, err) = outcome(eds().args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        &brokers,
+        "--kafka-timeout",
+        "2s",
+    ]));
+    assert_eq!((code, out.as_str()), (4, ""), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains(&brokers),
+        "the message names the brokers: {err}"
+    );
+    assert!(stub.requests().is_empty());
+}
+
+#[test]
+fn bad_librdkafka_property_is_a_usage_error() {
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let (code, _, err) = outcome(eds().args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        "127.0.0.1:1",
+        "-X",
+        "security.protocol=carrier-pigeon",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("security.protocol"), "{err}");
+    let (code, _, err) = outcome(eds().args(["publish", "--now", NOW]));
+    assert_eq!(code, 2, "brokers are required without --dry-run: {err}");
+}
