@@ -1,0 +1,165 @@
+//! The broker suite: the real binary against a real Kafka-protocol broker,
+//! tansu 0.6.0 (scripts/test starts it and sets EDS_TEST_BROKER). tansu may not
+//! auto-create topics, so every test creates its topics with --create-topics.
+
+mod support;
+
+use support::stub::StubApi;
+use support::{eds, outcome, test_broker, unique_topic, utc, OwnTansu};
+
+const NOW: &str = "2026-11-28T12:00:30Z";
+
+struct Topics {
+    records: String,
+    aggregates: String,
+}
+
+fn topics() -> Topics {
+    Topics {
+        records: unique_topic("t.records"),
+        aggregates: unique_topic("t.aggs"),
+    }
+}
+
+fn publish(stub: &StubApi, brokers: &str, t: &Topics, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = eds();
+    cmd.args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        brokers,
+        "--create-topics",
+    ])
+    .args([
+        "--records-topic",
+        &t.records,
+        "--aggregates-topic",
+        &t.aggregates,
+    ])
+    .args(extra);
+    outcome(&mut cmd)
+}
+
+fn consume(brokers: &str, topic: &str, extra: &[&str]) -> String {
+    let mut cmd = eds();
+    cmd.args([
+        "consume",
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--idle-timeout",
+        "1s",
+    ])
+    .args(extra);
+    let (code, out, err) = outcome(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+fn stub() -> StubApi {
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    stub
+}
+
+#[test]
+fn publish_then_consume_equals_dry_run() {
+    let brokers = test_broker();
+    let stub = stub();
+    let t = topics();
+    let (code, out, err) = publish(&stub, &brokers, &t, &[]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let (_, dry, _) =
+        outcome(eds().args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW]));
+    let (_, dry_records, _) = outcome(eds().args([
+        "publish",
+        "--dry-run",
+        "--records",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+    ]));
+    assert_eq!(consume(&brokers, &t.aggregates, &[]), dry);
+    let records = consume(&brokers, &t.records, &["--from-beginning"]);
+    assert_eq!(records, dry_records);
+    let minutes: Vec<&str> = records.lines().skip(1).map(|l| &l[11..16]).collect();
+    assert_eq!(minutes, ["11:55", "11:56", "11:57", "11:58", "11:59"]);
+    // Keys, as the JSON format shows the values only: read the keys' order through the values.
+    let json = consume(
+        &brokers,
+        &t.records,
+        &["--from-beginning", "--format", "json"],
+    );
+    assert_eq!(json.lines().count(), 5);
+    assert!(
+        json.lines()
+            .next()
+            .unwrap()
+            .contains("\"Minutes1UTC\":\"2026-11-28T11:55:00Z\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn x_and_kafka_config_reach_librdkafka() {
+    let brokers = test_broker();
+    let stub = stub();
+    let t = topics();
+    let (code, _, err) = publish(&stub, &brokers, &t, &["-X", "security.protocol=bogus"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("security.protocol"), "{err}");
+
+    let dir = std::env::temp_dir().join(unique_topic("eds-kafka-config"));
+    std::fs::write(&dir, "# client.properties\nsecurity.protocol=bogus\n").unwrap();
+    let file = dir.to_str().unwrap();
+    let (code, _, err) = publish(&stub, &brokers, &t, &["--kafka-config", file]);
+    assert_eq!(code, 2, "a bad value in the file is refused: {err}");
+    let (code, _, err) = publish(
+        &stub,
+        &brokers,
+        &t,
+        &["--kafka-config", file, "-X", "security.protocol=plaintext"],
+    );
+    assert_eq!(code, 0, "-X wins over the file: {err}");
+
+    // Brokers from the file alone.
+    std::fs::write(&dir, format!("bootstrap.servers={brokers}\n")).unwrap();
+    let mut cmd = eds();
+    cmd.args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--kafka-config",
+        file,
+        "--create-topics",
+    ])
+    .args([
+        "--records-topic",
+        &t.records,
+        "--aggregates-topic",
+        &t.aggregates,
+    ]);
+    let (code, _, err) = outcome(&mut cmd);
+    std::fs::remove_file(&dir).unwrap();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn stopped_broker_exits_4() {
+    let mut broker = OwnTansu::start();
+    let stub = stub();
+    let t = topics();
+    let (code, _, err) = publish(&stub, &broker.address, &t, &[]);
+    assert_eq!(code, 0, "{err}");
+    broker.stop();
+    let (code, out, err) = publish(&stub, &broker.address, &t, &["--kafka-timeout", "3s"]);
+    assert_eq!((code, out.as_str()), (4, ""), "{err}");
+    assert!(err.contains(&broker.address), "{err}");
+}
