@@ -48,7 +48,7 @@ pub struct AggregateConfig {
 }
 
 /// Where `publish` writes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// CSV of the aggregate on stdout.
     CsvAggregates,
@@ -58,7 +58,7 @@ pub enum Output {
     Kafka(KafkaOutput),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KafkaOutput {
     pub settings: KafkaSettings,
     pub topics: Topics,
@@ -95,6 +95,9 @@ pub struct PublishConfig {
     pub aggregate: AggregateConfig,
     pub now: DateTime<Utc>,
     pub max_lag: TimeDelta,
+    /// The longest gap a run catches up; older rows are skipped with a warning.
+    pub max_catch_up: TimeDelta,
+    pub lock_file: Option<std::path::PathBuf>,
     pub output: Output,
 }
 
@@ -261,6 +264,10 @@ impl PublishConfig {
         if max_lag <= TimeDelta::zero() {
             return Err(usage("--max-lag must be more than 0".into()));
         }
+        let max_catch_up = span(args.max_catch_up);
+        if max_catch_up < aggregate.window {
+            return Err(usage("--max-catch-up must be at least --window".into()));
+        }
         let output = match (args.dry_run, args.records) {
             (true, true) => Output::CsvRecords,
             (true, false) => Output::CsvAggregates,
@@ -275,6 +282,8 @@ impl PublishConfig {
             aggregate,
             now: args.now.unwrap_or(clock),
             max_lag,
+            max_catch_up,
+            lock_file: args.lock_file.clone(),
             output,
         })
     }

@@ -45,7 +45,7 @@ pub fn is_secret(key: &str) -> bool {
 }
 
 /// Resolved Kafka settings: user properties in precedence order applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KafkaSettings {
     user: BTreeMap<String, String>,
     /// How long to wait for the brokers (metadata, acknowledgements).

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod cursor;
 pub mod dataset;
 pub mod exit;
 pub mod kafka;
@@ -28,7 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Publish(args) => {
             let config = config::PublishConfig::from_args(&args, clock)?;
-            cmd::publish::run(&config)
+            cmd::publish::run(&config, &mut cmd::publish::Summary::default())
         }
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
     }

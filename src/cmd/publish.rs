@@ -1,48 +1,104 @@
-//! `eds-kafka publish`: one run. Fetch the rows that can hold the newest
-//! complete minute (back to `--max-lag`), cut the trailing window ending just
-//! after it, aggregate, and write the result.
+//! `eds-kafka publish`: one run. With Kafka: read the cursor from the topics,
+//! fetch everything since it (capped by `--max-catch-up`) in one request, and
+//! publish every new record and one sliding-window aggregate per new row time.
+//! With `--dry-run`: fetch the current window and print it as CSV.
+
+use std::fs::{File, TryLockError};
 
 use anyhow::Result;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aggregate::{aggregate, resolve_fields};
+use crate::aggregate::{aggregate, resolve_fields, Aggregate};
 use crate::api::Api;
-use crate::config::{Output, PublishConfig};
+use crate::config::{KafkaOutput, Output, PublishConfig};
+use crate::cursor::{self, Cursors, Plan, Position, Spans};
 use crate::dataset::Row;
 use crate::exit::{fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
-use crate::sink::Sink;
-use crate::time::{floor, format_span, format_utc};
+use crate::sink::{Sink, Written};
+use crate::time::{format_span, format_utc};
 use crate::window::{ending_at, keep_between, newest_before, normalize};
 
-pub fn run(config: &PublishConfig) -> Result<()> {
-    let dataset = &config.source.dataset;
-    // Connect first: a broker that is down should not cost the minute's one API request.
-    let kafka = match &config.output {
-        Output::Kafka(k) => Some(KafkaSink::connect(
-            &k.settings,
-            k.topics.clone(),
-            k.create_topics,
-            &dataset.name,
-            config.aggregate.stats.clone(),
-        )?),
-        _ => None,
+/// What a run did, for logs and metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub written: Written,
+    /// The newest complete row time seen, if the fetch got that far.
+    pub newest: Option<DateTime<Utc>>,
+}
+
+pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
+    let _lock = match &config.lock_file {
+        Some(path) => Some(lock(path)?),
+        None => None,
     };
+    match &config.output {
+        Output::Kafka(kafka) => publish(config, kafka, summary),
+        Output::CsvAggregates | Output::CsvRecords => dry_run(config, summary),
+    }
+}
+
+/// Takes the advisory lock; another run holding it is a temporary condition.
+fn lock(path: &std::path::Path) -> Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| {
+            fail(
+                Exit::Usage,
+                format!("cannot open --lock-file {}: {e}", path.display()),
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(fail(
+            Exit::Temporary,
+            format!(
+                "another run holds the lock {}; not running twice at once",
+                path.display()
+            ),
+        )),
+        Err(TryLockError::Error(e)) => Err(fail(
+            Exit::Usage,
+            format!("cannot lock {}: {e}", path.display()),
+        )),
+    }
+}
+
+fn spans(config: &PublishConfig) -> Spans {
+    Spans {
+        resolution: config.source.dataset.resolution,
+        window: config.aggregate.window,
+        max_lag: config.max_lag,
+        max_catch_up: config.max_catch_up,
+    }
+}
+
+/// The rows of `[from, limit)`, sorted and de-duplicated, their newest time
+/// (checked against `--max-lag`) and the fields to aggregate.
+struct Fetched {
+    rows: Vec<Row>,
+    newest: DateTime<Utc>,
+    fields: Vec<String>,
+}
+
+fn fetch(
+    config: &PublishConfig,
+    from: DateTime<Utc>,
+    limit: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Result<Fetched> {
+    let dataset = &config.source.dataset;
     let api = Api::new(config.source.api.clone())?;
-    // Rows at or after `limit` may still be incomplete: the newest usable row is before it.
-    let limit = floor(config.now, dataset.resolution);
-    let from = floor(
-        limit - config.max_lag - config.aggregate.window,
-        dataset.resolution,
-    );
     let mut rows: Vec<Row> = Vec::new();
     api.fetch(dataset, from, limit, &mut |row| {
         rows.push(row);
         Ok(())
     })?;
     let rows = keep_between(normalize(rows), from, limit);
-
     let newest = newest_before(&rows, limit).ok_or_else(|| {
         fail(
             Exit::Temporary,
@@ -55,6 +111,7 @@ pub fn run(config: &PublishConfig) -> Result<()> {
             ),
         )
     })?;
+    summary.newest = Some(newest);
     let lag = config.now - newest;
     if lag > config.max_lag {
         return Err(fail(
@@ -69,43 +126,140 @@ pub fn run(config: &PublishConfig) -> Result<()> {
             ),
         ));
     }
-
     let fields = resolve_fields(dataset, config.aggregate.fields.named(), &rows)
         .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
-    let window = ending_at(&rows, newest + dataset.resolution, config.aggregate.window);
-    log::info!(
-        "window {} .. {}: {} rows, newest row {} old",
-        format_utc(window.start),
-        format_utc(window.end),
-        window.rows.len(),
+    log::debug!(
+        "newest row {} ({} old)",
+        format_utc(newest),
         format_span(lag.max(TimeDelta::zero()))
     );
-    let aggregates = aggregate(dataset, &window, &fields);
+    Ok(Fetched {
+        rows,
+        newest,
+        fields,
+    })
+}
 
-    let mut sink: Box<dyn Sink> = match (kafka, &config.output) {
-        (Some(kafka), _) => Box::new(kafka),
-        (None, Output::CsvRecords) => Box::new(CsvSink::new(
-            std::io::stdout().lock(),
+fn dry_run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
+    let dataset = &config.source.dataset;
+    let plan = cursor::plan(&Cursors::default(), config.now, spans(config));
+    let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
+    let window = ending_at(
+        &f.rows,
+        f.newest + dataset.resolution,
+        config.aggregate.window,
+    );
+    log::info!(
+        "window {} .. {}: {} rows",
+        format_utc(window.start),
+        format_utc(window.end),
+        window.rows.len()
+    );
+    let out = std::io::stdout().lock();
+    let mut sink = if config.output == Output::CsvRecords {
+        CsvSink::new(
+            out,
             Table::Records {
                 dataset: dataset.clone(),
-                fields,
+                fields: f.fields.clone(),
             },
-        )),
-        (None, _) => Box::new(CsvSink::new(
-            std::io::stdout().lock(),
+        )
+    } else {
+        CsvSink::new(
+            out,
             Table::Aggregates {
                 key_column: dataset.key_column.clone(),
-                fields,
+                fields: f.fields.clone(),
                 stats: config.aggregate.stats.clone(),
             },
-        )),
+        )
     };
     for row in window.rows {
         sink.record(row)?;
     }
+    for agg in aggregate(dataset, &window, &f.fields) {
+        sink.aggregate(&agg)?;
+    }
+    summary.written = sink.finish()?;
+    Ok(())
+}
+
+fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -> Result<()> {
+    let dataset = &config.source.dataset;
+    // Connect first: a broker that is down should not cost the minute's one API request.
+    let mut sink = KafkaSink::connect(
+        &kafka.settings,
+        kafka.topics.clone(),
+        kafka.create_topics,
+        &dataset.name,
+        config.aggregate.stats.clone(),
+    )?;
+    let read = |topic: &Option<String>| match topic {
+        Some(t) => cursor::read(&kafka.settings, t, kafka.topics.partition, &dataset.name),
+        None => Ok(None),
+    };
+    let cursors = Cursors {
+        records: read(&kafka.topics.records)?,
+        aggregates: read(&kafka.topics.aggregates)?,
+    };
+    let plan = cursor::plan(&cursors, config.now, spans(config));
+    log::info!(
+        "cursor: records {}, aggregates {}; fetching {} .. {}",
+        cursor::describe(cursors.records.as_ref()),
+        cursor::describe(cursors.aggregates.as_ref()),
+        format_utc(plan.fetch_from),
+        format_utc(plan.limit)
+    );
+    for (topic, first, last) in &plan.skipped {
+        log::warn!(
+            "gap longer than --max-catch-up {}: {topic} from {} to {} (inclusive) are skipped",
+            format_span(config.max_catch_up),
+            format_utc(*first),
+            format_utc(*last)
+        );
+    }
+    let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
+    let (records, aggregates) = new_messages(config, &cursors, &plan, &f);
+    if records.is_empty() && aggregates.is_empty() {
+        log::info!(
+            "nothing new since the cursor (newest row {}); published nothing",
+            format_utc(f.newest)
+        );
+    }
+    if kafka.topics.records.is_some() {
+        for row in &records {
+            sink.record(row)?;
+        }
+    }
     for agg in &aggregates {
         sink.aggregate(agg)?;
     }
-    sink.finish()?;
+    summary.written = sink.finish()?;
     Ok(())
+}
+
+/// The records and aggregates newer than the cursors, oldest first.
+fn new_messages<'r>(
+    config: &PublishConfig,
+    cursors: &Cursors,
+    plan: &Plan,
+    f: &'r Fetched,
+) -> (Vec<&'r Row>, Vec<Aggregate>) {
+    let dataset = &config.source.dataset;
+    let s = spans(config);
+    let records = cursor::new_records(&f.rows, cursors.records.as_ref(), plan, f.newest, s);
+    let mut aggregates = Vec::new();
+    for end in cursor::new_window_ends(&f.rows, cursors.aggregates.as_ref(), plan, f.newest, s) {
+        let window = ending_at(&f.rows, end, config.aggregate.window);
+        for agg in aggregate(dataset, &window, &f.fields) {
+            let position = Position {
+                time: agg.window_end,
+                key: agg.key.as_ref().map(|(_, k)| k.clone()),
+            };
+            if cursors.aggregates.as_ref().is_none_or(|c| position > *c) {
+                aggregates.push(agg);
+            }
+        }
+    }
+    (records, aggregates)
 }
