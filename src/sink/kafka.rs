@@ -160,7 +160,7 @@ impl KafkaSink {
             }
         }
         let sent = self.written.records + self.written.aggregates;
-        if sent % 1024 == 0 {
+        if sent.is_multiple_of(1024) {
             self.producer.poll(Duration::ZERO);
         }
         Ok(())
