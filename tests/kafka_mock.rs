@@ -323,3 +323,200 @@ fn bad_librdkafka_property_is_a_usage_error() {
     let (code, _, err) = outcome(eds().args(["publish", "--now", NOW]));
     assert_eq!(code, 2, "brokers are required without --dry-run: {err}");
 }
+
+fn keys(brokers: &str, topic: &str) -> Vec<String> {
+    read_all(brokers, topic)
+        .into_iter()
+        .map(|r| r.key)
+        .collect()
+}
+
+#[test]
+fn runs_continue_from_the_cursor() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let run = |now: &str| {
+        stub.set_now(utc(now));
+        let mut cmd = eds();
+        cmd.args([
+            "publish",
+            "--api-url",
+            &stub.url,
+            "--now",
+            now,
+            "--brokers",
+            &brokers,
+        ]);
+        outcome(&mut cmd)
+    };
+    assert_eq!(run(NOW).0, 0);
+    let (code, _, err) = run(NOW);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("nothing new"),
+        "the same minute again publishes nothing: {err}"
+    );
+    assert_eq!(keys(&brokers, RECORDS).len(), 5);
+    assert_eq!(keys(&brokers, AGGREGATES).len(), 1);
+
+    // Three minutes later: the three new rows and three sliding windows.
+    let (code, _, err) = run("2026-11-28T12:03:10Z");
+    assert_eq!(code, 0, "{err}");
+    let records = keys(&brokers, RECORDS);
+    assert_eq!(records.len(), 8);
+    assert_eq!(
+        records[5..],
+        [
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:01:00Z",
+            "2026-11-28T12:02:00Z"
+        ]
+    );
+    let aggregates = read_all(&brokers, AGGREGATES);
+    let ends: Vec<&str> = aggregates.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(
+        ends,
+        [
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:01:00Z",
+            "2026-11-28T12:02:00Z",
+            "2026-11-28T12:03:00Z"
+        ]
+    );
+    assert_eq!(aggregates[2].value["window_start"], "2026-11-28T11:57:00Z");
+    assert_eq!(aggregates[2].value["rows"], 5);
+    assert_eq!(stub.requests().len(), 3, "one API request per run");
+}
+
+#[test]
+fn catch_up_beyond_the_cap_warns_with_the_skipped_range() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let run = |now: &str| {
+        stub.set_now(utc(now));
+        let mut cmd = eds();
+        cmd.args([
+            "publish",
+            "--api-url",
+            &stub.url,
+            "--now",
+            now,
+            "--brokers",
+            &brokers,
+            "--max-catch-up",
+            "30m",
+        ]);
+        cmd.args(["--max-lag", "2h"]);
+        outcome(&mut cmd)
+    };
+    assert_eq!(run(NOW).0, 0);
+    let (code, _, err) = run("2026-11-28T13:00:30Z");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "records from 2026-11-28T12:00:00Z to 2026-11-28T12:29:00Z (inclusive) are skipped"
+        ),
+        "{err}"
+    );
+    let records = keys(&brokers, RECORDS);
+    assert_eq!(records.len(), 5 + 30);
+    assert_eq!(records[5], "2026-11-28T12:30:00Z");
+}
+
+#[test]
+fn a_second_concurrent_run_with_the_lock_exits_75() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    stub.fault(support::stub::Fault::Slow(Duration::from_secs(2)));
+    let lock = std::env::temp_dir().join(support::unique_topic("eds-kafka.lock"));
+    let lock = lock.to_str().unwrap().to_string();
+    let args = [
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        &brokers,
+        "--lock-file",
+        &lock,
+    ];
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first run holds the lock by the time it asks the API.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stub.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never reached the API"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, out, err) = outcome(eds().args(args));
+    assert_eq!((code, out.as_str()), (75, ""), "{err}");
+    assert!(err.contains("another run holds the lock"), "{err}");
+    assert_eq!(stub.requests().len(), 1, "the second run fetched nothing");
+    assert!(first.wait().unwrap().success());
+    assert_eq!(keys(&brokers, RECORDS).len(), 5, "and published nothing");
+    std::fs::remove_file(&lock).unwrap();
+}
+
+/// Produces one message to partition 0 of `topic`, with or without our header.
+fn produce_raw(brokers: &str, topic: &str, key: &str, with_header: bool) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let mut record = BaseRecord::to(topic).partition(0).key(key).payload("{}");
+    if with_header {
+        record = record.headers(OwnedHeaders::new().insert(Header {
+            key: "eds-dataset",
+            value: Some("PowerSystemRightNow"),
+        }));
+    }
+    producer.send(record).map_err(|(e, _)| e).unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
+}
+
+#[test]
+fn foreign_messages_are_skipped_and_bad_keys_of_ours_are_data_errors() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let run = |now: &str| {
+        stub.set_now(utc(now));
+        outcome(eds().args([
+            "publish",
+            "--api-url",
+            &stub.url,
+            "--now",
+            now,
+            "--brokers",
+            &brokers,
+        ]))
+    };
+    assert_eq!(run(NOW).0, 0);
+    // Someone else's message after ours: not our cursor.
+    produce_raw(&brokers, RECORDS, "not-a-time", false);
+    let (code, _, err) = run("2026-11-28T12:01:30Z");
+    assert_eq!(code, 0, "{err}");
+    let records = keys(&brokers, RECORDS);
+    assert_eq!(records[5..], ["not-a-time", "2026-11-28T12:00:00Z"]);
+    // A message claiming to be ours with a key that is no time: exit 3, naming topic and offset.
+    produce_raw(&brokers, RECORDS, "garbage", true);
+    let (code, out, err) = run("2026-11-28T12:02:30Z");
+    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    assert!(
+        err.contains(RECORDS) && err.contains("offset 7") && err.contains("garbage"),
+        "{err}"
+    );
+}
