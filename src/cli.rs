@@ -161,6 +161,9 @@ pub struct PublishArgs {
     /// Advisory lock file: a run finding it held by another exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
     pub lock_file: Option<PathBuf>,
+    /// After every run, write Prometheus metrics here (textfile collector), atomically
+    #[arg(long, env = "EDS_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
     /// Print CSV to stdout instead of publishing
     #[arg(long)]
     pub dry_run: bool,

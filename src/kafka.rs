@@ -206,9 +206,11 @@ impl KafkaSettings {
     }
 }
 
+/// An `-X` argument for a message: hidden whole when it may hold a secret.
 fn redact_pair(item: &str) -> String {
     match item.split_once('=') {
         Some((k, _)) if is_secret(k) => format!("{k}=[redacted]"),
+        None if is_secret(item) => "[redacted]".to_string(),
         _ => item.to_string(),
     }
 }

@@ -14,23 +14,52 @@ pub mod dataset;
 pub mod exit;
 pub mod kafka;
 pub mod logging;
+pub mod metrics;
 pub mod sink;
 pub mod time;
 pub mod window;
 
-use anyhow::Result;
-use chrono::Utc;
+use std::time::Instant;
 
-use cli::{Cli, Command};
+use anyhow::Result;
+use chrono::{TimeDelta, Utc};
+
+use cli::{Cli, Command, PublishArgs};
 
 /// Runs a parsed command line. The system clock is read here, once.
 pub fn run(cli: Cli) -> Result<()> {
     let clock = Utc::now();
     match cli.command {
-        Command::Publish(args) => {
-            let config = config::PublishConfig::from_args(&args, clock)?;
-            cmd::publish::run(&config, &mut cmd::publish::Summary::default())
-        }
+        Command::Publish(args) => publish(&args, clock),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
     }
+}
+
+/// One publish run, then its metrics file (success or not) when asked for.
+fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
+    let started = Instant::now();
+    let mut summary = cmd::publish::Summary::default();
+    let result = config::PublishConfig::from_args(args, clock).and_then(|config| {
+        let result = cmd::publish::run(&config, &mut summary);
+        summary.data_lag = summary.newest.map(|n| config.now - n);
+        result
+    });
+    if let Some(path) = &args.metrics_file {
+        let duration = started.elapsed();
+        let m = metrics::RunMetrics {
+            dataset: &args.source.dataset,
+            ended: clock + TimeDelta::from_std(duration).unwrap_or_default(),
+            duration,
+            exit: result
+                .as_ref()
+                .map_or_else(exit::exit_of, |()| exit::Exit::Success),
+            records: summary.written.records,
+            aggregates: summary.written.aggregates,
+            data_lag: summary.data_lag,
+        };
+        if let Err(e) = metrics::write(path, &m) {
+            log::warn!("cannot write --metrics-file: {e:#}");
+        }
+    }
+    result
 }

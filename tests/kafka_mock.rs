@@ -520,3 +520,71 @@ fn foreign_messages_are_skipped_and_bad_keys_of_ours_are_data_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn secrets_appear_in_no_output() {
+    const SECRET: &str = "Pa55w0rd-do-not-print";
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let file = std::env::temp_dir().join(support::unique_topic("eds-client.properties"));
+    std::fs::write(
+        &file,
+        format!(
+            "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='{SECRET}';\n\
+             ssl.key.password={SECRET}\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let base = [
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--now",
+        NOW,
+        "--brokers",
+        &brokers,
+        "--kafka-config",
+        &file,
+        "-vv",
+    ];
+    let x_password = format!("sasl.password={SECRET}");
+    let x_malformed = format!("sasl.password{SECRET}");
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        // Succeeds over plaintext: the SASL settings are unused but logged at -vv.
+        (vec!["-X", &x_password], 0),
+        // librdkafka refuses the configuration.
+        (vec!["-X", &x_password, "-X", "security.protocol=bogus"], 2),
+        // SASL against a broker that does not speak it: connection errors.
+        (
+            vec![
+                "-X",
+                "security.protocol=sasl_plaintext",
+                "-X",
+                "sasl.mechanisms=PLAIN",
+                "--kafka-timeout",
+                "2s",
+            ],
+            4,
+        ),
+        // A malformed -X naming a secret.
+        (vec!["-X", &x_malformed], 2),
+    ];
+    for (extra, expected) in cases {
+        let (code, out, err) = outcome(eds().args(base).args(&extra));
+        assert_eq!(code, expected, "{extra:?}: {err}");
+        assert!(
+            !out.contains(SECRET) && !err.contains(SECRET),
+            "{extra:?} printed the secret:\n{err}"
+        );
+        if expected == 0 {
+            assert!(
+                err.contains("[redacted]"),
+                "the -vv settings line shows that a secret was set: {err}"
+            );
+        }
+    }
+    std::fs::remove_file(&file).unwrap();
+}

@@ -26,6 +26,8 @@ pub struct Summary {
     pub written: Written,
     /// The newest complete row time seen, if the fetch got that far.
     pub newest: Option<DateTime<Utc>>,
+    /// `--now` minus `newest`.
+    pub data_lag: Option<TimeDelta>,
 }
 
 pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {

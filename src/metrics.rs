@@ -1,0 +1,165 @@
+//! `--metrics-file`: after every `publish` run, success or not, a Prometheus
+//! text file for node_exporter's textfile collector, written atomically (a
+//! temporary file in the same directory, then a rename).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use crate::exit::Exit;
+
+/// What one run reports.
+#[derive(Debug, Clone)]
+pub struct RunMetrics<'a> {
+    pub dataset: &'a str,
+    /// When the run ended (wall clock).
+    pub ended: DateTime<Utc>,
+    pub duration: Duration,
+    pub exit: Exit,
+    pub records: u64,
+    pub aggregates: u64,
+    /// `--now` minus the newest row time, when the run got that far.
+    pub data_lag: Option<chrono::TimeDelta>,
+}
+
+const LAST_SUCCESS: &str = "eds_kafka_last_success_timestamp_seconds";
+
+/// The last-success gauge of an earlier file, if any.
+fn previous_success(text: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(LAST_SUCCESS) && l[LAST_SUCCESS.len()..].starts_with(['{', ' ']))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+fn seconds(t: DateTime<Utc>) -> f64 {
+    t.timestamp_millis() as f64 / 1000.0
+}
+
+/// The file's text. `previous` is the earlier file's text, for the last success.
+pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
+    let label = format!(
+        "{{dataset=\"{}\"}}",
+        m.dataset.replace(['\\', '"', '\n'], "_")
+    );
+    let success = if m.exit == Exit::Success {
+        Some(seconds(m.ended))
+    } else {
+        previous.and_then(previous_success)
+    };
+    let mut gauges: Vec<(&str, &str, Option<f64>)> = vec![
+        (
+            "eds_kafka_last_run_timestamp_seconds",
+            "Unix time the last run ended.",
+            Some(seconds(m.ended)),
+        ),
+        (
+            LAST_SUCCESS,
+            "Unix time the last successful run ended.",
+            success,
+        ),
+        (
+            "eds_kafka_run_duration_seconds",
+            "Wall time of the last run.",
+            Some(m.duration.as_secs_f64()),
+        ),
+        (
+            "eds_kafka_records_published",
+            "Records the last run published.",
+            Some(m.records as f64),
+        ),
+        (
+            "eds_kafka_aggregates_published",
+            "Aggregates the last run published.",
+            Some(m.aggregates as f64),
+        ),
+        (
+            "eds_kafka_data_lag_seconds",
+            "Reference time minus the newest row time the last run saw.",
+            m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
+        ),
+        (
+            "eds_kafka_exit_code",
+            "Exit code of the last run (0 = success).",
+            Some(m.exit.code() as f64),
+        ),
+    ];
+    gauges.retain(|(_, _, v)| v.is_some());
+    let mut out = String::new();
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{label} {}",
+            value.unwrap_or_default()
+        );
+    }
+    out
+}
+
+/// Writes the metrics file atomically.
+pub fn write(path: &Path, m: &RunMetrics<'_>) -> Result<()> {
+    let previous = std::fs::read_to_string(path).ok();
+    let text = render(m, previous.as_deref());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("--metrics-file names no file")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(exit: Exit) -> RunMetrics<'static> {
+        RunMetrics {
+            dataset: "PowerSystemRightNow",
+            ended: DateTime::from_timestamp(1_764_331_230, 0).unwrap(),
+            duration: Duration::from_millis(42),
+            exit,
+            records: 5,
+            aggregates: 1,
+            data_lag: Some(chrono::TimeDelta::seconds(90)),
+        }
+    }
+
+    #[test]
+    fn success_sets_every_gauge() {
+        let text = render(&run(Exit::Success), None);
+        assert!(text.contains("eds_kafka_last_success_timestamp_seconds{dataset=\"PowerSystemRightNow\"} 1764331230\n"), "{text}");
+        assert!(text.contains("eds_kafka_data_lag_seconds{dataset=\"PowerSystemRightNow\"} 90\n"));
+        assert!(text
+            .contains("eds_kafka_run_duration_seconds{dataset=\"PowerSystemRightNow\"} 0.042\n"));
+        assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 0\n"));
+        assert_eq!(text.matches("# TYPE").count(), 7);
+    }
+
+    #[test]
+    fn failure_keeps_the_previous_success() {
+        let earlier = render(&run(Exit::Success), None);
+        let mut failed = run(Exit::Temporary);
+        failed.ended = DateTime::from_timestamp(1_764_331_290, 0).unwrap();
+        failed.data_lag = None;
+        let text = render(&failed, Some(&earlier));
+        assert!(text.contains("eds_kafka_last_success_timestamp_seconds{dataset=\"PowerSystemRightNow\"} 1764331230\n"), "{text}");
+        assert!(text.contains(
+            "eds_kafka_last_run_timestamp_seconds{dataset=\"PowerSystemRightNow\"} 1764331290\n"
+        ));
+        assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 75\n"));
+        assert!(
+            !text.contains("eds_kafka_data_lag_seconds"),
+            "no lag is known when the fetch failed"
+        );
+        // Never a success before: no last-success gauge at all.
+        assert!(!render(&failed, None).contains(LAST_SUCCESS));
+    }
+}
