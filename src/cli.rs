@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// One run: fetch the trailing window, aggregate it, publish (or print with --dry-run)
     Publish(PublishArgs),
+    /// Backfill history in paced chunks, resuming from the topics' cursors
+    Backfill(BackfillArgs),
     /// Read a topic back and print it as CSV (the columns of publish --dry-run) or JSON
     Consume(ConsumeArgs),
 }
@@ -170,6 +172,44 @@ pub struct PublishArgs {
     /// With --dry-run: print the window's rows instead of the aggregate
     #[arg(long, requires = "dry_run")]
     pub records: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub topics: TopicArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub aggregate: AggregateArgs,
+    /// First row time (inclusive), UTC: 2026-01-01 or RFC 3339
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub from: DateTime<Utc>,
+    /// End (exclusive), UTC: 2026-02-01 or RFC 3339
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub to: DateTime<Utc>,
+    /// Time span of one request
+    #[arg(long, env = "EDS_CHUNK", default_value = "1d", value_parser = parse_duration, value_name = "DURATION")]
+    pub chunk: Duration,
+    /// Least time between two requests (the API allows one per dataset per minute)
+    #[arg(long, env = "EDS_MIN_REQUEST_INTERVAL", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub min_request_interval: Duration,
+    /// Print CSV to stdout instead of publishing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the rows instead of the aggregates
+    #[arg(long, requires = "dry_run")]
+    pub records: bool,
+}
+
+/// `2026-01-01` (midnight UTC) or RFC 3339.
+fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        .or_else(|_| parse_now(text))
+        .map_err(|_| format!("invalid date '{text}': use 2026-01-01 or RFC 3339"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

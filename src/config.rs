@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, ConsumeArgs, Format, KafkaArgs, PublishArgs, SourceArgs, TopicArgs,
+    AggregateArgs, BackfillArgs, ConsumeArgs, Format, KafkaArgs, PublishArgs, SourceArgs, TopicArgs,
 };
 use crate::dataset::Dataset;
 use crate::exit::{fail, Exit};
@@ -284,6 +284,62 @@ impl PublishConfig {
             max_lag,
             max_catch_up,
             lock_file: args.lock_file.clone(),
+            output,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BackfillConfig {
+    pub source: SourceConfig,
+    pub aggregate: AggregateConfig,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub chunk: TimeDelta,
+    pub min_request_interval: std::time::Duration,
+    pub output: Output,
+}
+
+impl BackfillConfig {
+    pub fn from_args(args: &BackfillArgs) -> Result<BackfillConfig> {
+        let source = SourceConfig::from_args(&args.source)?;
+        let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
+        if aggregate.fields == Fields::All {
+            return Err(usage(
+                "backfill needs named --fields: older rows lack newer fields, so 'all' would change along the way".into(),
+            ));
+        }
+        let res = source.dataset.resolution;
+        let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
+        if args.from >= args.to || !aligned(args.from) || !aligned(args.to) {
+            return Err(usage(format!(
+                "--from must be before --to, both on {}'s {} grid",
+                source.dataset.name,
+                format_span(res)
+            )));
+        }
+        let chunk = span(args.chunk);
+        if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
+            return Err(usage(
+                "--chunk must be a multiple of the dataset's resolution".into(),
+            ));
+        }
+        let output = match (args.dry_run, args.records) {
+            (true, true) => Output::CsvRecords,
+            (true, false) => Output::CsvAggregates,
+            (false, _) => Output::Kafka(KafkaOutput::from_args(
+                &args.kafka,
+                &args.topics,
+                &source.dataset,
+            )?),
+        };
+        Ok(BackfillConfig {
+            source,
+            aggregate,
+            from: args.from,
+            to: args.to,
+            chunk,
+            min_request_interval: args.min_request_interval,
             output,
         })
     }

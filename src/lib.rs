@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let clock = Utc::now();
     match cli.command {
         Command::Publish(args) => publish(&args, clock),
+        Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
     }
 }

@@ -2,6 +2,9 @@
 //! finding the newest complete row time, and cutting the trailing window
 //! (`[end - span, end)`, in UTC) that ends just after it.
 
+use std::collections::VecDeque;
+
+use anyhow::{bail, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::dataset::Row;
@@ -47,6 +50,87 @@ pub fn keep_between(rows: Vec<Row>, start: DateTime<Utc>, end: DateTime<Utc>) ->
     rows.into_iter()
         .filter(|r| r.time >= start && r.time < end)
         .collect()
+}
+
+/// Sliding windows over rows that arrive in time order (a streamed response),
+/// holding only one window's rows. Rows of one time are collected into a
+/// group; when a later time arrives (or at [`Slider::finish`]) the group is
+/// complete and is handed on, sorted by key, with the window ending just
+/// after it.
+pub struct Slider {
+    span: TimeDelta,
+    resolution: TimeDelta,
+    buffer: VecDeque<Row>,
+    group: Vec<Row>,
+}
+
+impl Slider {
+    pub fn new(span: TimeDelta, resolution: TimeDelta) -> Slider {
+        Slider {
+            span,
+            resolution,
+            buffer: VecDeque::new(),
+            group: Vec::new(),
+        }
+    }
+
+    /// Takes the next row. Duplicates (same time and key) keep the first;
+    /// a row older than the current group is an error (the input is not sorted).
+    pub fn push(
+        &mut self,
+        row: Row,
+        done: &mut dyn FnMut(&[Row], Window<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let group_time = self
+            .group
+            .first()
+            .map(|r| r.time)
+            .or_else(|| self.buffer.back().map(|r| r.time));
+        match group_time {
+            Some(t) if row.time < t => {
+                bail!("rows are not in time order: {} after {}", row.time, t)
+            }
+            Some(t) if row.time == t => {
+                if self
+                    .group
+                    .iter()
+                    .chain(self.buffer.iter().rev().take_while(|r| r.time == t))
+                    .any(|r| r.key == row.key)
+                {
+                    return Ok(());
+                }
+                self.group.push(row);
+                Ok(())
+            }
+            _ => {
+                self.complete(done)?;
+                self.group.push(row);
+                Ok(())
+            }
+        }
+    }
+
+    /// Completes the last group.
+    pub fn finish(&mut self, done: &mut dyn FnMut(&[Row], Window<'_>) -> Result<()>) -> Result<()> {
+        self.complete(done)
+    }
+
+    fn complete(&mut self, done: &mut dyn FnMut(&[Row], Window<'_>) -> Result<()>) -> Result<()> {
+        if self.group.is_empty() {
+            return Ok(());
+        }
+        let mut group = std::mem::take(&mut self.group);
+        group.sort_by(|a, b| a.key.cmp(&b.key));
+        let end = group[0].time + self.resolution;
+        let start = end - self.span;
+        while self.buffer.front().is_some_and(|r| r.time < start) {
+            self.buffer.pop_front();
+        }
+        let first_new = self.buffer.len();
+        self.buffer.extend(group);
+        let rows = self.buffer.make_contiguous();
+        done(&rows[first_new..], Window { start, end, rows })
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +232,85 @@ mod tests {
         let rows = minutes(50, 59);
         let kept = keep_between(rows, t("2026-11-28T11:52:00"), t("2026-11-28T11:54:00"));
         assert_eq!(kept.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod slider_tests {
+    use super::*;
+    use crate::time::parse_utc;
+    use serde_json::Map;
+
+    fn row(m: u32, key: Option<&str>) -> Row {
+        Row {
+            time: parse_utc(&format!("2026-11-28T11:{m:02}:00")).unwrap(),
+            key: key.map(str::to_string),
+            fields: Map::new(),
+        }
+    }
+
+    /// (new row ids, window start minute, end minute, rows in window) per completed group.
+    fn run(rows: Vec<Row>, span: i64, res: i64) -> Result<Vec<(Vec<String>, u32, u32, usize)>> {
+        let mut out = Vec::new();
+        let mut s = Slider::new(TimeDelta::minutes(span), TimeDelta::minutes(res));
+        let mut done = |new: &[Row], w: Window<'_>| {
+            let minute = |t: DateTime<Utc>| t.format("%M").to_string().parse::<u32>().unwrap();
+            out.push((
+                new.iter().map(Row::id).collect(),
+                minute(w.start),
+                minute(w.end),
+                w.rows.len(),
+            ));
+            Ok(())
+        };
+        for r in rows {
+            s.push(r, &mut done)?;
+        }
+        s.finish(&mut done)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn one_window_per_row_time() {
+        let out = run((50..=56).map(|m| row(m, None)).collect(), 5, 1).unwrap();
+        assert_eq!(out.len(), 7);
+        assert_eq!(out[0].1..out[0].2, 46..51);
+        assert_eq!(out[0].3, 1);
+        assert_eq!((out[6].1, out[6].2, out[6].3), (52, 57, 5));
+    }
+
+    #[test]
+    fn matches_the_batch_window() {
+        let rows: Vec<Row> = (30..=59)
+            .filter(|m| m % 7 != 0)
+            .map(|m| row(m, None))
+            .collect();
+        let out = run(rows.clone(), 5, 1).unwrap();
+        for (new, _, end, n) in out {
+            let t = parse_utc(&new[0].replace('Z', "")).unwrap();
+            let batch = ending_at(&rows, t + TimeDelta::minutes(1), TimeDelta::minutes(5));
+            assert_eq!(batch.rows.len(), n, "window ending at minute {end}");
+        }
+    }
+
+    #[test]
+    fn keyed_groups_are_sorted_and_deduplicated() {
+        let rows = vec![
+            row(50, Some("DK2")),
+            row(50, Some("DK1")),
+            row(50, Some("DK2")),
+            row(55, Some("DK1")),
+        ];
+        let out = run(rows, 10, 5).unwrap();
+        assert_eq!(
+            out[0].0,
+            ["2026-11-28T11:50:00Z/DK1", "2026-11-28T11:50:00Z/DK2"]
+        );
+        assert_eq!(out[1].3, 3);
+    }
+
+    #[test]
+    fn unsorted_input_is_an_error() {
+        assert!(run(vec![row(51, None), row(50, None)], 5, 1).is_err());
     }
 }

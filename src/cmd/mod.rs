@@ -1,4 +1,5 @@
 //! One file per subcommand; each takes its plain config and does the whole job.
 
+pub mod backfill;
 pub mod consume;
 pub mod publish;

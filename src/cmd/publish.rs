@@ -8,7 +8,7 @@ use std::fs::{File, TryLockError};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aggregate::{aggregate, resolve_fields, Aggregate};
+use crate::aggregate::{aggregate, resolve_fields, Aggregate, Stat};
 use crate::api::Api;
 use crate::config::{KafkaOutput, Output, PublishConfig};
 use crate::cursor::{self, Cursors, Plan, Position, Spans};
@@ -189,21 +189,7 @@ fn dry_run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
 fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -> Result<()> {
     let dataset = &config.source.dataset;
     // Connect first: a broker that is down should not cost the minute's one API request.
-    let mut sink = KafkaSink::connect(
-        &kafka.settings,
-        kafka.topics.clone(),
-        kafka.create_topics,
-        &dataset.name,
-        config.aggregate.stats.clone(),
-    )?;
-    let read = |topic: &Option<String>| match topic {
-        Some(t) => cursor::read(&kafka.settings, t, kafka.topics.partition, &dataset.name),
-        None => Ok(None),
-    };
-    let cursors = Cursors {
-        records: read(&kafka.topics.records)?,
-        aggregates: read(&kafka.topics.aggregates)?,
-    };
+    let (mut sink, cursors) = connect(kafka, &dataset.name, &config.aggregate.stats)?;
     let plan = cursor::plan(&cursors, config.now, spans(config));
     log::info!(
         "cursor: records {}, aggregates {}; fetching {} .. {}",
@@ -238,6 +224,26 @@ fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -
     }
     summary.written = sink.finish()?;
     Ok(())
+}
+
+/// Connects the Kafka sink (topics checked or created) and reads both cursors.
+pub fn connect(kafka: &KafkaOutput, dataset: &str, stats: &[Stat]) -> Result<(KafkaSink, Cursors)> {
+    let sink = KafkaSink::connect(
+        &kafka.settings,
+        kafka.topics.clone(),
+        kafka.create_topics,
+        dataset,
+        stats.to_vec(),
+    )?;
+    let read = |topic: &Option<String>| match topic {
+        Some(t) => cursor::read(&kafka.settings, t, kafka.topics.partition, dataset),
+        None => Ok(None),
+    };
+    let cursors = Cursors {
+        records: read(&kafka.topics.records)?,
+        aggregates: read(&kafka.topics.aggregates)?,
+    };
+    Ok((sink, cursors))
 }
 
 /// The records and aggregates newer than the cursors, oldest first.

@@ -1,0 +1,249 @@
+//! `eds-kafka backfill`: paced chunks, streamed, the same windows as
+//! `publish`, resuming from and respecting the topics' cursors.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rdkafka::mocking::MockCluster;
+use serde_json::Value;
+use support::stub::{Fault, StubApi};
+use support::{eds, outcome, utc};
+
+const RECORDS: &str = "eds.PowerSystemRightNow.records";
+const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
+
+fn stub() -> StubApi {
+    let stub = StubApi::start();
+    stub.set_now(utc("2026-11-28T23:59:30Z"));
+    stub
+}
+
+fn backfill(stub: &StubApi, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = eds();
+    cmd.args([
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--min-request-interval",
+        "0s",
+    ])
+    .args(extra);
+    outcome(&mut cmd)
+}
+
+#[test]
+fn dry_run_windows_equal_publish_windows() {
+    let stub = stub();
+    let (code, out, err) = backfill(
+        &stub,
+        &[
+            "--from",
+            "2026-11-28T10:00:00Z",
+            "--to",
+            "2026-11-28T11:00:00Z",
+            "--chunk",
+            "20m",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 61, "header and one aggregate per minute");
+    assert_eq!(stub.requests().len(), 3, "one request per chunk");
+    assert!(stub.requests().iter().all(|r| r.contains("limit=0")));
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        // The aggregate for row time N equals what publish computes at N + 1m30s.
+        let now = utc("2026-11-28T10:01:30Z") + chrono::TimeDelta::minutes(i as i64 - 1);
+        let (code, dry, err) = outcome(eds().args([
+            "publish",
+            "--dry-run",
+            "--api-url",
+            &stub.url,
+            "--now",
+            &now.to_rfc3339(),
+        ]));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(dry.lines().nth(1), Some(*line), "window {i}");
+        if i == 1 {
+            assert_eq!(dry.lines().next(), Some(lines[0]));
+        }
+    }
+    let (code, out, _) = backfill(
+        &stub,
+        &[
+            "--from",
+            "2026-11-28T10:00:00Z",
+            "--to",
+            "2026-11-28T11:00:00Z",
+            "--dry-run",
+            "--records",
+        ],
+    );
+    assert_eq!(code, 0);
+    let minutes: Vec<&str> = out.lines().skip(1).map(|l| &l[11..16]).collect();
+    assert_eq!(minutes.len(), 60);
+    assert_eq!((minutes[0], minutes[59]), ("10:00", "10:59"));
+}
+
+#[test]
+fn failed_chunks_are_retried_and_requests_are_paced() {
+    let stub = stub();
+    stub.fault(Fault::Status(502, "Bad Gateway"));
+    let started = Instant::now();
+    let mut cmd = eds();
+    cmd.args([
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--min-request-interval",
+        "1s",
+        "--dry-run",
+        "--records",
+    ])
+    .args([
+        "--from",
+        "2026-11-28T10:00:00Z",
+        "--to",
+        "2026-11-28T10:30:00Z",
+        "--chunk",
+        "15m",
+    ]);
+    let (code, out, err) = outcome(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        stub.requests().len(),
+        3,
+        "the failed first chunk, its retry, the second chunk"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "requests at least 1s apart"
+    );
+    assert_eq!(out.lines().count(), 31);
+}
+
+fn keys(brokers: &str, topic: &str) -> Vec<String> {
+    let (code, out, err) = outcome(
+        eds()
+            .args([
+                "consume",
+                "--brokers",
+                brokers,
+                "--topic",
+                topic,
+                "--from-beginning",
+            ])
+            .args(["--format", "json", "--idle-timeout", "1500ms"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v.get("window_end")
+                .or(v.get("Minutes1UTC"))
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn backfill_resumes_from_the_cursor_and_hands_over_to_publish() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(RECORDS, 1, 1).unwrap();
+    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let stub = stub();
+    let run = |from: &str, to: &str| {
+        backfill(
+            &stub,
+            &[
+                "--brokers",
+                &brokers,
+                "--from",
+                from,
+                "--to",
+                to,
+                "--chunk",
+                "30m",
+            ],
+        )
+    };
+
+    let (code, _, err) = run("2026-11-28T10:00:00Z", "2026-11-28T11:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    // A second backfill over a longer range resumes after the first: no duplicates.
+    let (code, _, err) = run("2026-11-28T10:00:00Z", "2026-11-28T12:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("resuming after the cursors: from 2026-11-28T11:00:00Z"),
+        "{err}"
+    );
+    let records = keys(&brokers, RECORDS);
+    assert_eq!(records.len(), 120);
+    assert_eq!(
+        (records[0].as_str(), records[119].as_str()),
+        ("2026-11-28T10:00:00Z", "2026-11-28T11:59:00Z")
+    );
+    let ends = keys(&brokers, AGGREGATES);
+    assert_eq!(ends.len(), 120);
+    assert_eq!(
+        (ends[0].as_str(), ends[119].as_str()),
+        ("2026-11-28T10:01:00Z", "2026-11-28T12:00:00Z")
+    );
+
+    // A range wholly behind the cursor is left alone.
+    let (code, _, err) = run("2026-11-28T09:00:00Z", "2026-11-28T11:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing to backfill"), "{err}");
+    assert_eq!(keys(&brokers, RECORDS).len(), 120);
+
+    // The cron job takes over from the backfill's cursor.
+    let (code, _, err) = outcome(eds().args([
+        "publish",
+        "--api-url",
+        &stub.url,
+        "--brokers",
+        &brokers,
+        "--now",
+        "2026-11-28T12:02:30Z",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let records = keys(&brokers, RECORDS);
+    assert_eq!(
+        records[118..],
+        [
+            "2026-11-28T11:58:00Z",
+            "2026-11-28T11:59:00Z",
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:01:00Z"
+        ]
+    );
+    assert_eq!(keys(&brokers, AGGREGATES).len(), 122);
+}
+
+#[test]
+fn backfill_refuses_all_fields_and_bad_ranges() {
+    let stub = stub();
+    let (code, _, err) = backfill(
+        &stub,
+        &[
+            "--from",
+            "2026-11-28",
+            "--to",
+            "2026-11-29",
+            "--dry-run",
+            "--fields",
+            "all",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = backfill(
+        &stub,
+        &["--from", "2026-11-29", "--to", "2026-11-28", "--dry-run"],
+    );
+    assert_eq!(code, 2, "{err}");
+}
