@@ -249,8 +249,11 @@ mod slider_tests {
         }
     }
 
-    /// (new row ids, window start minute, end minute, rows in window) per completed group.
-    fn run(rows: Vec<Row>, span: i64, res: i64) -> Result<Vec<(Vec<String>, u32, u32, usize)>> {
+    /// New row ids, window start minute, end minute, rows in the window.
+    type Completed = (Vec<String>, u32, u32, usize);
+
+    /// One [`Completed`] per completed group.
+    fn run(rows: Vec<Row>, span: i64, res: i64) -> Result<Vec<Completed>> {
         let mut out = Vec::new();
         let mut s = Slider::new(TimeDelta::minutes(span), TimeDelta::minutes(res));
         let mut done = |new: &[Row], w: Window<'_>| {
