@@ -1,0 +1,319 @@
+//! The Kubernetes manifests under deploy/kubernetes against the real binary:
+//! every YAML document parses; in the CronJob's containers every `--flag` of
+//! `command`/`args` and every environment variable name (`env` entries, and the
+//! keys of the ConfigMaps and Secrets taken with `envFrom`) is one that
+//! `eds-kafka publish --help` shows; the CronJob keeps its invariants (every
+//! minute, concurrencyPolicy Forbid, activeDeadlineSeconds under 60, no
+//! retries, non-root, read-only root filesystem, no privilege escalation, all
+//! capabilities dropped, resources set); the Secret's client.properties is
+//! mounted where --kafka-config points, holds only placeholders, and the
+//! ConfigMap plus that file make a configuration the binary accepts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes")
+}
+
+/// Every YAML document of every file under deploy/kubernetes, with its file name.
+fn documents() -> Vec<(String, Value)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut docs = Vec::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let value = Value::deserialize(doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if !value.is_null() {
+                docs.push((name.clone(), value));
+            }
+        }
+    }
+    docs
+}
+
+fn kind<'a>(docs: &'a [(String, Value)], kind: &str) -> Vec<&'a Value> {
+    docs.iter()
+        .filter(|(_, d)| d["kind"].as_str() == Some(kind))
+        .map(|(_, d)| d)
+        .collect()
+}
+
+fn named<'a>(docs: &'a [(String, Value)], k: &str, name: &str) -> &'a Value {
+    kind(docs, k)
+        .into_iter()
+        .find(|d| d["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no {k} named {name} under deploy/kubernetes"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .map(|s| s.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The keys of a ConfigMap's or Secret's data (and stringData).
+fn keys(doc: &Value) -> Vec<String> {
+    ["data", "stringData"]
+        .iter()
+        .filter_map(|f| doc[*f].as_mapping())
+        .flat_map(|m| m.keys().map(|k| k.as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn publish_help() -> String {
+    let out = assert_cmd::Command::cargo_bin("eds-kafka")
+        .unwrap()
+        .args(["publish", "--help"])
+        .env("COLUMNS", "1000")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `--long` and `-s` flags and the `[env: NAME=]` names of a help text.
+fn help_names(help: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut flags = BTreeSet::new();
+    for word in help.split(|c: char| c.is_whitespace() || c == ',') {
+        if word.starts_with('-') && word.len() > 1 && word != "-" {
+            flags.insert(word.trim_end_matches(['.', ']']).to_string());
+        }
+    }
+    let envs = help
+        .split("[env: ")
+        .skip(1)
+        .map(|rest| rest.split(['=', ']']).next().unwrap().to_string())
+        .collect();
+    (flags, envs)
+}
+
+/// The containers of the CronJob's pod template (init containers too).
+fn containers(cronjob: &Value) -> Vec<&Value> {
+    let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    ["initContainers", "containers"]
+        .iter()
+        .filter_map(|f| pod[*f].as_sequence())
+        .flatten()
+        .collect()
+}
+
+/// What the CronJob's containers use: flags (with their values), env names.
+struct Uses {
+    flags: Vec<(String, Option<String>)>,
+    envs: Vec<String>,
+}
+
+fn uses(docs: &[(String, Value)], cronjob: &Value) -> Uses {
+    let mut uses = Uses {
+        flags: Vec::new(),
+        envs: Vec::new(),
+    };
+    for c in containers(cronjob) {
+        let words: Vec<String> = [strings(&c["command"]), strings(&c["args"])].concat();
+        for (i, w) in words.iter().enumerate() {
+            if let Some((flag, value)) = w.split_once('=').filter(|_| w.starts_with("--")) {
+                uses.flags.push((flag.to_string(), Some(value.to_string())));
+            } else if w.starts_with('-') {
+                uses.flags.push((w.clone(), words.get(i + 1).cloned()));
+            }
+        }
+        for e in c["env"].as_sequence().into_iter().flatten() {
+            uses.envs.push(e["name"].as_str().unwrap().to_string());
+        }
+        for from in c["envFrom"].as_sequence().into_iter().flatten() {
+            let prefix = from["prefix"].as_str().unwrap_or("");
+            for (field, k) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+                if let Some(name) = from[field]["name"].as_str() {
+                    let doc = named(docs, k, name);
+                    uses.envs
+                        .extend(keys(doc).into_iter().map(|key| format!("{prefix}{key}")));
+                }
+            }
+        }
+    }
+    uses
+}
+
+fn cronjob(docs: &[(String, Value)]) -> &Value {
+    let jobs = kind(docs, "CronJob");
+    assert_eq!(jobs.len(), 1, "one CronJob under deploy/kubernetes");
+    assert_eq!(jobs[0]["apiVersion"].as_str(), Some("batch/v1"));
+    jobs[0]
+}
+
+#[test]
+fn every_flag_and_env_var_is_one_of_publish() {
+    let docs = documents();
+    let job = cronjob(&docs);
+    let (flags, envs) = help_names(&publish_help());
+    assert!(flags.contains("--kafka-config") && envs.contains("KAFKA_BROKERS"));
+    let uses = uses(&docs, job);
+    let c = containers(job)[0];
+    let words = [strings(&c["command"]), strings(&c["args"])].concat();
+    assert_eq!(
+        words.first().map(String::as_str),
+        Some("publish"),
+        "the image's ENTRYPOINT is eds-kafka: args start with the subcommand"
+    );
+    assert!(!uses.flags.is_empty() && !uses.envs.is_empty());
+    for (flag, _) in &uses.flags {
+        assert!(
+            flags.contains(flag),
+            "cronjob.yaml passes {flag}, which eds-kafka publish --help does not list"
+        );
+    }
+    for name in &uses.envs {
+        assert!(
+            envs.contains(name),
+            "{name} is set for the CronJob, but eds-kafka publish reads no such variable"
+        );
+    }
+    // The reference clock is for replays only; a CronJob must use the system clock.
+    assert!(!uses.envs.iter().any(|e| e == "EDS_NOW"));
+    assert!(!uses
+        .flags
+        .iter()
+        .any(|(f, _)| f == "--now" || f == "--dry-run"));
+}
+
+#[test]
+fn cronjob_invariants() {
+    let docs = documents();
+    let job = cronjob(&docs);
+    let spec = &job["spec"];
+    assert_eq!(spec["schedule"].as_str(), Some("* * * * *"));
+    assert_eq!(spec["concurrencyPolicy"].as_str(), Some("Forbid"));
+    let starting = spec["startingDeadlineSeconds"].as_u64().unwrap();
+    assert!(starting > 0 && starting < 60, "{starting}");
+    let job_spec = &spec["jobTemplate"]["spec"];
+    let deadline = job_spec["activeDeadlineSeconds"].as_u64().unwrap();
+    assert!(
+        deadline > 0 && deadline < 60,
+        "activeDeadlineSeconds {deadline}"
+    );
+    assert_eq!(job_spec["backoffLimit"].as_u64(), Some(0));
+    let pod = &job_spec["template"]["spec"];
+    assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
+    for c in containers(job) {
+        let sc = &c["securityContext"];
+        let non_root = sc["runAsNonRoot"]
+            .as_bool()
+            .or(pod["securityContext"]["runAsNonRoot"].as_bool());
+        assert_eq!(non_root, Some(true), "runAsNonRoot");
+        assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
+        assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
+        assert!(strings(&sc["capabilities"]["drop"]).contains(&"ALL".to_string()));
+        assert!(sc["privileged"].as_bool() != Some(true));
+        for kind in ["requests", "limits"] {
+            for res in ["cpu", "memory"] {
+                assert!(
+                    c["resources"][kind][res].as_str().is_some(),
+                    "resources.{kind}.{res}"
+                );
+            }
+        }
+    }
+}
+
+/// The client.properties that --kafka-config names, found through the volume
+/// mounted at its directory: (Secret name, file content).
+fn kafka_config_file(docs: &[(String, Value)]) -> (String, String) {
+    let job = cronjob(docs);
+    let uses = uses(docs, job);
+    let path = uses
+        .flags
+        .iter()
+        .find(|(f, _)| f == "--kafka-config")
+        .and_then(|(_, v)| v.clone())
+        .expect("--kafka-config PATH");
+    let c = containers(job)[0];
+    let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let mount = c["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| path.starts_with(&format!("{}/", m["mountPath"].as_str().unwrap())))
+        .unwrap_or_else(|| panic!("no volume mounted for {path}"));
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    let key = &path[mount["mountPath"].as_str().unwrap().len() + 1..];
+    let volume = pod["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    let secret_name = volume["secret"]["secretName"].as_str().unwrap();
+    let secret = named(docs, "Secret", secret_name);
+    let text = secret["stringData"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("Secret {secret_name} has no stringData key {key}"));
+    (secret_name.to_string(), text.to_string())
+}
+
+#[test]
+fn secret_is_mounted_for_kafka_config_and_holds_placeholders_only() {
+    let docs = documents();
+    let (name, text) = kafka_config_file(&docs);
+    let props: BTreeMap<&str, &str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| l.split_once('=').expect("key=value"))
+        .collect();
+    assert_eq!(props.get("security.protocol"), Some(&"SASL_SSL"), "{name}");
+    for (key, value) in &props {
+        if key.contains("password") || key.contains("jaas") || key.contains("username") {
+            assert!(value.contains("CHANGE-ME"), "{key} must be a placeholder");
+        }
+    }
+    // It is an example: its file name says so.
+    assert!(docs
+        .iter()
+        .any(|(f, d)| f == "secret.example.yaml" && d["kind"].as_str() == Some("Secret")));
+}
+
+#[test]
+fn configmap_and_secret_make_a_configuration_the_binary_accepts() {
+    // The ConfigMap as environment and the Secret's file as --kafka-config, with
+    // an unreachable broker: a bad value would be exit 2 (configuration); exit 4
+    // (Kafka not reachable) means everything was accepted up to the connection.
+    let docs = documents();
+    let (_, properties) = kafka_config_file(&docs);
+    let file =
+        std::env::temp_dir().join(format!("eds-manifests-{}.properties", std::process::id()));
+    std::fs::write(&file, properties).unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("eds-kafka").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("EDS_") || k.starts_with("KAFKA_") {
+            cmd.env_remove(k);
+        }
+    }
+    for map in kind(&docs, "ConfigMap") {
+        for (k, v) in map["data"].as_mapping().unwrap() {
+            cmd.env(
+                k.as_str().unwrap(),
+                v.as_str().expect("ConfigMap values are strings"),
+            );
+        }
+    }
+    let out = cmd
+        .args(["publish", "--kafka-config", file.to_str().unwrap()])
+        .args(["--brokers", "127.0.0.1:1", "--kafka-timeout", "1s"])
+        .args(["--api-url", "http://127.0.0.1:1"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+}
