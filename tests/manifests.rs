@@ -7,7 +7,8 @@
 //! retries, non-root, read-only root filesystem, no privilege escalation, all
 //! capabilities dropped, resources set); the Secret's client.properties is
 //! mounted where --kafka-config points, holds only placeholders, and the
-//! ConfigMap plus that file make a configuration the binary accepts.
+//! ConfigMap plus that file make a configuration the binary accepts; the
+//! Dockerfile's numeric USER and ENTRYPOINT agree with the CronJob.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -316,4 +317,39 @@ fn configmap_and_secret_make_a_configuration_the_binary_accepts() {
     std::fs::remove_file(&file).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
+}
+
+#[test]
+fn image_user_and_entrypoint_match_the_cronjob() {
+    let dockerfile =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"))
+            .unwrap();
+    let last = |prefix: &str| {
+        dockerfile
+            .lines()
+            .rfind(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in Dockerfile"))[prefix.len()..]
+            .trim()
+            .to_string()
+    };
+    // runAsNonRoot can only be verified for a numeric USER.
+    let user = last("USER ");
+    let uid: u64 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("numeric USER");
+    assert_ne!(uid, 0);
+    assert_eq!(last("ENTRYPOINT "), r#"["eds-kafka"]"#);
+    let docs = documents();
+    let job = cronjob(&docs);
+    let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsUser"].as_u64(), Some(uid));
+    for c in containers(job) {
+        assert!(
+            c["command"].is_null(),
+            "the image's ENTRYPOINT runs eds-kafka"
+        );
+    }
 }
