@@ -177,111 +177,216 @@ pub fn new_window_ends(
     ends
 }
 
-/// Reads the cursor of `topic`'s `partition`: the key of its last message
-/// carrying our `eds-dataset` header for `dataset`.
+/// Reads the cursors of `topics` (partition `partition` of each) with one
+/// consumer: the key of each partition's last message carrying our
+/// `eds-dataset` header for `dataset`; `None` for a topic with no such message.
 pub fn read(
     settings: &KafkaSettings,
-    topic: &str,
+    topics: &[&str],
     partition: i32,
     dataset: &str,
-) -> Result<Option<Position>> {
+) -> Result<Vec<Option<Position>>> {
     let started = Instant::now();
     let consumer: BaseConsumer<Context> = settings
         .consumer_config(None)
         .create_with_context(Context::new(settings))
         .map_err(|e| settings.creation_error(e))?;
-    let (low, high) = consumer
-        .fetch_watermarks(topic, partition, settings.timeout)
-        .map_err(|e| {
-            settings.unreachable(
-                &format!("read the offsets of {topic}"),
-                &e,
-                consumer.context(),
-            )
-        })?;
-    let mut back = 16i64;
-    loop {
-        let from = (high - back).max(low);
-        if from >= high {
-            return Ok(None);
-        }
-        if let Some(found) =
-            last_of_ours(&consumer, settings, topic, partition, from, high, dataset)?
-        {
-            log::debug!(
-                "cursor of {topic}: {} (offset {}, read in {} ms)",
-                found.1.time.format("%Y-%m-%dT%H:%M:%SZ"),
-                found.0,
-                started.elapsed().as_millis()
-            );
-            return Ok(Some(found.1));
-        }
-        if from == low {
-            return Ok(None);
-        }
-        back *= 16;
+    let mut tails: Vec<Tail> = Vec::new();
+    for topic in topics {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, settings.timeout)
+            .map_err(|e| {
+                settings.unreachable(
+                    &format!("read the offsets of {topic}"),
+                    &e,
+                    consumer.context(),
+                )
+            })?;
+        tails.push(Tail {
+            topic,
+            low,
+            high,
+            from: (high - 16).max(low),
+            until: None,
+            last: None,
+            done: high <= low,
+        });
+    }
+    let result = read_tails(&consumer, settings, &mut tails, partition, dataset);
+    close(consumer);
+    result?;
+    for t in &tails {
+        log::debug!(
+            "cursor of {}: {} (offsets {}..{})",
+            t.topic,
+            describe(t.last.as_ref().map(|(_, p)| p)),
+            t.low,
+            t.high
+        );
+    }
+    log::debug!("cursors read in {} ms", started.elapsed().as_millis());
+    Ok(tails.into_iter().map(|t| t.last.map(|(_, p)| p)).collect())
+}
+
+/// One partition's search for its last message of ours.
+struct Tail<'a> {
+    topic: &'a str,
+    low: i64,
+    high: i64,
+    /// This pass reads `[from, until)`; the first pass reads to the end of the log.
+    from: i64,
+    until: Option<i64>,
+    last: Option<(i64, Position)>,
+    /// Found one of ours, or searched everything there is.
+    done: bool,
+}
+
+impl Tail<'_> {
+    /// The offset whose arrival ends this pass.
+    fn end(&self) -> i64 {
+        self.until.unwrap_or(self.high) - 1
+    }
+
+    /// The next pass: sixteen times as far back, up to where this one began.
+    fn go_back(&mut self) {
+        let span = self.until.unwrap_or(self.high) - self.from;
+        self.until = Some(self.from);
+        self.from = (self.from - span * 16).max(self.low);
     }
 }
 
-/// Reads `[from, end of log)` and returns the last message of ours.
-fn last_of_ours(
+/// Reads every partition not done from `from` to the end of its log; goes
+/// further back (16x) for those that had no message of ours, until the start.
+fn read_tails(
     consumer: &BaseConsumer<Context>,
     settings: &KafkaSettings,
-    topic: &str,
+    tails: &mut [Tail<'_>],
     partition: i32,
-    from: i64,
-    high: i64,
     dataset: &str,
-) -> Result<Option<(i64, Position)>> {
-    let mut list = TopicPartitionList::new();
-    list.add_partition_offset(topic, partition, Offset::Offset(from))
-        .and_then(|()| consumer.assign(&list))
-        .map_err(|e| fail(Exit::Kafka, format!("assigning {topic}/{partition}: {e}")))?;
-    let deadline = Instant::now() + settings.timeout;
-    let mut last: Option<(i64, Position)> = None;
-    let mut reached_high = false;
+) -> Result<()> {
     loop {
-        // Until the message before the high watermark arrived, wait for it; after
-        // it, only drain what its fetch brought (the rest of the last batch).
-        let wait = if reached_high {
-            Duration::from_millis(5)
-        } else {
-            Duration::from_millis(50)
-        };
-        match consumer.poll(wait) {
-            Some(Ok(m)) => {
-                reached_high |= m.offset() >= high - 1;
-                let ours = m
-                    .headers()
-                    .and_then(|h| h.iter().find(|h| h.key == DATASET_HEADER))
-                    .is_some_and(|h| h.value == Some(dataset.as_bytes()));
-                if !ours {
-                    continue;
-                }
-                let key = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
-                let position = Position::parse(&key).ok_or_else(|| {
+        let mut list = TopicPartitionList::new();
+        for t in tails.iter().filter(|t| !t.done) {
+            list.add_partition_offset(t.topic, partition, Offset::Offset(t.from))
+                .map_err(|e| {
                     fail(
-                        Exit::Data,
-                        format!("cannot read the cursor: {topic}/{partition} offset {} has key '{key}', not a UTC time", m.offset()),
+                        Exit::Kafka,
+                        format!("assigning {}/{partition}: {e}", t.topic),
                     )
                 })?;
-                last = Some((m.offset(), position));
-            }
-            Some(Err(e)) => return Err(settings.unreachable(&format!("read {topic}"), &e, consumer.context())),
-            None if reached_high => return Ok(last),
-            None if Instant::now() >= deadline => {
+        }
+        if list.count() == 0 {
+            return Ok(());
+        }
+        consumer.assign(&list).map_err(|e| {
+            fail(
+                Exit::Kafka,
+                format!("assigning partitions to read the cursors: {e}"),
+            )
+        })?;
+        let mut pending: Vec<bool> = tails.iter().map(|t| !t.done).collect();
+        let deadline = Instant::now() + settings.timeout;
+        // Until the message before each high watermark arrived, wait for it; after
+        // that, only drain what its fetch brought (the rest of the last batch).
+        while pending.iter().any(|p| *p)
+            || drain(
+                consumer,
+                tails,
+                dataset,
+                &mut pending,
+                Duration::from_millis(5),
+            )?
+        {
+            if Instant::now() >= deadline {
+                let waiting: Vec<&str> = tails
+                    .iter()
+                    .zip(&pending)
+                    .filter(|(_, p)| **p)
+                    .map(|(t, _)| t.topic)
+                    .collect();
                 return Err(fail(
                     Exit::Kafka,
                     format!(
-                        "reading the cursor of {topic}/{partition}: offsets {from}..{high} did not arrive from {} within {}s",
+                        "reading the cursors: the ends of {} did not arrive from {} within {}s",
+                        waiting.join(", "),
                         settings.brokers(),
                         settings.timeout.as_secs_f64()
                     ),
-                ))
+                ));
             }
-            None => {}
+            drain(
+                consumer,
+                tails,
+                dataset,
+                &mut pending,
+                Duration::from_millis(50),
+            )?;
+        }
+        for t in tails.iter_mut().filter(|t| !t.done) {
+            if t.last.is_some() || t.from <= t.low {
+                t.done = true;
+            } else {
+                t.go_back();
+            }
         }
     }
+}
+
+/// Polls once; returns whether a message arrived.
+fn drain(
+    consumer: &BaseConsumer<Context>,
+    tails: &mut [Tail<'_>],
+    dataset: &str,
+    pending: &mut [bool],
+    wait: Duration,
+) -> Result<bool> {
+    let Some(message) = consumer.poll(wait) else {
+        return Ok(false);
+    };
+    let m = message.map_err(|e| fail(Exit::Kafka, format!("reading the cursors: {e}")))?;
+    let Some(i) = tails.iter().position(|t| t.topic == m.topic()) else {
+        return Ok(true);
+    };
+    let tail = &mut tails[i];
+    if tail.until.is_some_and(|u| m.offset() >= u) || m.offset() < tail.from {
+        return Ok(true);
+    }
+    if m.offset() >= tail.end() {
+        pending[i] = false;
+    }
+    let ours = m
+        .headers()
+        .and_then(|h| h.iter().find(|h| h.key == DATASET_HEADER))
+        .is_some_and(|h| h.value == Some(dataset.as_bytes()));
+    if ours {
+        let key = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
+        let position = Position::parse(&key).ok_or_else(|| {
+            fail(
+                Exit::Data,
+                format!(
+                    "cannot read the cursor: {}/{} offset {} has key '{key}', not a UTC time",
+                    m.topic(),
+                    m.partition(),
+                    m.offset()
+                ),
+            )
+        })?;
+        tail.last = Some((m.offset(), position));
+    }
+    Ok(true)
+}
+
+/// Closes the consumer in 1 ms steps. Its `Drop` would close it again,
+/// polling in 100 ms steps (most of a run's time) and logging an error for
+/// the second close, so the closed handle is left to the process exit.
+fn close(consumer: BaseConsumer<Context>) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    if consumer.close_queue().is_ok() {
+        while !consumer.closed() && Instant::now() < deadline {
+            consumer.poll(Duration::from_millis(1));
+        }
+    }
+    std::mem::forget(consumer);
 }
 
 /// A position for log lines.

@@ -228,20 +228,43 @@ fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -
 
 /// Connects the Kafka sink (topics checked or created) and reads both cursors.
 pub fn connect(kafka: &KafkaOutput, dataset: &str, stats: &[Stat]) -> Result<(KafkaSink, Cursors)> {
-    let sink = KafkaSink::connect(
-        &kafka.settings,
-        kafka.topics.clone(),
-        kafka.create_topics,
-        dataset,
-        stats.to_vec(),
-    )?;
-    let read = |topic: &Option<String>| match topic {
-        Some(t) => cursor::read(&kafka.settings, t, kafka.topics.partition, dataset),
-        None => Ok(None),
+    let topics: Vec<&str> = kafka.topics.names().collect();
+    let read = || cursor::read(&kafka.settings, &topics, kafka.topics.partition, dataset);
+    // The producer's start (metadata, producer id) and the cursor read each wait
+    // for new connections: side by side they take the time of the longer one.
+    let (sink, early) = std::thread::scope(|scope| {
+        let reader = scope.spawn(read);
+        let sink = KafkaSink::connect(
+            &kafka.settings,
+            kafka.topics.clone(),
+            kafka.create_topics,
+            dataset,
+            stats.to_vec(),
+        );
+        (
+            sink,
+            reader.join().expect("the cursor reader does not panic"),
+        )
+    });
+    let sink = sink?;
+    let found = match early {
+        Ok(found) => found,
+        // A topic the sink has just created could not be read before it existed.
+        Err(_) if kafka.create_topics => read()?,
+        Err(e) => return Err(e),
     };
+    let mut found = found.into_iter();
     let cursors = Cursors {
-        records: read(&kafka.topics.records)?,
-        aggregates: read(&kafka.topics.aggregates)?,
+        records: kafka
+            .topics
+            .records
+            .as_ref()
+            .and_then(|_| found.next().flatten()),
+        aggregates: kafka
+            .topics
+            .aggregates
+            .as_ref()
+            .and_then(|_| found.next().flatten()),
     };
     Ok((sink, cursors))
 }

@@ -73,8 +73,16 @@ impl KafkaSink {
             written: Written::default(),
             started,
         };
-        for topic in sink.topics.names() {
+        let topics: Vec<String> = sink.topics.names().map(str::to_string).collect();
+        for topic in &topics {
             sink.check_topic(topic, create_topics)?;
+        }
+        if topics.len() == 1 {
+            // The idempotent producer asks for its producer id after a metadata
+            // response; after the first one the bootstrap connection is being
+            // replaced and no broker is up, so librdkafka retries only after
+            // 500 ms. A second response, from the real broker, gets the id at once.
+            sink.partitions(&topics[0])?;
         }
         log::debug!("Kafka topics ready in {} ms", started.elapsed().as_millis());
         Ok(sink)

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -36,12 +36,58 @@ struct State {
     faults: VecDeque<Fault>,
     fixed: Option<Vec<Value>>,
     requests: Vec<String>,
+    /// Rows with every PowerSystemRightNow field (about 700 bytes each, as the real API).
+    full_rows: bool,
+    /// Bodies kept by request target, for benchmarks that fetch the same year again.
+    cache: Option<HashMap<String, Arc<Vec<u8>>>>,
 }
 
 pub struct StubApi {
     pub url: String,
     state: Arc<Mutex<State>>,
     server: Arc<Server>,
+}
+
+/// Every field of the real dataset, for [`psrn_full_row`].
+const FULL_FIELDS: [&str; 22] = [
+    "CO2Emission",
+    "ProductionGe100MW",
+    "ProductionLt100MW",
+    "SolarPower",
+    "OffshoreWindPower",
+    "OnshoreWindPower",
+    "Exchange_Sum",
+    "Exchange_DK1_DE",
+    "Exchange_DK1_NL",
+    "Exchange_DK1_GB",
+    "Exchange_DK1_NO",
+    "Exchange_DK1_SE",
+    "Exchange_DK1_DK2",
+    "Exchange_DK2_DE",
+    "Exchange_DK2_SE",
+    "Exchange_Bornholm_SE",
+    "aFRR_ActivatedDK1",
+    "aFRR_ActivatedDK2",
+    "mFRR_ActivatedDK1",
+    "mFRR_ActivatedDK2",
+    "ImbalanceDK1",
+    "ImbalanceDK2",
+];
+
+/// A row with all 24 columns of PowerSystemRightNow (values depend only on `t`).
+pub fn psrn_full_row(t: DateTime<Utc>) -> Value {
+    let m = t.timestamp() / 60;
+    let mut row = psrn_row(t).as_object().unwrap().clone();
+    for (i, name) in FULL_FIELDS.iter().enumerate() {
+        if !row.contains_key(*name) || row[*name].is_null() {
+            let i = i as i64;
+            row.insert(
+                name.to_string(),
+                json!((m % (37 + i)) as f64 * 10.37 - 150.0 + i as f64),
+            );
+        }
+    }
+    Value::Object(row)
 }
 
 /// The synthetic PowerSystemRightNow row for minute `t`: values depend only on `t`.
@@ -165,6 +211,14 @@ impl StubApi {
     pub fn serve_rows(&self, rows: Vec<Value>) {
         self.state.lock().unwrap().fixed = Some(rows);
     }
+    /// Serve all 24 fields per row, like the real dataset.
+    pub fn full_rows(&self, yes: bool) {
+        self.state.lock().unwrap().full_rows = yes;
+    }
+    /// Keep every body and serve it again for the same request target.
+    pub fn cache_bodies(&self) {
+        self.state.lock().unwrap().cache = Some(HashMap::new());
+    }
     /// The request targets (path and query) received so far.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
@@ -210,6 +264,16 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
         Some(Fault::Slow(d)) => delay = Some(d),
         Some(Fault::Truncated) | None => {}
     }
+    let json_headers = || {
+        vec![
+            header("Content-Type", "application/json; charset=utf-8"),
+            header("RemainingCalls", "39"),
+            header("TotalCalls", "40"),
+        ]
+    };
+    if let Some(body) = st.cache.as_ref().and_then(|c| c.get(target)) {
+        return (200, json_headers(), body.to_vec(), delay);
+    }
     let url = reqwest::Url::parse(&format!("http://stub{target}")).unwrap();
     let Some(dataset) = url.path().strip_prefix("/dataset/").map(str::to_string) else {
         return text_reply(404, "text/plain", "Not Found");
@@ -249,7 +313,11 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
             let mut out = Vec::new();
             while t < end && t <= newest {
                 if !st.missing.contains(&t) {
-                    out.push(psrn_row(t));
+                    out.push(if st.full_rows {
+                        psrn_full_row(t)
+                    } else {
+                        psrn_row(t)
+                    });
                 }
                 t += TimeDelta::minutes(1);
             }
@@ -271,10 +339,8 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
     if matches!(fault, Some(Fault::Truncated)) {
         text.truncate(text.len() / 2);
     }
-    let headers = vec![
-        header("Content-Type", "application/json; charset=utf-8"),
-        header("RemainingCalls", "39"),
-        header("TotalCalls", "40"),
-    ];
-    (200, headers, text, delay)
+    if let Some(cache) = st.cache.as_mut() {
+        cache.insert(target.to_string(), Arc::new(text.clone()));
+    }
+    (200, json_headers(), text, delay)
 }
