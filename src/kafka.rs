@@ -161,6 +161,9 @@ impl KafkaSettings {
             ("compression.type", "lz4".into()),
             ("enable.gapless.guarantee", "true".into()),
             ("linger.ms", "1".into()),
+            // librdkafka buffers up to 1 GiB by default; a backfill produces faster
+            // than a broker takes it, and memory must stay flat.
+            ("queue.buffering.max.kbytes", "16384".into()),
             ("message.timeout.ms", self.timeout.as_millis().to_string()),
         ])
     }
@@ -323,7 +326,12 @@ impl Context {
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         let message = self.redact(message);
-        if (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+        if (level as i32) <= (RDKafkaLogLevel::Error as i32) {
+            // Connection and TLS failures are told here first ("Connect to ... failed",
+            // "SSL handshake failed: certificate verify failed"): keep the latest.
+            log::debug!("librdkafka {fac}: {message}");
+            *self.last_error.lock().unwrap() = Some(message);
+        } else if (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
             log::debug!("librdkafka {fac}: {message}");
         } else {
             log::trace!("librdkafka {fac}: {message}");

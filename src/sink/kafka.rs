@@ -47,6 +47,8 @@ pub struct KafkaSink {
     stats: Vec<Stat>,
     written: Written,
     started: Instant,
+    /// The payload being written, reused from message to message.
+    buf: Vec<u8>,
 }
 
 impl KafkaSink {
@@ -72,6 +74,7 @@ impl KafkaSink {
             stats,
             written: Written::default(),
             started,
+            buf: Vec::new(),
         };
         let topics: Vec<String> = sink.topics.names().map(str::to_string).collect();
         for topic in &topics {
@@ -213,26 +216,29 @@ fn create_topic(settings: &KafkaSettings, topic: &str) -> Result<()> {
 
 impl Sink for KafkaSink {
     fn record(&mut self, row: &Row) -> Result<()> {
-        let Some(topic) = self.topics.records.clone() else {
+        let Some(topic) = self.topics.records.take() else {
             return Ok(());
         };
-        let payload = serde_json::to_vec(&row.fields)?;
-        self.send(&topic, &row.id(), &payload, row.time.timestamp_millis())?;
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        serde_json::to_writer(&mut buf, &row.fields)?;
+        let sent = self.send(&topic, &row.id(), &buf, row.time.timestamp_millis());
+        (self.buf, self.topics.records) = (buf, Some(topic));
+        sent?;
         self.written.records += 1;
         Ok(())
     }
 
     fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
-        let Some(topic) = self.topics.aggregates.clone() else {
+        let Some(topic) = self.topics.aggregates.take() else {
             return Ok(());
         };
-        let payload = serde_json::to_vec(&agg.to_json(&self.stats))?;
-        self.send(
-            &topic,
-            &agg.id(),
-            &payload,
-            agg.window_end.timestamp_millis(),
-        )?;
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        serde_json::to_writer(&mut buf, &agg.json(&self.stats))?;
+        let sent = self.send(&topic, &agg.id(), &buf, agg.window_end.timestamp_millis());
+        (self.buf, self.topics.aggregates) = (buf, Some(topic));
+        sent?;
         self.written.aggregates += 1;
         Ok(())
     }
