@@ -212,25 +212,7 @@ impl SourceConfig {
 
 impl AggregateConfig {
     pub fn from_args(args: &AggregateArgs, dataset: &Dataset) -> Result<AggregateConfig> {
-        let fields = if args.fields.trim() == "all" {
-            Fields::All
-        } else {
-            let names: Vec<String> = args
-                .fields
-                .split(',')
-                .map(|f| f.trim().to_string())
-                .filter(|f| !f.is_empty())
-                .collect();
-            if names.is_empty() {
-                return Err(usage("--fields is empty: name fields or use 'all'".into()));
-            }
-            if let Some(index) = names.iter().find(|f| dataset.is_index_column(f)) {
-                return Err(usage(format!(
-                    "--fields: {index} is a time or key column, not a value"
-                )));
-            }
-            Fields::Named(names)
-        };
+        let fields = fields(&args.fields, dataset)?;
         let mut stats: Vec<Stat> = Vec::new();
         for s in &args.stats {
             if !stats.contains(s) {

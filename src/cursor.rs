@@ -187,10 +187,7 @@ pub fn read(
     dataset: &str,
 ) -> Result<Vec<Option<Position>>> {
     let started = Instant::now();
-    let consumer: BaseConsumer<Context> = settings
-        .consumer_config(None)
-        .create_with_context(Context::new(settings))
-        .map_err(|e| settings.creation_error(e))?;
+    let consumer = settings.consumer(None)?;
     let mut tails: Vec<Tail> = Vec::new();
     for topic in topics {
         let (low, high) = consumer

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::ConsumerContext;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
@@ -184,6 +184,13 @@ impl KafkaSettings {
             config.set("group.id", g);
         }
         config
+    }
+
+    /// A consumer (joining `group` if given; else it only assigns partitions).
+    pub fn consumer(&self, group: Option<&str>) -> Result<BaseConsumer<Context>> {
+        self.consumer_config(group)
+            .create_with_context(Context::new(self))
+            .map_err(|e| self.creation_error(e))
     }
 
     /// The error for a client librdkafka refused to create (a bad property).

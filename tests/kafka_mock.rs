@@ -64,18 +64,23 @@ fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
 }
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
+    publish_at(stub, brokers, NOW, extra)
+}
+
+/// `publish` at `now`, with the stub's clock set to it.
+fn publish_at(stub: &StubApi, brokers: &str, now: &str, extra: &[&str]) -> (i32, String, String) {
+    stub.set_now(utc(now));
     let mut cmd = eds();
     cmd.args([
         "publish",
         "--api-url",
         &stub.url,
         "--now",
-        NOW,
+        now,
         "--brokers",
         brokers,
-        "--kafka-timeout",
-        "10s",
     ])
+    .args(["--kafka-timeout", "10s"])
     .args(extra);
     outcome(&mut cmd)
 }
@@ -336,20 +341,7 @@ fn runs_continue_from_the_cursor() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
     let stub = StubApi::start();
-    let run = |now: &str| {
-        stub.set_now(utc(now));
-        let mut cmd = eds();
-        cmd.args([
-            "publish",
-            "--api-url",
-            &stub.url,
-            "--now",
-            now,
-            "--brokers",
-            &brokers,
-        ]);
-        outcome(&mut cmd)
-    };
+    let run = |now: &str| publish_at(&stub, &brokers, now, &[]);
     assert_eq!(run(NOW).0, 0);
     let (code, _, err) = run(NOW);
     assert_eq!(code, 0, "{err}");
@@ -395,21 +387,12 @@ fn catch_up_beyond_the_cap_warns_with_the_skipped_range() {
     let brokers = mock.bootstrap_servers();
     let stub = StubApi::start();
     let run = |now: &str| {
-        stub.set_now(utc(now));
-        let mut cmd = eds();
-        cmd.args([
-            "publish",
-            "--api-url",
-            &stub.url,
-            "--now",
-            now,
-            "--brokers",
+        publish_at(
+            &stub,
             &brokers,
-            "--max-catch-up",
-            "30m",
-        ]);
-        cmd.args(["--max-lag", "2h"]);
-        outcome(&mut cmd)
+            now,
+            &["--max-catch-up", "30m", "--max-lag", "2h"],
+        )
     };
     assert_eq!(run(NOW).0, 0);
     let (code, _, err) = run("2026-11-28T13:00:30Z");
@@ -492,18 +475,7 @@ fn foreign_messages_are_skipped_and_bad_keys_of_ours_are_data_errors() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
     let stub = StubApi::start();
-    let run = |now: &str| {
-        stub.set_now(utc(now));
-        outcome(eds().args([
-            "publish",
-            "--api-url",
-            &stub.url,
-            "--now",
-            now,
-            "--brokers",
-            &brokers,
-        ]))
-    };
+    let run = |now: &str| publish_at(&stub, &brokers, now, &[]);
     assert_eq!(run(NOW).0, 0);
     // Someone else's message after ours: not our cursor.
     produce_raw(&brokers, RECORDS, "not-a-time", false);
@@ -587,4 +559,47 @@ fn secrets_appear_in_no_output() {
         }
     }
     std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn consume_with_a_group_commits_what_it_read() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    assert_eq!(publish(&stub, &brokers, &[]).0, 0);
+    let consume = || {
+        outcome(
+            eds()
+                .args([
+                    "consume",
+                    "--brokers",
+                    &brokers,
+                    "--topic",
+                    RECORDS,
+                    "--group",
+                    "readers",
+                    "-X",
+                    "session.timeout.ms=6000",
+                    "--kafka-timeout",
+                    "20s",
+                ])
+                .args(["--format", "json", "--idle-timeout", "3s"]),
+        )
+    };
+    let (code, out, err) = consume();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().count(),
+        5,
+        "a new group starts at the earliest offset: {err}"
+    );
+    let (code, out, err) = consume();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 0, "the first read was committed");
+    assert_eq!(
+        publish_at(&stub, &brokers, "2026-11-28T12:01:30Z", &[]).0,
+        0
+    );
+    let (_, out, _) = consume();
+    assert_eq!(out.lines().count(), 1, "only the new record");
 }

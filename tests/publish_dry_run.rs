@@ -464,3 +464,27 @@ fn usage_errors_exit_2() {
         assert!(!err.is_empty());
     }
 }
+
+#[test]
+fn redirects_to_another_host_are_not_followed() {
+    let other = live_stub("2026-11-28T12:00:30Z");
+    // 127.0.0.2 is another host name for the same loopback stub.
+    let elsewhere = other.url.replace("127.0.0.1", "127.0.0.2");
+    let (code, out, err, _) = with_fault(
+        Fault::Redirect(format!("{elsewhere}/dataset/PowerSystemRightNow")),
+        &[],
+    );
+    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    assert!(err.contains("302") && err.contains("not followed"), "{err}");
+    assert!(
+        other.requests().is_empty(),
+        "the other host was never asked"
+    );
+    // The same host is followed.
+    let stub = live_stub("2026-11-28T12:00:30Z");
+    stub.fault(Fault::Redirect(format!("{}/dataset/PowerSystemRightNow?start=2026-11-28T12:25&end=2026-11-28T13:00&sort=Minutes1UTC%20asc&limit=0", stub.url)));
+    let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(window_of(&out).2, "5");
+    assert_eq!(stub.requests().len(), 2);
+}

@@ -22,10 +22,7 @@ use crate::sink::Sink;
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
     let settings = &config.settings;
-    let consumer: BaseConsumer<Context> = settings
-        .consumer_config(config.group.as_deref())
-        .create_with_context(Context::new(settings))
-        .map_err(|e| settings.creation_error(e))?;
+    let consumer = settings.consumer(config.group.as_deref())?;
     let topic = config.topic.as_str();
     match config.start {
         Start::Committed => consumer
@@ -55,17 +52,41 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
     };
     let mut values: VecDeque<Value> = VecDeque::new();
     let mut read = 0u64;
-    let mut last_message = Instant::now();
+    let started = Instant::now();
+    let mut last_message = started;
+    // A group member has nothing to read until the group assigns it partitions:
+    // the idle time counts from the assignment.
+    let mut joined = config.group.is_none();
     while config.max_messages.is_none_or(|max| read < max) {
         match consumer.poll(Duration::from_millis(20)) {
+            None if !joined => {
+                joined = consumer.assignment().is_ok_and(|a| a.count() > 0);
+                last_message = Instant::now();
+                if !joined && started.elapsed() >= settings.timeout {
+                    return Err(fail(
+                        Exit::Kafka,
+                        format!(
+                            "group {} got no partition of {topic} within {}s",
+                            config.group.as_deref().unwrap_or_default(),
+                            settings.timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+            }
             None if last_message.elapsed() >= config.idle_timeout => break,
             None => {}
             Some(Err(e)) => {
                 return Err(settings.unreachable(&format!("read {topic}"), &e, consumer.context()));
             }
             Some(Ok(message)) => {
+                joined = true;
                 last_message = Instant::now();
                 read += 1;
+                if config.group.is_some() {
+                    consumer.store_offset_from_message(&message).map_err(|e| {
+                        fail(Exit::Kafka, format!("storing the offset of {topic}: {e}"))
+                    })?;
+                }
                 let payload = message.payload().unwrap_or_default();
                 match serde_json::from_slice::<Value>(payload) {
                     Ok(v) if v.is_object() => values.push_back(v),

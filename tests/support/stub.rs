@@ -21,10 +21,14 @@ use tiny_http::{Header, Response, Server};
 #[derive(Debug, Clone)]
 pub enum Fault {
     Status(u16, &'static str),
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        retry_after: u64,
+    },
     Html,
     Truncated,
     Slow(Duration),
+    /// 302 to this URL.
+    Redirect(String),
 }
 
 #[derive(Default)]
@@ -262,6 +266,11 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
             )
         }
         Some(Fault::Slow(d)) => delay = Some(d),
+        Some(Fault::Redirect(to)) => {
+            let mut r = text_reply(302, "text/plain", "Found");
+            r.1.push(header("Location", &to));
+            return r;
+        }
         Some(Fault::Truncated) | None => {}
     }
     let json_headers = || {
