@@ -429,6 +429,7 @@ mod tests {
                 time,
                 key: None,
                 fields: Map::new(),
+                raw: None,
             });
             time += TimeDelta::minutes(1);
         }
@@ -580,6 +581,7 @@ mod tests {
             time: t(hm),
             key: Some(k.into()),
             fields: Map::new(),
+            raw: None,
         };
         let rs = vec![
             mk("11:50", "DK1"),

@@ -4,6 +4,7 @@
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::time;
@@ -77,13 +78,24 @@ impl Dataset {
     }
 }
 
-/// One API row: its UTC time, its key (for keyed datasets) and the whole
-/// object as received, with the UTC time column rewritten as `...Z`.
-#[derive(Debug, Clone, PartialEq)]
+/// One API row: its UTC time, its key (for keyed datasets) and the object's
+/// fields, with the UTC time column rewritten as `...Z`. A backfill keeps only
+/// the fields it aggregates in `fields` and the object's text in `raw`.
+#[derive(Debug, Clone)]
 pub struct Row {
     pub time: DateTime<Utc>,
     pub key: Option<String>,
     pub fields: Map<String, Value>,
+    /// The whole object as the API wrote it, when `fields` holds only some fields.
+    pub raw: Option<Box<RawValue>>,
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        let raw = |r: &Row| r.raw.as_ref().map(|v| v.get().to_string());
+        (self.time, &self.key, &self.fields, raw(self))
+            == (other.time, &other.key, &other.fields, raw(other))
+    }
 }
 
 /// A field value that should be a number but is not.
@@ -98,6 +110,32 @@ impl Row {
             Some(Value::Number(n)) => Ok(n.as_f64()),
             Some(other) => Err(NotNumeric(other.clone())),
         }
+    }
+
+    /// The record message's value: the whole object, `time_column` as `...Z`.
+    /// From `raw`, only the time's text is replaced (the API writes compact
+    /// JSON); any other spelling is parsed and written again.
+    pub fn write_json(&self, time_column: &str, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let Some(raw) = &self.raw else {
+            return serde_json::to_writer(out, &self.fields);
+        };
+        let text = raw.get();
+        let pattern = format!("\"{time_column}\":\"");
+        if let Some(at) = text.find(&pattern) {
+            let value_start = at + pattern.len();
+            if let Some(len) = text[value_start..].find('"') {
+                out.extend_from_slice(&text.as_bytes()[..value_start]);
+                out.extend_from_slice(time::format_utc(self.time).as_bytes());
+                out.extend_from_slice(&text.as_bytes()[value_start + len..]);
+                return Ok(());
+            }
+        }
+        let mut all: Map<String, Value> = serde_json::from_str(text)?;
+        all.insert(
+            time_column.to_string(),
+            Value::String(time::format_utc(self.time)),
+        );
+        serde_json::to_writer(out, &all)
     }
 
     /// `2026-11-28T11:59:00Z`, or `2026-11-28T11:55:00Z/DK1` with a key: the
@@ -140,7 +178,12 @@ impl Dataset {
             self.time_column.clone(),
             Value::String(time::format_utc(time)),
         );
-        Ok(Row { time, key, fields })
+        Ok(Row {
+            time,
+            key,
+            fields,
+            raw: None,
+        })
     }
 }
 
@@ -171,6 +214,32 @@ mod tests {
         assert!(row.number("NewField").is_err());
         // The rewritten row parses to the same row again (what consume relies on).
         assert_eq!(d.parse_row(row.fields.clone()).unwrap(), row);
+    }
+
+    #[test]
+    fn record_json_from_raw_text_rewrites_only_the_time() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let text = r#"{"Minutes1UTC":"2026-04-08T21:30:00","Minutes1DK":"2026-04-08T23:30:00","CO2Emission":33.000000,"X":null}"#;
+        let mut row = d
+            .parse_row(obj(json!({"Minutes1UTC": "2026-04-08T21:30:00"})))
+            .unwrap();
+        row.raw = Some(RawValue::from_string(text.to_string()).unwrap());
+        let mut out = Vec::new();
+        row.write_json("Minutes1UTC", &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            text.replace("21:30:00\",\"Minutes1DK", "21:30:00Z\",\"Minutes1DK")
+        );
+        // Spaced JSON is parsed and written again, with the same content.
+        let spaced = r#"{ "Minutes1UTC" : "2026-04-08T21:30:00", "CO2Emission": 33.000000 }"#;
+        row.raw = Some(RawValue::from_string(spaced.to_string()).unwrap());
+        let mut out = Vec::new();
+        row.write_json("Minutes1UTC", &mut out).unwrap();
+        let back: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            back,
+            json!({"Minutes1UTC": "2026-04-08T21:30:00Z", "CO2Emission": 33.0})
+        );
     }
 
     #[test]

@@ -146,6 +146,7 @@ mod tests {
             time: parse_utc(t).unwrap(),
             key: key.map(str::to_string),
             fields,
+            raw: None,
         }
     }
 
@@ -246,6 +247,7 @@ mod slider_tests {
             time: parse_utc(&format!("2026-11-28T11:{m:02}:00")).unwrap(),
             key: key.map(str::to_string),
             fields: Map::new(),
+            raw: None,
         }
     }
 

@@ -124,6 +124,21 @@ fn failed_chunks_are_retried_and_requests_are_paced() {
 }
 
 fn keys(brokers: &str, topic: &str) -> Vec<String> {
+    values(brokers, topic)
+        .iter()
+        .map(|v| {
+            v.get("window_end")
+                .or(v.get("Minutes1UTC"))
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Every message value of `topic`, in order.
+fn values(brokers: &str, topic: &str) -> Vec<Value> {
     let (code, out, err) = outcome(
         eds()
             .args([
@@ -138,15 +153,7 @@ fn keys(brokers: &str, topic: &str) -> Vec<String> {
     );
     assert_eq!(code, 0, "{err}");
     out.lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v.get("window_end")
-                .or(v.get("Minutes1UTC"))
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -194,6 +201,12 @@ fn backfill_resumes_from_the_cursor_and_hands_over_to_publish() {
         (ends[0].as_str(), ends[119].as_str()),
         ("2026-11-28T10:01:00Z", "2026-11-28T12:00:00Z")
     );
+
+    // Records carry the whole API row (every field, nulls and all), the UTC time as `...Z`.
+    let first = &values(&brokers, RECORDS)[0];
+    let mut expected = support::stub::psrn_row(utc("2026-11-28T10:00:00Z"));
+    expected["Minutes1UTC"] = "2026-11-28T10:00:00Z".into();
+    assert_eq!(first, &expected);
 
     // A range wholly behind the cursor is left alone.
     let (code, _, err) = run("2026-11-28T09:00:00Z", "2026-11-28T11:00:00Z");

@@ -12,7 +12,7 @@ use crate::aggregate::{aggregate, resolve_fields, Aggregate, Stat};
 use crate::api::Api;
 use crate::config::{KafkaOutput, Output, PublishConfig};
 use crate::cursor::{self, Cursors, Plan, Position, Spans};
-use crate::dataset::Row;
+use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
@@ -189,7 +189,7 @@ fn dry_run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
 fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -> Result<()> {
     let dataset = &config.source.dataset;
     // Connect first: a broker that is down should not cost the minute's one API request.
-    let (mut sink, cursors) = connect(kafka, &dataset.name, &config.aggregate.stats)?;
+    let (mut sink, cursors) = connect(kafka, dataset, &config.aggregate.stats)?;
     let plan = cursor::plan(&cursors, config.now, spans(config));
     log::info!(
         "cursor: records {}, aggregates {}; fetching {} .. {}",
@@ -227,9 +227,20 @@ fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -
 }
 
 /// Connects the Kafka sink (topics checked or created) and reads both cursors.
-pub fn connect(kafka: &KafkaOutput, dataset: &str, stats: &[Stat]) -> Result<(KafkaSink, Cursors)> {
+pub fn connect(
+    kafka: &KafkaOutput,
+    dataset: &Dataset,
+    stats: &[Stat],
+) -> Result<(KafkaSink, Cursors)> {
     let topics: Vec<&str> = kafka.topics.names().collect();
-    let read = || cursor::read(&kafka.settings, &topics, kafka.topics.partition, dataset);
+    let read = || {
+        cursor::read(
+            &kafka.settings,
+            &topics,
+            kafka.topics.partition,
+            &dataset.name,
+        )
+    };
     // The producer's start (metadata, producer id) and the cursor read each wait
     // for new connections: side by side they take the time of the longer one.
     let (sink, early) = std::thread::scope(|scope| {

@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
-use crate::dataset::Row;
+use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, Exit};
 use crate::kafka::{Context, KafkaSettings};
 
@@ -44,6 +44,8 @@ pub struct KafkaSink {
     settings: KafkaSettings,
     topics: Topics,
     dataset: String,
+    /// Rewritten as `...Z` in every record.
+    time_column: String,
     stats: Vec<Stat>,
     written: Written,
     started: Instant,
@@ -57,7 +59,7 @@ impl KafkaSink {
         settings: &KafkaSettings,
         topics: Topics,
         create_topics: bool,
-        dataset: &str,
+        dataset: &Dataset,
         stats: Vec<Stat>,
     ) -> Result<KafkaSink> {
         let started = Instant::now();
@@ -70,7 +72,8 @@ impl KafkaSink {
             producer,
             settings: settings.clone(),
             topics,
-            dataset: dataset.to_string(),
+            dataset: dataset.name.clone(),
+            time_column: dataset.time_column.clone(),
             stats,
             written: Written::default(),
             started,
@@ -221,7 +224,7 @@ impl Sink for KafkaSink {
         };
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        serde_json::to_writer(&mut buf, &row.fields)?;
+        row.write_json(&self.time_column, &mut buf)?;
         let sent = self.send(&topic, &row.id(), &buf, row.time.timestamp_millis());
         (self.buf, self.topics.records) = (buf, Some(topic));
         sent?;
