@@ -289,7 +289,19 @@ fn publish_and_consume_over_tls() {
     );
     assert_eq!(records, dry_records);
     assert_eq!(consume(&broker.address, &t.aggregates, &config), dry);
-    assert_eq!(broker.handshake_failures(), "", "every handshake succeeded");
+    // A client may close a connection mid-handshake (librdkafka drops its
+    // bootstrap connection once it knows the real broker; a run exits): an
+    // EOF is not a TLS failure. Certificate and protocol errors are.
+    let failures: Vec<String> = broker
+        .handshake_failures()
+        .lines()
+        .filter(|l| !l.contains("UNEXPECTED_EOF_WHILE_READING"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "every handshake succeeded: {failures:?}"
+    );
 }
 
 /// Publish with these Kafka settings fails with exit 4 within the timeout,
