@@ -152,6 +152,23 @@ fn fields(text: &str, dataset: &Dataset) -> Result<Fields> {
     Ok(Fields::Named(names))
 }
 
+impl Output {
+    /// CSV of the aggregates or the records with `--dry-run`, else Kafka.
+    fn from_args(
+        dry_run: bool,
+        records: bool,
+        kafka: &KafkaArgs,
+        topics: &TopicArgs,
+        dataset: &Dataset,
+    ) -> Result<Output> {
+        Ok(match (dry_run, records) {
+            (true, true) => Output::CsvRecords,
+            (true, false) => Output::CsvAggregates,
+            (false, _) => Output::Kafka(KafkaOutput::from_args(kafka, topics, dataset)?),
+        })
+    }
+}
+
 impl KafkaOutput {
     pub fn from_args(
         kafka: &KafkaArgs,
@@ -250,15 +267,13 @@ impl PublishConfig {
         if max_catch_up < aggregate.window {
             return Err(usage("--max-catch-up must be at least --window".into()));
         }
-        let output = match (args.dry_run, args.records) {
-            (true, true) => Output::CsvRecords,
-            (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(KafkaOutput::from_args(
-                &args.kafka,
-                &args.topics,
-                &source.dataset,
-            )?),
-        };
+        let output = Output::from_args(
+            args.dry_run,
+            args.records,
+            &args.kafka,
+            &args.topics,
+            &source.dataset,
+        )?;
         Ok(PublishConfig {
             source,
             aggregate,
@@ -306,15 +321,13 @@ impl BackfillConfig {
                 "--chunk must be a multiple of the dataset's resolution".into(),
             ));
         }
-        let output = match (args.dry_run, args.records) {
-            (true, true) => Output::CsvRecords,
-            (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(KafkaOutput::from_args(
-                &args.kafka,
-                &args.topics,
-                &source.dataset,
-            )?),
-        };
+        let output = Output::from_args(
+            args.dry_run,
+            args.records,
+            &args.kafka,
+            &args.topics,
+            &source.dataset,
+        )?;
         Ok(BackfillConfig {
             source,
             aggregate,
