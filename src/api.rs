@@ -4,7 +4,7 @@
 //! checks, and a streaming parse of its `records` array into [`Row`]s.
 
 use std::fmt;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -12,12 +12,13 @@ use chrono::{DateTime, Utc};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::redirect;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, Exit};
+use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
 /// The longest `Retry-After` a run waits for before giving up (exit 75).
@@ -218,53 +219,58 @@ impl Api {
                 .map(String::as_str)
                 .collect()
         });
-        let mut seed = Body {
-            dataset,
-            wanted: wanted.as_deref(),
-            raw: self.shape.raw,
-            on_row,
-            rows: 0,
-            failed: None,
-            has_records: false,
-        };
-        let result = {
-            let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
-                64 * 1024,
-                &mut body,
-            ));
-            (&mut seed).deserialize(&mut de).and_then(|()| de.end())
-        };
-        if let Some(err) = seed.failed.take() {
+        let mut rows = 0u64;
+        let mut failed: Option<anyhow::Error> = None;
+        let result = records::split(&mut body, &mut |text| {
+            let step = record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
+                on_row(row).map_err(|e| {
+                    failed = Some(e);
+                    anyhow::anyhow!("stopped")
+                })
+            });
+            rows += 1;
+            step
+        });
+        if let Some(err) = failed.take() {
             return Err(err.context(format!("processing the rows from {url}")));
         }
-        if let Err(e) = result {
-            if body.exceeded {
+        let not_json = |why: String| {
+            fail(
+                Exit::Data,
+                format!(
+                    "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
+                    quote(&body.head)
+                ),
+            )
+        };
+        let has_records = match result {
+            Ok(has) => has,
+            Err(SplitError::Io(_)) if body.exceeded => {
                 return Err(fail(
                     Exit::Data,
                     format!(
                         "{url}: response body is larger than the {} byte cap",
                         self.config.max_body
                     ),
-                ));
+                ))
             }
-            if e.is_io() {
-                let timed_out = e.io_error_kind() == Some(io::ErrorKind::TimedOut);
-                let what = if timed_out {
+            Err(SplitError::Io(e)) => {
+                let what = if e.kind() == io::ErrorKind::TimedOut
+                    || error_chain(&e).contains("timed out")
+                {
                     "timed out reading the body"
                 } else {
                     "reading the body failed"
                 };
-                return Err(fail(Exit::Temporary, format!("{url}: {what}: {e}")));
+                return Err(fail(
+                    Exit::Temporary,
+                    format!("{url}: {what}: {}", error_chain(&e)),
+                ));
             }
-            return Err(fail(
-                Exit::Data,
-                format!(
-                    "{url}: response is not the expected JSON ({e}; Content-Type: {content_type}); body starts: {}",
-                    quote(&body.head)
-                ),
-            ));
-        }
-        if !seed.has_records {
+            Err(SplitError::Syntax(why)) => return Err(not_json(why)),
+            Err(SplitError::Stopped(e)) => return Err(not_json(format!("{e:#}"))),
+        };
+        if !has_records {
             return Err(fail(
                 Exit::Data,
                 format!(
@@ -273,7 +279,7 @@ impl Api {
                 ),
             ));
         }
-        Ok((seed.rows, body.read))
+        Ok((rows, body.read))
     }
 }
 
@@ -385,92 +391,20 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// Streams `{"records": [...], ...}`: every other key is skipped, every record
-/// is parsed into a [`Row`] and handed on before the next is read.
-struct Body<'a, 'f> {
-    dataset: &'a Dataset,
-    /// Keys to keep (`None`: all).
-    wanted: Option<&'a [&'a str]>,
-    raw: bool,
-    on_row: &'f mut dyn FnMut(Row) -> Result<()>,
-    rows: u64,
-    failed: Option<anyhow::Error>,
-    has_records: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for &mut Body<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+/// Parses one record's text into a [`Row`], keeping the fields `wanted`
+/// names (all of them for `None`) and, with `raw`, the text itself.
+fn record(dataset: &Dataset, wanted: Option<&[&str]>, raw: bool, text: &[u8]) -> Result<Row> {
+    let fields = match wanted {
+        None => serde_json::from_slice::<Map<String, Value>>(text),
+        Some(wanted) => Keep(wanted).deserialize(&mut serde_json::Deserializer::from_slice(text)),
     }
-}
-
-impl<'de> Visitor<'de> for &mut Body<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with a records array")
+    .map_err(|e| anyhow::anyhow!("a record is not a JSON object: {e}"))?;
+    let mut row = dataset.parse_row(fields)?;
+    if raw {
+        let text = String::from_utf8(text.to_vec())?;
+        row.raw = Some(RawValue::from_string(text)?);
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "records" {
-                self.has_records = true;
-                map.next_value_seed(Records(&mut *self))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Records<'b, 'a, 'f>(&'b mut Body<'a, 'f>);
-
-impl<'de> DeserializeSeed<'de> for Records<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Records<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let body = self.0;
-        loop {
-            let parsed = match (body.wanted, body.raw) {
-                (None, _) => seq.next_element::<Map<String, Value>>()?.map(|m| (m, None)),
-                (Some(wanted), false) => seq.next_element_seed(Keep(wanted))?.map(|m| (m, None)),
-                (Some(wanted), true) => match seq.next_element::<Box<RawValue>>()? {
-                    None => None,
-                    Some(raw) => {
-                        let mut de = serde_json::Deserializer::from_str(raw.get());
-                        let fields = Keep(wanted)
-                            .deserialize(&mut de)
-                            .map_err(de::Error::custom)?;
-                        Some((fields, Some(raw)))
-                    }
-                },
-            };
-            let Some((object, raw)) = parsed else {
-                break;
-            };
-            let step = body
-                .dataset
-                .parse_row(object)
-                .map(|row| Row { raw, ..row })
-                .map_err(|e| fail(Exit::Data, format!("{e:#}")))
-                .and_then(|row| (body.on_row)(row));
-            if let Err(e) = step {
-                body.failed = Some(e);
-                return Err(de::Error::custom("stopped"));
-            }
-            body.rows += 1;
-        }
-        Ok(())
-    }
+    Ok(row)
 }
 
 /// Reads one record object keeping only the `wanted` keys; the others are

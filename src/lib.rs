@@ -15,6 +15,7 @@ pub mod exit;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
+pub mod records;
 pub mod sink;
 pub mod time;
 pub mod window;

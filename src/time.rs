@@ -99,6 +99,25 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
 /// or one this program wrote (`2026-04-08T21:30:00Z`).
 pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
     let naive = text.strip_suffix('Z').unwrap_or(text);
+    // The API's own form, read by hand: chrono's format parsing showed in
+    // backfill profiles (one call per row).
+    let b = naive.as_bytes();
+    if b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + (c - b'0') as u32)
+            })
+        };
+        return chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+            .and_then(|d| d.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?))
+            .map(|n| n.and_utc());
+    }
     NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M"))
         .ok()
@@ -196,6 +215,17 @@ mod tests {
             Some(utc("2026-04-08T21:30:00Z"))
         );
         assert_eq!(parse_utc("yesterday"), None);
+        assert_eq!(parse_utc("2026-02-30T00:00:00"), None);
+        assert_eq!(parse_utc("2026-04-08T25:00:00"), None);
+        assert_eq!(parse_utc("2026-04-08T2a:00:00"), None);
+        assert_eq!(
+            parse_utc("2026-04-08T21:30:00.500"),
+            Some(utc("2026-04-08T21:30:00.5Z"))
+        );
+        assert_eq!(
+            parse_utc("2026-04-08T21:30"),
+            Some(utc("2026-04-08T21:30:00Z"))
+        );
         assert_eq!(
             format_utc(utc("2026-11-28T11:55:00+01:00")),
             "2026-11-28T10:55:00Z"
