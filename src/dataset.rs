@@ -4,7 +4,6 @@
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::time;
@@ -81,21 +80,14 @@ impl Dataset {
 /// One API row: its UTC time, its key (for keyed datasets) and the object's
 /// fields, with the UTC time column rewritten as `...Z`. A backfill keeps only
 /// the fields it aggregates in `fields` and the object's text in `raw`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub time: DateTime<Utc>,
     pub key: Option<String>,
     pub fields: Map<String, Value>,
-    /// The whole object as the API wrote it, when `fields` holds only some fields.
-    pub raw: Option<Box<RawValue>>,
-}
-
-impl PartialEq for Row {
-    fn eq(&self, other: &Row) -> bool {
-        let raw = |r: &Row| r.raw.as_ref().map(|v| v.get().to_string());
-        (self.time, &self.key, &self.fields, raw(self))
-            == (other.time, &other.key, &other.fields, raw(other))
-    }
+    /// The whole object's JSON text as the API wrote it (already parsed once,
+    /// so known to be valid), when `fields` holds only some fields.
+    pub raw: Option<Box<str>>,
 }
 
 /// A field value that should be a number but is not.
@@ -119,7 +111,7 @@ impl Row {
         let Some(raw) = &self.raw else {
             return serde_json::to_writer(out, &self.fields);
         };
-        let text = raw.get();
+        let text: &str = raw;
         let pattern = format!("\"{time_column}\":\"");
         if let Some(at) = text.find(&pattern) {
             let value_start = at + pattern.len();
@@ -223,7 +215,7 @@ mod tests {
         let mut row = d
             .parse_row(obj(json!({"Minutes1UTC": "2026-04-08T21:30:00"})))
             .unwrap();
-        row.raw = Some(RawValue::from_string(text.to_string()).unwrap());
+        row.raw = Some(text.into());
         let mut out = Vec::new();
         row.write_json("Minutes1UTC", &mut out).unwrap();
         assert_eq!(
@@ -232,7 +224,7 @@ mod tests {
         );
         // Spaced JSON is parsed and written again, with the same content.
         let spaced = r#"{ "Minutes1UTC" : "2026-04-08T21:30:00", "CO2Emission": 33.000000 }"#;
-        row.raw = Some(RawValue::from_string(spaced.to_string()).unwrap());
+        row.raw = Some(spaced.into());
         let mut out = Vec::new();
         row.write_json("Minutes1UTC", &mut out).unwrap();
         let back: Value = serde_json::from_slice(&out).unwrap();
