@@ -35,18 +35,11 @@ fn main() {
         })
         .collect();
     let stats = r#"{"count":5,"mean":1234.5678,"min":1200.25,"max":1300.75,"last":1250.5}"#;
-    let fields: Vec<String> = [
-        "CO2Emission",
-        "ProductionGe100MW",
-        "ProductionLt100MW",
-        "SolarPower",
-        "OffshoreWindPower",
-        "OnshoreWindPower",
-        "Exchange_Sum",
-    ]
-    .iter()
-    .map(|f| format!("\"{f}\":{stats}"))
-    .collect();
+    // The default --fields: the first seven of the dataset.
+    let fields: Vec<String> = stub::FULL_FIELDS[..7]
+        .iter()
+        .map(|f| format!("\"{f}\":{stats}"))
+        .collect();
     let aggregate = format!(
         r#"{{"dataset":"PowerSystemRightNow","window_start":"2025-01-01T00:00:00Z","window_end":"2025-01-01T00:05:00Z","rows":5,"fields":{{{}}}}}"#,
         fields.join(",")

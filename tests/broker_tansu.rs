@@ -5,7 +5,7 @@
 mod support;
 
 use support::stub::StubApi;
-use support::{eds, outcome, test_broker, unique_topic, utc, OwnTansu};
+use support::{dry_run, eds, outcome, test_broker, unique_topic, utc, OwnTansu};
 
 const NOW: &str = "2026-11-28T12:00:30Z";
 
@@ -73,17 +73,8 @@ fn publish_then_consume_equals_dry_run() {
     let t = topics();
     let (code, out, err) = publish(&stub, &brokers, &t, &[]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
-    let (_, dry, _) =
-        outcome(eds().args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW]));
-    let (_, dry_records, _) = outcome(eds().args([
-        "publish",
-        "--dry-run",
-        "--records",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-    ]));
+    let (_, dry, _) = dry_run(&stub, NOW, &[]);
+    let (_, dry_records, _) = dry_run(&stub, NOW, &["--records"]);
     assert_eq!(consume(&brokers, &t.aggregates, &[]), dry);
     let records = consume(&brokers, &t.records, &["--from-beginning"]);
     assert_eq!(records, dry_records);

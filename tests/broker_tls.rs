@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::stub::StubApi;
-use support::{eds, outcome, unique_topic, utc};
+use support::{dry_run, eds, outcome, unique_topic, utc};
 
 const NOW: &str = "2026-11-28T12:00:30Z";
 
@@ -249,8 +249,7 @@ fn publish_and_consume_over_tls() {
 
     let (code, out, err) = publish(&stub, &broker.address, &t, &tls);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
-    let (_, dry, _) =
-        outcome(eds().args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW]));
+    let (_, dry, _) = dry_run(&stub, NOW, &[]);
     assert_eq!(dry.lines().count(), 2, "{dry}");
     assert_eq!(consume(&broker.address, &t.aggregates, &tls), dry);
 
@@ -268,15 +267,7 @@ fn publish_and_consume_over_tls() {
     let config = ["--kafka-config", file.to_str().unwrap()];
     let (code, _, err) = publish(&stub, &broker.address, &t, &config);
     assert_eq!(code, 0, "{err}");
-    let (_, dry_records, _) = outcome(eds().args([
-        "publish",
-        "--dry-run",
-        "--records",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-    ]));
+    let (_, dry_records, _) = dry_run(&stub, NOW, &["--records"]);
     let records = consume(
         &broker.address,
         &t.records,

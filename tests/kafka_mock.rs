@@ -11,7 +11,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
 use support::stub::StubApi;
-use support::{eds, outcome, utc};
+use support::{dry_run, eds, outcome, utc};
 
 const NOW: &str = "2026-11-28T12:00:30Z";
 const RECORDS: &str = "eds.PowerSystemRightNow.records";
@@ -163,25 +163,8 @@ fn consume_csv_equals_dry_run() {
     stub.set_now(utc(NOW));
     let (code, _, err) = publish(&stub, &brokers, &["--stats", "max,count,last"]);
     assert_eq!(code, 0, "{err}");
-    let (_, dry, _) = outcome(eds().args([
-        "publish",
-        "--dry-run",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-        "--stats",
-        "max,count,last",
-    ]));
-    let (_, dry_records, _) = outcome(eds().args([
-        "publish",
-        "--dry-run",
-        "--records",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-    ]));
+    let (_, dry, _) = dry_run(&stub, NOW, &["--stats", "max,count,last"]);
+    let (_, dry_records, _) = dry_run(&stub, NOW, &["--records"]);
 
     let consume = |extra: &[&str]| {
         let mut cmd = eds();

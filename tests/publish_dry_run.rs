@@ -8,7 +8,7 @@ use serde_json::json;
 
 use serde_json::Value;
 use support::stub::{Fault, StubApi};
-use support::{eds, outcome, utc};
+use support::{dry_run, eds, outcome, utc};
 
 fn fixture_rows() -> Vec<Value> {
     let text = std::fs::read_to_string("tests/fixtures/psrn-sample.json").unwrap();
@@ -17,13 +17,6 @@ fn fixture_rows() -> Vec<Value> {
 }
 
 /// `publish --dry-run` against `stub` at `now`, plus extra args.
-fn dry_run(stub: &StubApi, now: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = eds();
-    cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", now])
-        .args(extra);
-    outcome(&mut cmd)
-}
-
 fn cells(csv: &str) -> Vec<Vec<String>> {
     csv.lines()
         .map(|l| l.split(',').map(str::to_string).collect())

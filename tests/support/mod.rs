@@ -35,6 +35,14 @@ pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// `publish --dry-run` against `stub` at `now`, plus `extra`: (code, stdout, stderr).
+pub fn dry_run(stub: &stub::StubApi, now: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = eds();
+    cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", now])
+        .args(extra);
+    outcome(&mut cmd)
+}
+
 /// The shared test broker (tansu) that scripts/test starts.
 pub fn test_broker() -> String {
     std::env::var("EDS_TEST_BROKER").expect(

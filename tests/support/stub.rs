@@ -53,7 +53,7 @@ pub struct StubApi {
 }
 
 /// Every field of the real dataset, for [`psrn_full_row`].
-const FULL_FIELDS: [&str; 22] = [
+pub const FULL_FIELDS: [&str; 22] = [
     "CO2Emission",
     "ProductionGe100MW",
     "ProductionLt100MW",
