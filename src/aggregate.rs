@@ -2,7 +2,6 @@
 //! which statistics, the per-key results, and their JSON form (the aggregates
 //! topic's message value, which `consume` reads back).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -11,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use crate::cursor::MessageKey;
 use crate::dataset::{Dataset, Row};
 use crate::time::{format_utc, parse_utc};
 use crate::window::Window;
@@ -101,8 +101,8 @@ pub struct Aggregate {
     pub dataset: String,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
-    /// `(key column, key value)` for keyed datasets.
-    pub key: Option<(String, String)>,
+    /// `(key column, key value)` for each key column, in order.
+    pub key: Vec<(String, String)>,
     pub rows: u64,
     pub fields: Vec<(String, FieldStats)>,
 }
@@ -163,39 +163,34 @@ fn seen_fields(rows: &[Row]) -> Vec<String> {
     seen
 }
 
-/// Aggregates a window's rows, one result per key value (sorted by key), or a
-/// single one for an unkeyed dataset. Fields must have been checked by
+/// Aggregates the rows of one key combination in a window (all rows for a
+/// dataset without key columns). Fields must have been checked by
 /// [`resolve_fields`]; a non-number left in a row counts as no value.
-pub fn aggregate(dataset: &Dataset, window: &Window<'_>, fields: &[String]) -> Vec<Aggregate> {
-    let one = |key: Option<(String, String)>, rows: &[&Row]| Aggregate {
+pub fn aggregate(
+    dataset: &Dataset,
+    window: &Window<'_>,
+    key: &[String],
+    fields: &[String],
+) -> Aggregate {
+    let rows = || window.rows.iter().filter(|r| r.key == key);
+    Aggregate {
         dataset: dataset.name.clone(),
         window_start: window.start,
         window_end: window.end,
-        key,
-        rows: rows.len() as u64,
+        key: dataset
+            .key_columns
+            .iter()
+            .cloned()
+            .zip(key.iter().cloned())
+            .collect(),
+        rows: rows().count() as u64,
         fields: fields
             .iter()
             .map(|f| {
-                let values = rows.iter().filter_map(|r| r.number(f).ok().flatten());
+                let values = rows().filter_map(|r| r.number(f).ok().flatten());
                 (f.clone(), FieldStats::of(values))
             })
             .collect(),
-    };
-    match &dataset.key_column {
-        None => vec![one(None, &window.rows.iter().collect::<Vec<_>>())],
-        Some(col) => {
-            let mut groups: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
-            for row in window.rows {
-                groups
-                    .entry(row.key.as_deref().unwrap_or(""))
-                    .or_default()
-                    .push(row);
-            }
-            groups
-                .into_iter()
-                .map(|(k, rows)| one(Some((col.clone(), k.to_string())), &rows))
-                .collect()
-        }
     }
 }
 
@@ -240,7 +235,7 @@ impl Serialize for AggregateJson<'_> {
         map.serialize_entry("window_start", &format_utc(a.window_start))?;
         map.serialize_entry("window_end", &format_utc(a.window_end))?;
         map.serialize_entry("rows", &a.rows)?;
-        if let Some((col, k)) = &a.key {
+        for (col, k) in &a.key {
             map.serialize_entry(col, k)?;
         }
         map.serialize_entry("fields", &FieldsJson(&a.fields, self.stats))?;
@@ -249,11 +244,11 @@ impl Serialize for AggregateJson<'_> {
 }
 
 impl Aggregate {
-    /// `2026-11-28T12:00:00Z`, or `2026-11-28T12:00:00Z/DK1` with a key.
-    pub fn id(&self) -> String {
-        match &self.key {
-            Some((_, k)) => format!("{}/{k}", format_utc(self.window_end)),
-            None => format_utc(self.window_end),
+    /// The Kafka key: `window_end`, then each key value (`2026-11-28T12:00:00Z/DK1`).
+    pub fn message_key(&self) -> MessageKey {
+        MessageKey {
+            time: self.window_end,
+            key: self.key.iter().map(|(_, v)| v.clone()).collect(),
         }
     }
 
@@ -268,8 +263,9 @@ impl Aggregate {
         AggregateJson { agg: self, stats }
     }
 
-    /// Reads a message value back; also returns the stats it carries, in order.
-    pub fn from_json(value: &Value) -> Result<(Aggregate, Vec<Stat>)> {
+    /// Reads a message value of `dataset` back; also returns the stats it
+    /// carries, in order.
+    pub fn from_json(value: &Value, dataset: &Dataset) -> Result<(Aggregate, Vec<Stat>)> {
         let obj = value
             .as_object()
             .ok_or_else(|| anyhow!("not a JSON object"))?;
@@ -279,10 +275,12 @@ impl Aggregate {
                 .ok_or_else(|| anyhow!("no string field {k}"))
         };
         let time = |k: &str| parse_utc(text(k)?).ok_or_else(|| anyhow!("{k} is not a time"));
+        let key = dataset
+            .key_columns
+            .iter()
+            .map(|col| Ok((col.clone(), text(col)?.to_string())))
+            .collect::<Result<Vec<_>>>()?;
         let dataset = text("dataset")?.to_string();
-        let key = Dataset::known(&dataset)
-            .and_then(|d| d.key_column)
-            .and_then(|col| Some((col.clone(), obj.get(&col)?.as_str()?.to_string())));
         let mut stats: Vec<Stat> = Vec::new();
         let mut fields = Vec::new();
         let field_map = obj
@@ -362,10 +360,9 @@ mod tests {
         ]);
         rs[3].fields.remove("A");
         let w = ending_at(&rs, end(), TimeDelta::minutes(5));
-        let agg = aggregate(&psrn(), &w, &["A".to_string()]);
-        assert_eq!(agg.len(), 1);
-        assert_eq!(agg[0].rows, 5);
-        let s = agg[0].fields[0].1;
+        let agg = aggregate(&psrn(), &w, &[], &["A".to_string()]);
+        assert_eq!(agg.rows, 5);
+        let s = agg.fields[0].1;
         assert_eq!(
             (s.count, s.min, s.max, s.last),
             (2, Some(1.5), Some(4.0), Some(4.0))
@@ -377,9 +374,9 @@ mod tests {
     fn all_null_gives_empty_stats() {
         let rs = rows(&[(58, Value::Null), (59, Value::Null)]);
         let w = ending_at(&rs, end(), TimeDelta::minutes(5));
-        let s = aggregate(&psrn(), &w, &["A".to_string()])[0].fields[0].1;
+        let s = aggregate(&psrn(), &w, &[], &["A".to_string()]).fields[0].1;
         assert_eq!(s, FieldStats::default());
-        let v = aggregate(&psrn(), &w, &["A".to_string()])[0].to_json(&Stat::ALL);
+        let v = aggregate(&psrn(), &w, &[], &["A".to_string()]).to_json(&Stat::ALL);
         assert_eq!(
             v["fields"]["A"],
             json!({"count": 0, "mean": null, "min": null, "max": null, "last": null})
@@ -402,38 +399,62 @@ mod tests {
     }
 
     #[test]
-    fn keyed_datasets_aggregate_per_key() {
-        let d = Dataset::known("CO2Emis").unwrap();
-        let rs: Vec<Row> = [("DK2", 3.0), ("DK1", 1.0), ("DK2", 5.0)]
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| {
-                let obj = json!({"Minutes5UTC": format!("2026-11-28T11:{:02}:00", 50 + 5 * (i / 2)),
-                    "PriceArea": k, "CO2Emission": v});
-                d.parse_row(obj.as_object().unwrap().clone()).unwrap()
-            })
-            .collect();
-        let rs = crate::window::normalize(rs);
+    fn keyed_datasets_aggregate_one_key_combination() {
+        let d = Dataset::known("Forecasts_5Min").unwrap();
+        let row = |m: u32, area: &str, kind: &str, v: f64| {
+            let obj = json!({"Minutes5UTC": format!("2026-11-28T11:{m:02}:00"),
+                "PriceArea": area, "ForecastType": kind, "ForecastCurrent": v});
+            d.parse_row(obj.as_object().unwrap().clone()).unwrap()
+        };
+        let rs = crate::window::normalize(vec![
+            row(50, "DK2", "Solar", 3.0),
+            row(50, "DK1", "Solar", 1.0),
+            row(55, "DK2", "Solar", 5.0),
+            row(55, "DK2", "Offshore Wind", 100.0),
+        ]);
         let w = ending_at(&rs, end(), TimeDelta::minutes(10));
-        let aggs = aggregate(&d, &w, &["CO2Emission".to_string()]);
-        assert_eq!(aggs.len(), 2);
-        assert_eq!(aggs[0].key, Some(("PriceArea".into(), "DK1".into())));
-        assert_eq!(aggs[1].rows, 2);
-        assert_eq!(aggs[1].fields[0].1.mean, Some(4.0));
-        assert_eq!(aggs[1].id(), "2026-11-28T12:00:00Z/DK2");
-        let (back, _) = Aggregate::from_json(&aggs[1].to_json(&Stat::ALL)).unwrap();
-        assert_eq!(back, aggs[1]);
+        let key = ["DK2".to_string(), "Solar".to_string()];
+        let fields = ["ForecastCurrent".to_string()];
+        let agg = aggregate(&d, &w, &key, &fields);
+        assert_eq!(agg.rows, 2, "other key combinations are not mixed in");
+        assert_eq!(agg.fields[0].1.mean, Some(4.0));
+        assert_eq!(
+            agg.key,
+            [
+                ("PriceArea".into(), "DK2".into()),
+                ("ForecastType".into(), "Solar".into())
+            ]
+        );
+        assert_eq!(
+            agg.message_key().to_string(),
+            "2026-11-28T12:00:00Z/DK2/Solar"
+        );
+        let v = agg.to_json(&Stat::ALL);
+        assert_eq!(
+            (v["PriceArea"].as_str(), v["ForecastType"].as_str()),
+            (Some("DK2"), Some("Solar"))
+        );
+        let (back, _) = Aggregate::from_json(&v, &d).unwrap();
+        assert_eq!(back, agg);
+        let other = Dataset::known("CO2Emis").unwrap();
+        assert!(
+            Aggregate::from_json(&v, &other).is_ok(),
+            "PriceArea is there"
+        );
+        let mut no_type = v.clone();
+        no_type.as_object_mut().unwrap().remove("ForecastType");
+        assert!(Aggregate::from_json(&no_type, &d).is_err());
     }
 
     #[test]
     fn json_round_trip_keeps_selected_stats() {
         let rs = rows(&[(58, json!(1.0)), (59, json!(2.0))]);
         let w = ending_at(&rs, end(), TimeDelta::minutes(5));
-        let agg = aggregate(&psrn(), &w, &["A".to_string()]).remove(0);
+        let agg = aggregate(&psrn(), &w, &[], &["A".to_string()]);
         let v = agg.to_json(&[Stat::Max, Stat::Count]);
         assert_eq!(v["fields"]["A"], json!({"max": 2.0, "count": 2}));
         assert_eq!(v["window_start"], json!("2026-11-28T11:55:00Z"));
-        let (back, stats) = Aggregate::from_json(&v).unwrap();
+        let (back, stats) = Aggregate::from_json(&v, &psrn()).unwrap();
         assert_eq!(stats, vec![Stat::Max, Stat::Count]);
         assert_eq!(back.fields[0].1.max, Some(2.0));
         assert_eq!(back.fields[0].1.mean, None);

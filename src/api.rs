@@ -206,14 +206,11 @@ impl Api {
             .to_string();
         let mut body = Capped::new(response, self.config.max_body);
         let wanted: Option<Vec<&str>> = self.shape.keep.as_ref().map(|keep| {
-            let index = [
-                Some(&dataset.time_column),
-                dataset.dk_column.as_ref(),
-                dataset.key_column.as_ref(),
-            ];
+            let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
             index
                 .into_iter()
                 .flatten()
+                .chain(dataset.key_columns.iter())
                 .chain(keep.iter())
                 .map(String::as_str)
                 .collect()
@@ -456,6 +453,17 @@ impl<'de> Visitor<'de> for Keep<'_> {
         }
         Ok(out)
     }
+}
+
+/// Whether a fetch failed because the host could not be reached at all (DNS,
+/// connection refused): before any data flowed, that is configuration.
+pub fn is_connect_failure(err: &anyhow::Error) -> bool {
+    crate::exit::exit_of(err) == Exit::Temporary
+        && err.chain().any(|e| {
+            e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect)
+                || e.to_string().contains(": cannot connect: ")
+        })
 }
 
 #[cfg(test)]

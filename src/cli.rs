@@ -66,14 +66,8 @@ pub struct SourceArgs {
         value_name = "URL"
     )]
     pub api_url: String,
-    /// Dataset name
-    #[arg(
-        long,
-        env = "EDS_DATASET",
-        default_value = "PowerSystemRightNow",
-        value_name = "NAME"
-    )]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// Timeout of the HTTP request, body included
     #[arg(long, env = "EDS_HTTP_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
     pub http_timeout: Duration,
@@ -82,17 +76,38 @@ pub struct SourceArgs {
     pub max_body: u64,
 }
 
+/// Which dataset, and how to read one that the known table lacks.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// Dataset name: a known one, or any other described with the flags below
+    #[arg(
+        id = "dataset",
+        long = "dataset",
+        env = "EDS_DATASET",
+        default_value = "PowerSystemRightNow",
+        value_name = "NAME"
+    )]
+    pub name: String,
+    /// The dataset's UTC time column (overrides the known table)
+    #[arg(long, env = "EDS_TIME_COLUMN", value_name = "COLUMN")]
+    pub time_column: Option<String>,
+    /// Its Danish local time column; empty for none
+    #[arg(long, env = "EDS_DK_TIME_COLUMN", value_name = "COLUMN")]
+    pub dk_time_column: Option<String>,
+    /// Its key columns, in order, comma-separated; empty for none
+    #[arg(long, env = "EDS_KEY_COLUMNS", value_name = "A,B,...")]
+    pub key_columns: Option<String>,
+    /// Step between its row times: whole minutes dividing an hour (1m .. 1h)
+    #[arg(long, env = "EDS_RESOLUTION", value_parser = parse_duration, value_name = "DURATION")]
+    pub resolution: Option<Duration>,
+}
+
 /// What to compute over the window.
 #[derive(Debug, Args)]
 pub struct AggregateArgs {
-    /// Fields to aggregate, comma-separated; `all` = every numeric field
-    #[arg(
-        long,
-        env = "EDS_FIELDS",
-        default_value = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum",
-        value_name = "A,B,..."
-    )]
-    pub fields: String,
+    /// Fields to aggregate, comma-separated; `all` = every numeric field [default: seven fields for PowerSystemRightNow, all for other datasets]
+    #[arg(long, env = "EDS_FIELDS", value_name = "A,B,...")]
+    pub fields: Option<String>,
     /// Statistics per field, comma-separated, from count,mean,min,max,last
     #[arg(
         long,
@@ -222,25 +237,15 @@ pub enum Format {
 pub struct ConsumeArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
-    /// Dataset whose messages are read (names the default topic, parses records)
-    #[arg(
-        long,
-        env = "EDS_DATASET",
-        default_value = "PowerSystemRightNow",
-        value_name = "NAME"
-    )]
-    pub dataset: String,
+    /// The dataset whose messages are read (names the default topic, reads the key columns)
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// Topic to read [default: eds.<dataset>.aggregates]
     #[arg(long, value_name = "NAME")]
     pub topic: Option<String>,
-    /// Record columns of the CSV (records topics), as publish --fields
-    #[arg(
-        long,
-        env = "EDS_FIELDS",
-        default_value = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum",
-        value_name = "A,B,..."
-    )]
-    pub fields: String,
+    /// Record columns of the CSV (records topics), as publish --fields [default: as publish]
+    #[arg(long, env = "EDS_FIELDS", value_name = "A,B,...")]
+    pub fields: Option<String>,
     /// Read the whole partition
     #[arg(long, conflicts_with = "last")]
     pub from_beginning: bool,

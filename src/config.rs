@@ -7,9 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, BackfillArgs, ConsumeArgs, Format, KafkaArgs, PublishArgs, SourceArgs, TopicArgs,
+    AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, PublishArgs,
+    SourceArgs, TopicArgs,
 };
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Description};
 use crate::exit::{fail, Exit};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::Topics;
@@ -109,13 +110,30 @@ fn span(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
-fn dataset(name: &str) -> Result<Dataset> {
-    Dataset::known(name).ok_or_else(|| {
-        usage(format!(
-            "unknown dataset '{name}': known datasets are {}",
-            Dataset::known_names().join(", ")
-        ))
-    })
+/// The fields `--fields` defaults to for PowerSystemRightNow; other datasets default to `all`.
+pub const PSRN_FIELDS: &str = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum";
+
+fn dataset(args: &DatasetArgs) -> Result<Dataset> {
+    let resolution = match args.resolution {
+        None => None,
+        Some(d) => Some(
+            TimeDelta::from_std(d)
+                .map_err(|_| usage(format!("--resolution {d:?} is too large")))?,
+        ),
+    };
+    let description = Description {
+        name: args.name.clone(),
+        time_column: args.time_column.as_ref().map(|c| c.trim().to_string()),
+        dk_column: args.dk_time_column.clone(),
+        key_columns: args.key_columns.as_ref().map(|list| {
+            list.split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        }),
+        resolution,
+    };
+    Dataset::describe(&description).map_err(usage)
 }
 
 /// `eds.<dataset>.records` / `eds.<dataset>.aggregates`.
@@ -132,7 +150,12 @@ fn kafka_settings(args: &KafkaArgs) -> Result<KafkaSettings> {
     )
 }
 
-fn fields(text: &str, dataset: &Dataset) -> Result<Fields> {
+fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
+    let text = match given {
+        Some(text) => text,
+        None if dataset.name == "PowerSystemRightNow" => PSRN_FIELDS,
+        None => "all",
+    };
     if text.trim() == "all" {
         return Ok(Fields::All);
     }
@@ -229,7 +252,7 @@ impl SourceConfig {
 
 impl AggregateConfig {
     pub fn from_args(args: &AggregateArgs, dataset: &Dataset) -> Result<AggregateConfig> {
-        let fields = fields(&args.fields, dataset)?;
+        let fields = fields(args.fields.as_deref(), dataset)?;
         let mut stats: Vec<Stat> = Vec::new();
         for s in &args.stats {
             if !stats.contains(s) {
@@ -302,9 +325,11 @@ impl BackfillConfig {
         let source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
         if aggregate.fields == Fields::All {
-            return Err(usage(
-                "backfill needs named --fields: older rows lack newer fields, so 'all' would change along the way".into(),
-            ));
+            return Err(usage(format!(
+                "backfill needs named --fields (the default for {} is 'all'): older rows lack \
+                     newer fields, so 'all' would change along the way",
+                source.dataset.name
+            )));
         }
         let res = source.dataset.resolution;
         let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
@@ -354,7 +379,7 @@ impl ConsumeConfig {
                 .topic
                 .clone()
                 .unwrap_or_else(|| default_topic(&dataset, "aggregates")),
-            fields: fields(&args.fields, &dataset)?,
+            fields: fields(args.fields.as_deref(), &dataset)?,
             dataset,
             partition: args.kafka.partition,
             start,

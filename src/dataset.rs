@@ -1,11 +1,14 @@
 //! What we know about each Energi Data Service dataset: its UTC and Danish
-//! time columns, its optional key column and its resolution. Everything else
-//! (the value fields) is discovered from the rows, never hard-coded.
+//! time columns, its key columns (zero or more, in order) and its resolution,
+//! from the table of known datasets or described on the command line.
+//! Everything else (the value fields) is discovered from the rows, never
+//! hard-coded. Also the [`Row`]: one API record, its time and key values.
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
+use crate::cursor::MessageKey;
 use crate::time;
 
 /// How to read one dataset's rows.
@@ -16,49 +19,75 @@ pub struct Dataset {
     pub time_column: String,
     /// The same time in Danish local time, e.g. `Minutes1DK`, if the dataset has it.
     pub dk_column: Option<String>,
-    /// Rows with the same time are told apart by this column (e.g. `PriceArea`).
-    pub key_column: Option<String>,
+    /// Rows with the same time are told apart by these columns, in this order
+    /// (e.g. `PriceArea`, `ForecastType`); empty for one row per time.
+    pub key_columns: Vec<String>,
     /// The step between row times.
     pub resolution: TimeDelta,
 }
 
-/// (name, UTC column, DK column, key column, resolution in minutes)
-const KNOWN: &[(&str, &str, &str, Option<&str>, i64)] = &[
-    ("PowerSystemRightNow", "Minutes1UTC", "Minutes1DK", None, 1),
+/// (name, UTC column, DK column, key columns, resolution in minutes)
+type Known = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    i64,
+);
+
+const KNOWN: &[Known] = &[
+    ("PowerSystemRightNow", "Minutes1UTC", "Minutes1DK", &[], 1),
     (
         "ElectricityProdex5MinRealtime",
         "Minutes5UTC",
         "Minutes5DK",
-        Some("PriceArea"),
+        &["PriceArea"],
         5,
     ),
-    ("CO2Emis", "Minutes5UTC", "Minutes5DK", Some("PriceArea"), 5),
+    ("CO2Emis", "Minutes5UTC", "Minutes5DK", &["PriceArea"], 5),
     (
         "CO2EmisProg",
         "Minutes5UTC",
         "Minutes5DK",
-        Some("PriceArea"),
+        &["PriceArea"],
         5,
     ),
     (
         "Forecasts_5Min",
         "Minutes5UTC",
         "Minutes5DK",
-        Some("PriceArea"),
+        &["PriceArea", "ForecastType"],
         5,
     ),
-    ("DayAheadPrices", "TimeUTC", "TimeDK", Some("PriceArea"), 15),
+    ("DayAheadPrices", "TimeUTC", "TimeDK", &["PriceArea"], 15),
 ];
+
+/// What the command line says about a dataset: its name and any of the
+/// descriptive columns, each overriding the known table's value.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    pub name: String,
+    pub time_column: Option<String>,
+    /// `Some("")` removes a known dataset's DK column.
+    pub dk_column: Option<String>,
+    /// `Some(vec![])` removes a known dataset's key columns.
+    pub key_columns: Option<Vec<String>>,
+    pub resolution: Option<TimeDelta>,
+}
+
+/// The largest resolution accepted: windows are cut on a UTC grid, and only
+/// divisors of an hour fall on the same grid in Danish local time.
+pub const MAX_RESOLUTION: TimeDelta = TimeDelta::hours(1);
 
 impl Dataset {
     /// The description of a known dataset, matched case-insensitively.
     pub fn known(name: &str) -> Option<Dataset> {
         KNOWN.iter().find(|k| k.0.eq_ignore_ascii_case(name)).map(
-            |&(name, time, dk, key, minutes)| Dataset {
+            |&(name, time, dk, keys, minutes)| Dataset {
                 name: name.to_string(),
                 time_column: time.to_string(),
                 dk_column: Some(dk.to_string()),
-                key_column: key.map(str::to_string),
+                key_columns: keys.iter().map(|k| k.to_string()).collect(),
                 resolution: TimeDelta::minutes(minutes),
             },
         )
@@ -69,21 +98,97 @@ impl Dataset {
         KNOWN.iter().map(|k| k.0).collect()
     }
 
+    /// A known dataset with the description's overrides, or an unknown one
+    /// described completely (time column and resolution at least). The error
+    /// is a sentence for the user.
+    pub fn describe(d: &Description) -> Result<Dataset, String> {
+        let name = d.name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "invalid dataset name '{name}': use letters, digits, '_' and '-'"
+            ));
+        }
+        let base = match (Dataset::known(name), &d.time_column, d.resolution) {
+            (Some(known), _, _) => known,
+            (None, Some(time), Some(resolution)) => Dataset {
+                name: name.to_string(),
+                time_column: time.clone(),
+                dk_column: None,
+                key_columns: Vec::new(),
+                resolution,
+            },
+            (None, _, _) => {
+                return Err(format!(
+                    "unknown dataset '{name}': known datasets are {}; describe another one with \
+                     --time-column and --resolution (and --key-columns, --dk-time-column)",
+                    Dataset::known_names().join(", ")
+                ))
+            }
+        };
+        let dataset = Dataset {
+            time_column: d.time_column.clone().unwrap_or(base.time_column),
+            dk_column: match &d.dk_column {
+                Some(c) if c.trim().is_empty() => None,
+                Some(c) => Some(c.trim().to_string()),
+                None => base.dk_column,
+            },
+            key_columns: d.key_columns.clone().unwrap_or(base.key_columns),
+            resolution: d.resolution.unwrap_or(base.resolution),
+            name: base.name,
+        };
+        dataset.check()?;
+        Ok(dataset)
+    }
+
+    /// Columns named once each, a resolution that divides an hour in whole minutes.
+    fn check(&self) -> Result<(), String> {
+        let mut columns: Vec<&str> = vec![&self.time_column];
+        columns.extend(self.dk_column.as_deref());
+        columns.extend(self.key_columns.iter().map(String::as_str));
+        for (i, c) in columns.iter().enumerate() {
+            if c.trim().is_empty() || c.contains(',') {
+                return Err(format!(
+                    "invalid column name '{c}' in the dataset description"
+                ));
+            }
+            if columns[..i].contains(c) {
+                return Err(format!(
+                    "column {c} is named twice in the dataset description (time, DK time, key columns)"
+                ));
+            }
+        }
+        let r = self.resolution;
+        let minute = TimeDelta::minutes(1);
+        let whole_minutes = r.num_milliseconds() % minute.num_milliseconds() == 0;
+        if r < minute || r > MAX_RESOLUTION || !whole_minutes || 60 % r.num_minutes() != 0 {
+            return Err(format!(
+                "--resolution {} is not supported: use whole minutes that divide an hour (1m .. 1h)",
+                time::format_span(r)
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether `column` is one of the dataset's time or key columns (never aggregated).
     pub fn is_index_column(&self, column: &str) -> bool {
         column == self.time_column
             || self.dk_column.as_deref() == Some(column)
-            || self.key_column.as_deref() == Some(column)
+            || self.key_columns.iter().any(|k| k == column)
     }
 }
 
-/// One API row: its UTC time, its key (for keyed datasets) and the object's
-/// fields, with the UTC time column rewritten as `...Z`. A backfill keeps only
-/// the fields it aggregates in `fields` and the object's text in `raw`.
+/// One API row: its UTC time, its key values (one per key column, in order)
+/// and the object's fields, with the UTC time column rewritten as `...Z`. A
+/// backfill keeps only the fields it aggregates in `fields` and the object's
+/// text in `raw`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub time: DateTime<Utc>,
-    pub key: Option<String>,
+    pub key: Vec<String>,
     pub fields: Map<String, Value>,
     /// The whole object's JSON text as the API wrote it (already parsed once,
     /// so known to be valid), when `fields` holds only some fields.
@@ -130,12 +235,11 @@ impl Row {
         serde_json::to_writer(out, &all)
     }
 
-    /// `2026-11-28T11:59:00Z`, or `2026-11-28T11:55:00Z/DK1` with a key: the
-    /// record's Kafka key and the identity duplicates are found by.
-    pub fn id(&self) -> String {
-        match &self.key {
-            Some(k) => format!("{}/{k}", time::format_utc(self.time)),
-            None => time::format_utc(self.time),
+    /// The record's Kafka key, `2026-11-28T11:55:00Z/DK1/Solar`: its identity.
+    pub fn message_key(&self) -> MessageKey {
+        MessageKey {
+            time: self.time,
+            key: self.key.clone(),
         }
     }
 }
@@ -158,14 +262,22 @@ impl Dataset {
                 self.time_column
             )
         })?;
-        let key = match &self.key_column {
-            None => None,
-            Some(col) => Some(match fields.get(col) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(anyhow!("a row of {} has no key column {col}", self.name)),
-            }),
-        };
+        let key = self
+            .key_columns
+            .iter()
+            .map(|col| match fields.get(col) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                other => Err(anyhow!(
+                    "the row of {} at {} has no key column {col} (found {}); \
+                     the key columns are {}",
+                    self.name,
+                    time::format_utc(time),
+                    other.map_or("nothing".to_string(), Value::to_string),
+                    self.key_columns.join(",")
+                )),
+            })
+            .collect::<Result<Vec<String>>>()?;
         fields.insert(
             self.time_column.clone(),
             Value::String(time::format_utc(time)),
@@ -196,7 +308,7 @@ mod tests {
                 "Minutes1DK": "2026-04-08T23:30:00", "CO2Emission": 107.0,
                 "SolarPower": null, "NewField": "x"})))
             .unwrap();
-        assert_eq!(row.id(), "2026-04-08T21:30:00Z");
+        assert_eq!(row.message_key().to_string(), "2026-04-08T21:30:00Z");
         assert_eq!(row.fields["Minutes1UTC"], json!("2026-04-08T21:30:00Z"));
         assert_eq!(row.fields["Minutes1DK"], json!("2026-04-08T23:30:00"));
         assert_eq!(row.fields["NewField"], json!("x"));
@@ -247,7 +359,7 @@ mod tests {
                 json!({"Minutes5UTC": "2026-04-08T21:30:00", "PriceArea": "DK1"}),
             ))
             .unwrap();
-        assert_eq!(row.id(), "2026-04-08T21:30:00Z/DK1");
+        assert_eq!(row.message_key().to_string(), "2026-04-08T21:30:00Z/DK1");
     }
 
     #[test]
@@ -255,7 +367,7 @@ mod tests {
         let d = Dataset::known("powersystemrightnow").unwrap();
         assert_eq!(d.name, "PowerSystemRightNow");
         assert_eq!(d.time_column, "Minutes1UTC");
-        assert_eq!(d.key_column, None);
+        assert!(d.key_columns.is_empty());
         assert_eq!(d.resolution, TimeDelta::minutes(1));
         assert!(d.is_index_column("Minutes1DK"));
         assert!(!d.is_index_column("CO2Emission"));
@@ -264,8 +376,86 @@ mod tests {
     #[test]
     fn five_minute_datasets_have_a_key() {
         let d = Dataset::known("CO2Emis").unwrap();
-        assert_eq!(d.key_column.as_deref(), Some("PriceArea"));
+        assert_eq!(d.key_columns, ["PriceArea"]);
         assert_eq!(d.resolution, TimeDelta::minutes(5));
         assert!(Dataset::known("NoSuchDataset").is_none());
+        let f = Dataset::known("Forecasts_5Min").unwrap();
+        assert_eq!(f.key_columns, ["PriceArea", "ForecastType"]);
+        let prices = Dataset::known("DayAheadPrices").unwrap();
+        assert_eq!(prices.resolution, TimeDelta::minutes(15));
+    }
+
+    #[test]
+    fn composite_keys_are_read_in_column_order() {
+        let d = Dataset::known("Forecasts_5Min").unwrap();
+        let row = d
+            .parse_row(obj(json!({"Minutes5UTC": "2026-11-28T11:55:00",
+                "ForecastType": "Offshore Wind", "PriceArea": "DK1", "ForecastCurrent": 1.0})))
+            .unwrap();
+        assert_eq!(row.key, ["DK1", "Offshore Wind"]);
+        assert_eq!(
+            row.message_key().to_string(),
+            "2026-11-28T11:55:00Z/DK1/Offshore Wind"
+        );
+        let missing = obj(json!({"Minutes5UTC": "2026-11-28T11:55:00", "PriceArea": "DK1"}));
+        let err = d.parse_row(missing).unwrap_err().to_string();
+        assert!(err.contains("ForecastType"), "{err}");
+        let null = obj(
+            json!({"Minutes5UTC": "2026-11-28T11:55:00", "PriceArea": "DK1",
+            "ForecastType": null}),
+        );
+        assert!(d.parse_row(null).is_err());
+    }
+
+    fn describe(name: &str, edit: impl FnOnce(&mut Description)) -> Result<Dataset, String> {
+        let mut d = Description {
+            name: name.into(),
+            ..Description::default()
+        };
+        edit(&mut d);
+        Dataset::describe(&d)
+    }
+
+    #[test]
+    fn any_dataset_can_be_described() {
+        let err = describe("Elspotprices", |_| {}).unwrap_err();
+        assert!(
+            err.contains("PowerSystemRightNow") && err.contains("--time-column"),
+            "{err}"
+        );
+        let d = describe("Elspotprices", |d| {
+            d.time_column = Some("HourUTC".into());
+            d.dk_column = Some("HourDK".into());
+            d.key_columns = Some(vec!["PriceArea".into()]);
+            d.resolution = Some(TimeDelta::hours(1));
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                d.time_column.as_str(),
+                d.dk_column.as_deref(),
+                d.key_columns.len()
+            ),
+            ("HourUTC", Some("HourDK"), 1)
+        );
+        // Overrides of a known dataset, and removing its keys and DK column.
+        let d = describe("co2emis", |d| {
+            d.key_columns = Some(vec![]);
+            d.dk_column = Some(String::new());
+        })
+        .unwrap();
+        assert_eq!(d.name, "CO2Emis");
+        assert!(d.key_columns.is_empty() && d.dk_column.is_none());
+        for bad in [
+            TimeDelta::seconds(30),
+            TimeDelta::minutes(7),
+            TimeDelta::hours(2),
+        ] {
+            assert!(describe("CO2Emis", |d| d.resolution = Some(bad)).is_err());
+        }
+        assert!(describe("CO2Emis", |d| d.key_columns =
+            Some(vec!["Minutes5UTC".into()]))
+        .is_err());
+        assert!(describe("../x", |_| {}).is_err());
     }
 }

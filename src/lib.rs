@@ -49,7 +49,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
     if let Some(path) = &args.metrics_file {
         let duration = started.elapsed();
         let m = metrics::RunMetrics {
-            dataset: &args.source.dataset,
+            dataset: &args.source.dataset.name,
             ended: clock + TimeDelta::from_std(duration).unwrap_or_default(),
             duration,
             exit: result

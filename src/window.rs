@@ -144,7 +144,7 @@ mod tests {
         fields.insert("tag".into(), tag.into());
         Row {
             time: parse_utc(t).unwrap(),
-            key: key.map(str::to_string),
+            key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields,
             raw: None,
         }
@@ -185,7 +185,7 @@ mod tests {
         ];
         let keys: Vec<_> = normalize(rows)
             .into_iter()
-            .map(|r| r.key.unwrap())
+            .map(|r| r.key[0].clone())
             .collect();
         assert_eq!(keys, vec!["DK1", "DK2"]);
     }
@@ -245,7 +245,7 @@ mod slider_tests {
     fn row(m: u32, key: Option<&str>) -> Row {
         Row {
             time: parse_utc(&format!("2026-11-28T11:{m:02}:00")).unwrap(),
-            key: key.map(str::to_string),
+            key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields: Map::new(),
             raw: None,
         }
@@ -261,7 +261,7 @@ mod slider_tests {
         let mut done = |new: &[Row], w: Window<'_>| {
             let minute = |t: DateTime<Utc>| t.format("%M").to_string().parse::<u32>().unwrap();
             out.push((
-                new.iter().map(Row::id).collect(),
+                new.iter().map(|r| r.message_key().to_string()).collect(),
                 minute(w.start),
                 minute(w.end),
                 w.rows.len(),

@@ -8,70 +8,52 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::aggregate::aggregate;
-use crate::api::{Api, RowShape};
+use super::emit::Emitter;
+use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
-use crate::cursor::{self, Cursors, Position};
-use crate::dataset::Row;
+use crate::cursor::{self, Cursors, Published, TopicCursor};
 use crate::exit::{exit_of, fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
-use crate::window::{Slider, Window};
+use crate::window::Slider;
 
 /// How often a failed chunk (5xx, 429, timeout) is tried before giving up.
 const ATTEMPTS: u32 = 5;
 
+/// How far back from each topic's newest message the cursor read looks for
+/// key combinations (as `publish` with its default `--max-catch-up`).
+const TAIL: TimeDelta = TimeDelta::hours(6);
+
 pub fn run(config: &BackfillConfig) -> Result<()> {
+    run_with(config, &mut std::thread::sleep)
+}
+
+/// [`run`] with the pacing sleep given, so tests need not wait.
+pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Result<()> {
     let dataset = &config.source.dataset;
     let fields = config
         .aggregate
         .fields
         .named()
-        .expect("config refuses --fields all for backfill")
+        .ok_or_else(|| fail(Exit::Usage, "backfill needs named --fields"))?
         .to_vec();
-    let (mut sink, cursors): (Box<dyn Sink>, Cursors) = match &config.output {
-        Output::Kafka(kafka) => {
-            let (sink, cursors) = super::publish::connect(kafka, dataset, &config.aggregate.stats)?;
-            (Box::new(sink), cursors)
-        }
-        Output::CsvRecords => (
-            Box::new(CsvSink::new(
-                std::io::stdout().lock(),
-                Table::Records {
-                    dataset: dataset.clone(),
-                    fields: fields.clone(),
-                },
-            )),
-            Cursors::default(),
-        ),
-        Output::CsvAggregates => (
-            Box::new(CsvSink::new(
-                std::io::stdout().lock(),
-                Table::Aggregates {
-                    key_column: dataset.key_column.clone(),
-                    fields: fields.clone(),
-                    stats: config.aggregate.stats.clone(),
-                },
-            )),
-            Cursors::default(),
-        ),
-    };
-
-    // Resume from the cursors: the earliest row time some topic still needs.
+    let (mut sink, cursors) = open(config, &fields)?;
     let res = dataset.resolution;
-    let needs_from =
-        |c: &Option<Position>, next: fn(DateTime<Utc>, chrono::TimeDelta) -> DateTime<Utc>| {
-            c.as_ref()
-                .map_or(config.from, |c| next(c.time, res).max(config.from))
-        };
-    let records_from = needs_from(&cursors.records, |t, res| t + res);
-    // The aggregate ending at `t` was published: the next is for the row at `t`.
-    let aggregates_from = needs_from(&cursors.aggregates, |t, _| t);
-    let start = records_from.min(aggregates_from);
+    let rules = Rules {
+        records: cursors
+            .records
+            .as_ref()
+            .map(|c| Published::after(c, config.from, config.to)),
+        aggregates: cursors
+            .aggregates
+            .as_ref()
+            .map(|c| Published::after(c, config.from + res, config.to + res)),
+    };
+    let start = first_new(&cursors, config);
     if start >= config.to {
         log::warn!(
             "nothing to backfill: the topics' cursors (records {}, aggregates {}) are at or past --to {}. \
@@ -86,109 +68,210 @@ pub fn run(config: &BackfillConfig) -> Result<()> {
     if start > config.from {
         log::info!("resuming after the cursors: from {}", format_utc(start));
     }
-
-    // Keep only the aggregated fields of each row, and the row's text when the
-    // records are published: a year of rows parses several times faster.
-    let publishes_records =
-        matches!(&config.output, Output::Kafka(k) if k.topics.records.is_some());
-    let api = Api::new(config.source.api.clone())?.with_shape(RowShape {
-        keep: Some(fields.clone()),
-        raw: publishes_records,
-    });
-    let progress = Progress::new(config, start);
-    let mut slider = Slider::new(config.aggregate.window, res);
-    let mut emitted = Cursors {
-        records: cursors.records.clone(),
-        aggregates: cursors.aggregates.clone(),
+    let mut emitter = Emitter {
+        dataset,
+        fields: &fields,
+        sink: sink.as_mut(),
+        records: rules.records,
+        aggregates: rules.aggregates,
     };
-    let mut last_request: Option<Instant> = None;
-    // Chunks are `--chunk` long from `start`; the first also fetches a window's
-    // worth of rows before it, as context for the first aggregates.
-    let mut chunk_start = start - config.aggregate.window + res;
-    let mut boundary = start;
-    let mut rows_total = 0u64;
-    // The last row handed to the slider: a retried chunk skips what it already took.
-    let mut pushed: Option<Position> = None;
-    while chunk_start < config.to {
-        boundary += config.chunk;
-        let chunk_end = boundary.min(config.to);
-        let mut attempt = 1;
-        loop {
-            if let Some(at) = last_request {
-                let wait = config.min_request_interval.saturating_sub(at.elapsed());
-                progress.waiting(wait);
-                std::thread::sleep(wait);
-            }
-            last_request = Some(Instant::now());
-            let mut emit = |new: &[Row], window: Window<'_>| -> Result<()> {
-                for row in new.iter().filter(|r| r.time >= start && r.time < config.to) {
-                    let p = Position::of_row(row);
-                    if emitted.records.as_ref().is_none_or(|c| p > *c) {
-                        sink.record(row)?;
-                        emitted.records = Some(p);
-                    }
-                }
-                if new
-                    .first()
-                    .is_some_and(|r| r.time >= start && r.time < config.to)
-                {
-                    for agg in aggregate(dataset, &window, &fields) {
-                        let p = Position {
-                            time: agg.window_end,
-                            key: agg.key.as_ref().map(|(_, k)| k.clone()),
-                        };
-                        if emitted.aggregates.as_ref().is_none_or(|c| p > *c) {
-                            sink.aggregate(&agg)?;
-                            emitted.aggregates = Some(p);
-                        }
-                    }
-                }
-                Ok(())
-            };
-            let mut rows = 0u64;
-            let result = api.fetch(dataset, chunk_start, chunk_end, &mut |row| {
-                let p = Position::of_row(&row);
-                if row.time < chunk_start
-                    || row.time >= chunk_end
-                    || pushed.as_ref().is_some_and(|q| p <= *q)
-                {
-                    return Ok(());
-                }
-                pushed = Some(p);
-                rows += 1;
-                slider
-                    .push(row, &mut emit)
-                    .map_err(|e| fail(Exit::Data, format!("{e:#}")))
-            });
-            match result {
-                Ok(_) => {
-                    slider.finish(&mut emit)?;
-                    rows_total += rows;
-                    progress.chunk_done(chunk_end, rows_total);
-                    break;
-                }
-                Err(e) if exit_of(&e) == Exit::Temporary && attempt < ATTEMPTS => {
-                    log::warn!(
-                        "chunk {} .. {} failed ({e:#}); trying again",
-                        format_utc(chunk_start),
-                        format_utc(chunk_end)
-                    );
-                    attempt += 1;
-                }
-                Err(e) => {
-                    return Err(e.context(format!(
-                        "backfilling {} .. {}",
-                        format_utc(chunk_start),
-                        format_utc(chunk_end)
-                    )))
-                }
-            }
-        }
-        chunk_start = chunk_end;
+    let mut run = Chunks {
+        config,
+        api: api(config, &fields)?,
+        slider: Slider::new(config.aggregate.window, res),
+        pacer: Pacer::new(config.min_request_interval, sleep),
+        progress: Progress::new(config, start),
+        pushed: None,
+        rows: 0,
+        any_succeeded: false,
+    };
+    // The first chunk also fetches a window's worth of rows before `start`,
+    // as context for the first aggregates.
+    for (from, to) in chunks(start - config.aggregate.window + res, start, config) {
+        run.chunk(from, to, &mut emitter)?;
     }
     let written = sink.finish()?;
-    progress.finish(written.records, written.aggregates);
+    run.progress.finish(written.records, written.aggregates);
     Ok(())
+}
+
+/// The rule for each topic written.
+struct Rules {
+    records: Option<Published>,
+    aggregates: Option<Published>,
+}
+
+/// The sink and the cursors: Kafka's, or empty ones for `--dry-run`.
+fn open(config: &BackfillConfig, fields: &[String]) -> Result<(Box<dyn Sink>, Cursors)> {
+    let dataset = &config.source.dataset;
+    let stats = &config.aggregate.stats;
+    if let Output::Kafka(kafka) = &config.output {
+        let tail = TAIL + config.aggregate.window + dataset.resolution;
+        let (sink, cursors) = super::publish::connect(kafka, dataset, stats, tail)?;
+        return Ok((Box::new(sink), cursors));
+    }
+    let records = config.output == Output::CsvRecords;
+    let table = Table::of(records, dataset, fields, stats);
+    let empty = Some(TopicCursor::default());
+    let cursors = Cursors {
+        records: if records { empty.clone() } else { None },
+        aggregates: if records { None } else { empty },
+    };
+    Ok((Box::new(CsvSink::stdout(table)), cursors))
+}
+
+/// The earliest row time some topic still needs (at least `--from`).
+fn first_new(cursors: &Cursors, config: &BackfillConfig) -> DateTime<Utc> {
+    let res = config.source.dataset.resolution;
+    let records = cursors
+        .records
+        .as_ref()
+        .map(|c| c.resume(res, config.from).unwrap_or(config.from));
+    // The aggregate ending at `t` is due with the row at `t - resolution`.
+    let aggregates = cursors.aggregates.as_ref().map(|c| {
+        c.resume(res, config.from + res)
+            .map_or(config.from, |end| end - res)
+    });
+    records
+        .into_iter()
+        .chain(aggregates)
+        .min()
+        .unwrap_or(config.to)
+        .max(config.from)
+}
+
+/// The API, keeping only the aggregated fields of each row (and the row's
+/// text when records are published): a year of rows parses several times faster.
+fn api(config: &BackfillConfig, fields: &[String]) -> Result<Api> {
+    let publishes_records =
+        matches!(&config.output, Output::Kafka(k) if k.topics.records.is_some());
+    Ok(Api::new(config.source.api.clone())?.with_shape(RowShape {
+        keep: Some(fields.to_vec()),
+        raw: publishes_records,
+    }))
+}
+
+/// The chunks `[from, to)`: `--chunk` long from `start` up to `--to`, the
+/// first beginning at `context` instead.
+fn chunks(
+    context: DateTime<Utc>,
+    start: DateTime<Utc>,
+    config: &BackfillConfig,
+) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    let mut from = context;
+    let mut boundary = start;
+    std::iter::from_fn(move || {
+        if from >= config.to {
+            return None;
+        }
+        boundary = boundary
+            .checked_add_signed(config.chunk)
+            .unwrap_or(config.to);
+        let to = boundary.min(config.to);
+        let chunk = (from, to);
+        from = to;
+        Some(chunk)
+    })
+}
+
+/// At least `interval` between two requests, slept through `sleep`.
+struct Pacer<'a> {
+    interval: Duration,
+    last: Option<Instant>,
+    sleep: &'a mut dyn FnMut(Duration),
+}
+
+impl<'a> Pacer<'a> {
+    fn new(interval: Duration, sleep: &'a mut dyn FnMut(Duration)) -> Pacer<'a> {
+        Pacer {
+            interval,
+            last: None,
+            sleep,
+        }
+    }
+
+    /// Waits until the next request is allowed; returns how long it waited.
+    fn wait(&mut self) -> Duration {
+        let wait = self.last.map_or(Duration::ZERO, |at| {
+            self.interval.saturating_sub(at.elapsed())
+        });
+        if !wait.is_zero() {
+            (self.sleep)(wait);
+        }
+        self.last = Some(Instant::now());
+        wait
+    }
+}
+
+/// The chunk loop's state: what was handed to the sliding window so far.
+struct Chunks<'a, 'p> {
+    config: &'a BackfillConfig,
+    api: Api,
+    slider: Slider,
+    pacer: Pacer<'p>,
+    progress: Progress,
+    /// The newest row time handed to the slider: a retried chunk skips older rows.
+    pushed: Option<DateTime<Utc>>,
+    rows: u64,
+    any_succeeded: bool,
+}
+
+impl Chunks<'_, '_> {
+    /// Fetches one chunk and streams it through the window, trying again
+    /// after the pacing interval when it fails temporarily.
+    fn chunk(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        emitter: &mut Emitter<'_>,
+    ) -> Result<()> {
+        for attempt in 1..=ATTEMPTS {
+            let wait = self.pacer.wait();
+            self.progress.waiting(wait);
+            let err = match self.fetch(from, to, emitter) {
+                Ok(()) => {
+                    self.slider.finish(&mut |new, w| emitter.group(new, w))?;
+                    self.any_succeeded = true;
+                    self.progress.chunk_done(to, self.rows);
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            let context = format!("backfilling {} .. {}", format_utc(from), format_utc(to));
+            if !self.any_succeeded && api::is_connect_failure(&err) {
+                return Err(err.context(format!(
+                    "{context}: the API cannot be reached at all before any data arrived; \
+                     check --api-url and the network (not retried)"
+                )));
+            }
+            if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
+                return Err(err.context(context));
+            }
+            log::warn!("{context} failed ({err:#}); trying again ({attempt} of {ATTEMPTS} failed)");
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    fn fetch(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        emitter: &mut Emitter<'_>,
+    ) -> Result<()> {
+        let dataset = &self.config.source.dataset;
+        let (slider, pushed, rows) = (&mut self.slider, &mut self.pushed, &mut self.rows);
+        self.api.fetch(dataset, from, to, &mut |row| {
+            if row.time < from || row.time >= to || pushed.is_some_and(|p| row.time < p) {
+                return Ok(());
+            }
+            *pushed = Some(row.time);
+            *rows += 1;
+            slider
+                .push(row, &mut |new, w| emitter.group(new, w))
+                .map_err(|e| fail(Exit::Data, format!("{e:#}")))
+        })?;
+        Ok(())
+    }
 }
 
 /// A progress bar on a terminal, periodic log lines otherwise.

@@ -143,22 +143,22 @@ fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
         let mut aggregates = Vec::new();
         let mut layout = None;
         for v in values.iter().filter(|v| is_aggregate(v)) {
-            let (agg, stats) = Aggregate::from_json(v)
+            let (agg, stats) = Aggregate::from_json(v, &config.dataset)
                 .with_context(|| format!("reading an aggregate of {}", config.topic))?;
             layout.get_or_insert_with(|| {
                 (
-                    agg.key.as_ref().map(|(col, _)| col.clone()),
+                    config.dataset.key_columns.clone(),
                     agg.fields.iter().map(|(f, _)| f.clone()).collect(),
                     stats,
                 )
             });
             aggregates.push(agg);
         }
-        let (key_column, fields, stats) = layout.expect("the first value is an aggregate");
+        let (key_columns, fields, stats) = layout.expect("the first value is an aggregate");
         let mut sink = CsvSink::new(
             stdout,
             Table::Aggregates {
-                key_column,
+                key_columns,
                 fields,
                 stats,
             },

@@ -1,24 +1,27 @@
-//! `eds-kafka publish`: one run. With Kafka: read the cursor from the topics,
-//! fetch everything since it (capped by `--max-catch-up`) in one request, and
-//! publish every new record and one sliding-window aggregate per new row time.
-//! With `--dry-run`: fetch the current window and print it as CSV.
+//! `eds-kafka publish`: one run. With Kafka: read the per-key cursors from
+//! the topics, fetch everything since them (capped by `--max-catch-up`) in
+//! one request, and publish every new record and one sliding-window
+//! aggregate per new (row time, key). With `--dry-run`: the same as for
+//! empty topics (each key's current window), printed as CSV.
 
 use std::fs::{File, TryLockError};
 
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aggregate::{aggregate, resolve_fields, Aggregate, Stat};
+use super::emit::Emitter;
+use crate::aggregate::{resolve_fields, Stat};
 use crate::api::Api;
 use crate::config::{KafkaOutput, Output, PublishConfig};
-use crate::cursor::{self, Cursors, Plan, Position, Spans};
+use crate::cursor::plan::newest_per_key;
+use crate::cursor::{self, Cursors, Spans, TopicCursor};
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
 use crate::time::{format_span, format_utc};
-use crate::window::{ending_at, keep_between, newest_before, normalize};
+use crate::window::{keep_between, newest_before, normalize};
 
 /// What a run did, for logs and metrics.
 #[derive(Debug, Clone, Default)]
@@ -35,10 +38,7 @@ pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         Some(path) => Some(lock(path)?),
         None => None,
     };
-    match &config.output {
-        Output::Kafka(kafka) => publish(config, kafka, summary),
-        Output::CsvAggregates | Output::CsvRecords => dry_run(config, summary),
-    }
+    publish(config, summary)
 }
 
 /// Takes the advisory lock; another run holding it is a temporary condition.
@@ -142,95 +142,91 @@ fn fetch(
     })
 }
 
-fn dry_run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
+/// The Kafka sink (`None` for `--dry-run`) and the cursors of what the run
+/// writes: Kafka's, or for `--dry-run` empty ones (it prints what a first
+/// run would publish).
+fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
     let dataset = &config.source.dataset;
-    let plan = cursor::plan(&Cursors::default(), config.now, spans(config));
-    let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
-    let window = ending_at(
-        &f.rows,
-        f.newest + dataset.resolution,
-        config.aggregate.window,
-    );
-    log::info!(
-        "window {} .. {}: {} rows",
-        format_utc(window.start),
-        format_utc(window.end),
-        window.rows.len()
-    );
-    let out = std::io::stdout().lock();
-    let mut sink = if config.output == Output::CsvRecords {
-        CsvSink::new(
-            out,
-            Table::Records {
-                dataset: dataset.clone(),
-                fields: f.fields.clone(),
-            },
-        )
-    } else {
-        CsvSink::new(
-            out,
-            Table::Aggregates {
-                key_column: dataset.key_column.clone(),
-                fields: f.fields.clone(),
-                stats: config.aggregate.stats.clone(),
-            },
-        )
+    let Output::Kafka(kafka) = &config.output else {
+        let empty = Some(TopicCursor::default());
+        let records = config.output == Output::CsvRecords;
+        let cursors = Cursors {
+            records: if records { empty.clone() } else { None },
+            aggregates: if records { None } else { empty },
+        };
+        return Ok((None, cursors));
     };
-    for row in window.rows {
-        sink.record(row)?;
+    let tail = spans(config).tail();
+    let (sink, cursors) = connect(kafka, dataset, &config.aggregate.stats, tail)?;
+    for c in cursors.records.iter().chain(cursors.aggregates.iter()) {
+        c.check_not_future(config.now, dataset.resolution)?;
     }
-    for agg in aggregate(dataset, &window, &f.fields) {
-        sink.aggregate(&agg)?;
-    }
-    summary.written = sink.finish()?;
-    Ok(())
+    Ok((Some(sink), cursors))
 }
 
-fn publish(config: &PublishConfig, kafka: &KafkaOutput, summary: &mut Summary) -> Result<()> {
+fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     let dataset = &config.source.dataset;
     // Connect first: a broker that is down should not cost the minute's one API request.
-    let (mut sink, cursors) = connect(kafka, dataset, &config.aggregate.stats)?;
-    let plan = cursor::plan(&cursors, config.now, spans(config));
-    log::info!(
-        "cursor: records {}, aggregates {}; fetching {} .. {}",
-        cursor::describe(cursors.records.as_ref()),
-        cursor::describe(cursors.aggregates.as_ref()),
-        format_utc(plan.fetch_from),
-        format_utc(plan.limit)
-    );
-    for (topic, first, last) in &plan.skipped {
-        log::warn!(
-            "gap longer than --max-catch-up {}: {topic} from {} to {} (inclusive) are skipped",
-            format_span(config.max_catch_up),
-            format_utc(*first),
-            format_utc(*last)
+    let (kafka, cursors) = open(config)?;
+    let s = spans(config);
+    let plan = cursor::plan(&cursors, config.now, s);
+    if kafka.is_some() {
+        log::info!(
+            "cursor: records {}, aggregates {}; fetching {} .. {}",
+            cursor::describe(cursors.records.as_ref()),
+            cursor::describe(cursors.aggregates.as_ref()),
+            format_utc(plan.fetch_from),
+            format_utc(plan.limit)
         );
     }
+    for gap in &plan.skipped {
+        log::warn!("{}", cursor::plan::describe_gap(config.max_catch_up, gap));
+    }
     let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
-    let (records, aggregates) = new_messages(config, &cursors, &plan, &f);
-    if records.is_empty() && aggregates.is_empty() {
+    let mut sink: Box<dyn Sink> = match kafka {
+        Some(sink) => Box::new(sink),
+        None => Box::new(CsvSink::stdout(Table::of(
+            config.output == Output::CsvRecords,
+            dataset,
+            &f.fields,
+            &config.aggregate.stats,
+        ))),
+    };
+    let newest = newest_per_key(
+        f.rows.iter().map(|r| (r.key.as_slice(), r.time)),
+        plan.limit,
+    );
+    let mut emitter = Emitter {
+        dataset,
+        fields: &f.fields,
+        sink: sink.as_mut(),
+        records: cursors
+            .records
+            .as_ref()
+            .map(|c| plan.records(c, &newest, s)),
+        aggregates: cursors
+            .aggregates
+            .as_ref()
+            .map(|c| plan.aggregates(c, &newest, s)),
+    };
+    emitter.all(f.rows, config.aggregate.window)?;
+    summary.written = sink.finish()?;
+    if summary.written == Written::default() {
         log::info!(
             "nothing new since the cursor (newest row {}); published nothing",
             format_utc(f.newest)
         );
     }
-    if kafka.topics.records.is_some() {
-        for row in &records {
-            sink.record(row)?;
-        }
-    }
-    for agg in &aggregates {
-        sink.aggregate(agg)?;
-    }
-    summary.written = sink.finish()?;
     Ok(())
 }
 
-/// Connects the Kafka sink (topics checked or created) and reads both cursors.
+/// Connects the Kafka sink (topics checked or created) and reads both
+/// cursors, reading each topic's tail `tail` back from its newest message.
 pub fn connect(
     kafka: &KafkaOutput,
     dataset: &Dataset,
     stats: &[Stat],
+    tail: TimeDelta,
 ) -> Result<(KafkaSink, Cursors)> {
     let topics: Vec<&str> = kafka.topics.names().collect();
     let read = || {
@@ -238,7 +234,8 @@ pub fn connect(
             &kafka.settings,
             &topics,
             kafka.topics.partition,
-            &dataset.name,
+            dataset,
+            tail,
         )
     };
     // The producer's start (metadata, producer id) and the cursor read each wait
@@ -266,42 +263,8 @@ pub fn connect(
     };
     let mut found = found.into_iter();
     let cursors = Cursors {
-        records: kafka
-            .topics
-            .records
-            .as_ref()
-            .and_then(|_| found.next().flatten()),
-        aggregates: kafka
-            .topics
-            .aggregates
-            .as_ref()
-            .and_then(|_| found.next().flatten()),
+        records: kafka.topics.records.as_ref().and_then(|_| found.next()),
+        aggregates: kafka.topics.aggregates.as_ref().and_then(|_| found.next()),
     };
     Ok((sink, cursors))
-}
-
-/// The records and aggregates newer than the cursors, oldest first.
-fn new_messages<'r>(
-    config: &PublishConfig,
-    cursors: &Cursors,
-    plan: &Plan,
-    f: &'r Fetched,
-) -> (Vec<&'r Row>, Vec<Aggregate>) {
-    let dataset = &config.source.dataset;
-    let s = spans(config);
-    let records = cursor::new_records(&f.rows, cursors.records.as_ref(), plan, f.newest, s);
-    let mut aggregates = Vec::new();
-    for end in cursor::new_window_ends(&f.rows, cursors.aggregates.as_ref(), plan, f.newest, s) {
-        let window = ending_at(&f.rows, end, config.aggregate.window);
-        for agg in aggregate(dataset, &window, &f.fields) {
-            let position = Position {
-                time: agg.window_end,
-                key: agg.key.as_ref().map(|(_, k)| k.clone()),
-            };
-            if cursors.aggregates.as_ref().is_none_or(|c| position > *c) {
-                aggregates.push(agg);
-            }
-        }
-    }
-    (records, aggregates)
 }

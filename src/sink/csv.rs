@@ -1,6 +1,6 @@
 //! CSV (RFC 4180) output: the aggregate table (`window_start,window_end,rows,
-//! [key,]<field>_<stat>...`) and the records table (UTC time, DK time, key,
-//! fields). `publish --dry-run` and `consume` both write through here, so their
+//! <key columns>,<field>_<stat>...`) and the records table (UTC time, DK time,
+//! key columns, fields). `publish --dry-run` and `consume` both write through here, so their
 //! outputs can be diffed.
 
 use std::io::Write;
@@ -45,7 +45,7 @@ fn number(v: Option<f64>) -> String {
 #[derive(Debug, Clone)]
 pub enum Table {
     Aggregates {
-        key_column: Option<String>,
+        key_columns: Vec<String>,
         fields: Vec<String>,
         stats: Vec<Stat>,
     },
@@ -56,16 +56,32 @@ pub enum Table {
 }
 
 impl Table {
+    /// The records table (`records`) or the aggregates table of a dataset.
+    pub fn of(records: bool, dataset: &Dataset, fields: &[String], stats: &[Stat]) -> Table {
+        if records {
+            Table::Records {
+                dataset: dataset.clone(),
+                fields: fields.to_vec(),
+            }
+        } else {
+            Table::Aggregates {
+                key_columns: dataset.key_columns.clone(),
+                fields: fields.to_vec(),
+                stats: stats.to_vec(),
+            }
+        }
+    }
+
     pub fn header(&self) -> Vec<String> {
         match self {
             Table::Aggregates {
-                key_column,
+                key_columns,
                 fields,
                 stats,
             } => {
                 let mut h: Vec<String> =
                     vec!["window_start".into(), "window_end".into(), "rows".into()];
-                h.extend(key_column.iter().cloned());
+                h.extend(key_columns.iter().cloned());
                 for f in fields {
                     h.extend(stats.iter().map(|s| format!("{f}_{s}")));
                 }
@@ -74,7 +90,7 @@ impl Table {
             Table::Records { dataset, fields } => {
                 let mut h = vec![dataset.time_column.clone()];
                 h.extend(dataset.dk_column.iter().cloned());
-                h.extend(dataset.key_column.iter().cloned());
+                h.extend(dataset.key_columns.iter().cloned());
                 h.extend(fields.iter().cloned());
                 h
             }
@@ -85,7 +101,7 @@ impl Table {
     /// per field: a backfill writes half a million lines of 38 fields.
     fn aggregate_line(
         agg: &Aggregate,
-        key_column: &Option<String>,
+        key_columns: &[String],
         fields: &[String],
         stats: &[Stat],
         line: &mut ByteRecord,
@@ -95,8 +111,13 @@ impl Table {
         line.push_field(format_utc(agg.window_start).as_bytes());
         line.push_field(format_utc(agg.window_end).as_bytes());
         line.push_field(int.format(agg.rows).as_bytes());
-        if key_column.is_some() {
-            line.push_field(agg.key.as_ref().map_or("", |(_, k)| k.as_str()).as_bytes());
+        for col in key_columns {
+            let value = agg
+                .key
+                .iter()
+                .find(|(c, _)| c == col)
+                .map_or("", |(_, v)| v);
+            line.push_field(value.as_bytes());
         }
         for f in fields {
             let s = agg
@@ -125,8 +146,8 @@ impl Table {
         if let Some(dk) = dataset.dk_column.as_deref() {
             line.push_field(text(dk).as_bytes());
         }
-        if let Some(key) = &row.key {
-            line.push_field(key.as_bytes());
+        for value in &row.key {
+            line.push_field(value.as_bytes());
         }
         for f in fields {
             match row.number(f) {
@@ -145,6 +166,13 @@ pub struct CsvSink<W: Write> {
     line: ByteRecord,
     header_written: bool,
     written: Written,
+}
+
+impl CsvSink<std::io::StdoutLock<'static>> {
+    /// A sink writing `table` to stdout.
+    pub fn stdout(table: Table) -> Self {
+        CsvSink::new(std::io::stdout().lock(), table)
+    }
 }
 
 impl<W: Write> CsvSink<W> {
@@ -186,12 +214,12 @@ impl<W: Write> Sink for CsvSink<W> {
 
     fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
         if let Table::Aggregates {
-            key_column,
+            key_columns,
             fields,
             stats,
         } = &self.table
         {
-            Table::aggregate_line(agg, key_column, fields, stats, &mut self.line);
+            Table::aggregate_line(agg, key_columns, fields, stats, &mut self.line);
             self.write_line()?;
             self.written.aggregates += 1;
         }
@@ -231,7 +259,7 @@ mod tests {
             dataset: "PowerSystemRightNow".into(),
             window_start: parse_utc("2026-11-28T11:55:00").unwrap(),
             window_end: parse_utc("2026-11-28T12:00:00").unwrap(),
-            key: None,
+            key: Vec::new(),
             rows: 5,
             fields: vec![
                 ("A".into(), FieldStats::of([1.0, 2.5])),
@@ -239,7 +267,7 @@ mod tests {
             ],
         };
         let table = Table::Aggregates {
-            key_column: None,
+            key_columns: Vec::new(),
             fields: vec!["A".into(), "B".into()],
             stats: vec![Stat::Count, Stat::Mean, Stat::Last],
         };
@@ -285,13 +313,13 @@ mod tests {
     #[test]
     fn empty_output_still_has_a_header() {
         let table = Table::Aggregates {
-            key_column: Some("PriceArea".into()),
+            key_columns: vec!["PriceArea".into(), "ForecastType".into()],
             fields: vec!["A".into()],
             stats: vec![Stat::Max],
         };
         assert_eq!(
             output(table, |_| {}),
-            "window_start,window_end,rows,PriceArea,A_max\r\n"
+            "window_start,window_end,rows,PriceArea,ForecastType,A_max\r\n"
         );
     }
 

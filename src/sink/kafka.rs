@@ -225,7 +225,12 @@ impl Sink for KafkaSink {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         row.write_json(&self.time_column, &mut buf)?;
-        let sent = self.send(&topic, &row.id(), &buf, row.time.timestamp_millis());
+        let sent = self.send(
+            &topic,
+            &row.message_key().to_string(),
+            &buf,
+            row.time.timestamp_millis(),
+        );
         (self.buf, self.topics.records) = (buf, Some(topic));
         sent?;
         self.written.records += 1;
@@ -239,7 +244,12 @@ impl Sink for KafkaSink {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         serde_json::to_writer(&mut buf, &agg.json(&self.stats))?;
-        let sent = self.send(&topic, &agg.id(), &buf, agg.window_end.timestamp_millis());
+        let sent = self.send(
+            &topic,
+            &agg.message_key().to_string(),
+            &buf,
+            agg.window_end.timestamp_millis(),
+        );
         (self.buf, self.topics.aggregates) = (buf, Some(topic));
         sent?;
         self.written.aggregates += 1;

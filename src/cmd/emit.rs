@@ -1,0 +1,61 @@
+//! The one path from sorted rows to a sink, shared by `publish` (and its
+//! `--dry-run`) and `backfill`: rows go through a sliding window, and each
+//! completed time's rows are published as records, then their key
+//! combinations' windows as aggregates, each only when the cursor's rule
+//! ([`Published::is_new`]) says it is new, and marked as published.
+
+use anyhow::Result;
+
+use crate::aggregate::aggregate;
+use crate::cursor::Published;
+use crate::dataset::{Dataset, Row};
+use crate::exit::{fail, Exit};
+use crate::sink::Sink;
+use crate::window::{Slider, Window};
+
+/// Hands new records and aggregates to a sink, in (time, key) order.
+pub struct Emitter<'a> {
+    pub dataset: &'a Dataset,
+    pub fields: &'a [String],
+    pub sink: &'a mut dyn Sink,
+    /// The rule for each topic; `None`: that topic is not written.
+    pub records: Option<Published>,
+    pub aggregates: Option<Published>,
+}
+
+impl Emitter<'_> {
+    /// One completed time: `new` are its rows (sorted by key), `window` the
+    /// sliding window that ends just after them.
+    pub fn group(&mut self, new: &[Row], window: Window<'_>) -> Result<()> {
+        if let Some(rule) = &mut self.records {
+            for row in new {
+                if rule.is_new(&row.key, row.time) {
+                    self.sink.record(row)?;
+                    rule.mark(&row.key, row.time);
+                }
+            }
+        }
+        if let Some(rule) = &mut self.aggregates {
+            for row in new {
+                if rule.is_new(&row.key, window.end) {
+                    let agg = aggregate(self.dataset, &window, &row.key, self.fields);
+                    self.sink.aggregate(&agg)?;
+                    rule.mark(&row.key, window.end);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits every row of a sorted, de-duplicated vector.
+    pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<()> {
+        let mut slider = Slider::new(window, self.dataset.resolution);
+        let mut done = |new: &[Row], w: Window<'_>| self.group(new, w);
+        for row in rows {
+            slider
+                .push(row, &mut done)
+                .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+        }
+        slider.finish(&mut done)
+    }
+}

@@ -1,0 +1,401 @@
+//! Reads the cursors from Kafka itself (no local state): for each topic, the
+//! newest time of each key combination among the partition's messages of
+//! ours (header `eds-dataset`), read back from the end of the log until a
+//! message older than the topic's newest time minus the tail span is seen,
+//! or the start of the log. A dataset without key columns has one key
+//! combination, so its read stops at the last message of ours.
+//!
+//! The end of the log is found by reading forward from a little before the
+//! high watermark, not by trusting `high - 1` (tansu reports the base offset
+//! of the last batch + 1).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use super::plan::{Seen, TopicCursor};
+use super::MessageKey;
+use crate::dataset::Dataset;
+use crate::exit::{fail, Exit};
+use crate::kafka::{Context, KafkaSettings};
+use crate::sink::kafka::DATASET_HEADER;
+
+/// Reads the cursors of `topics` (partition `partition` of each) with one
+/// consumer; `tail` is how far back from each topic's newest message to read.
+pub fn read(
+    settings: &KafkaSettings,
+    topics: &[&str],
+    partition: i32,
+    dataset: &Dataset,
+    tail: TimeDelta,
+) -> Result<Vec<TopicCursor>> {
+    let started = Instant::now();
+    let consumer = settings.consumer(None)?;
+    let mut tails: Vec<Tail> = Vec::new();
+    for topic in topics {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, settings.timeout)
+            .map_err(|e| {
+                settings.unreachable(
+                    &format!("read the offsets of {topic}"),
+                    &e,
+                    consumer.context(),
+                )
+            })?;
+        tails.push(Tail::new(topic, partition, low, high));
+    }
+    let reader = Reader {
+        consumer: &consumer,
+        settings,
+        partition,
+        dataset,
+        tail,
+    };
+    let result = reader.read_tails(&mut tails);
+    close(consumer);
+    result?;
+    for t in &tails {
+        log::debug!(
+            "cursor of {}: {} key combination(s), {} messages of ours read (offsets {}..{} of {}..{})",
+            t.cursor.topic,
+            t.cursor.last.len(),
+            t.ours,
+            t.from,
+            t.high,
+            t.low,
+            t.high
+        );
+    }
+    log::debug!("cursors read in {} ms", started.elapsed().as_millis());
+    Ok(tails.into_iter().map(|t| t.cursor).collect())
+}
+
+/// One partition's search back through its tail.
+struct Tail {
+    low: i64,
+    high: i64,
+    /// This pass reads `[from, until)`; the first pass reads to the end of the log.
+    from: i64,
+    until: Option<i64>,
+    cursor: TopicCursor,
+    /// The oldest message time of ours read so far.
+    oldest: Option<DateTime<Utc>>,
+    /// Messages of ours read so far.
+    ours: u64,
+    /// Searched far enough, or everything there is.
+    done: bool,
+}
+
+impl Tail {
+    fn new(topic: &str, partition: i32, low: i64, high: i64) -> Tail {
+        Tail {
+            low,
+            high,
+            from: (high - 16).max(low),
+            until: None,
+            cursor: TopicCursor {
+                topic: topic.to_string(),
+                partition,
+                ..TopicCursor::default()
+            },
+            oldest: None,
+            ours: 0,
+            done: high <= low,
+        }
+    }
+
+    /// The offset whose arrival ends this pass.
+    fn end(&self) -> i64 {
+        self.until.unwrap_or(self.high) - 1
+    }
+
+    /// Takes one message of ours at `offset`.
+    fn take(&mut self, key: MessageKey, offset: i64) {
+        self.ours += 1;
+        self.oldest = Some(self.oldest.map_or(key.time, |o| o.min(key.time)));
+        let seen = Seen {
+            time: key.time,
+            offset,
+        };
+        match self.cursor.last.get_mut(&key.key) {
+            Some(s) if s.time >= key.time => {}
+            Some(s) => *s = seen,
+            None => {
+                self.cursor.last.insert(key.key, seen);
+            }
+        }
+    }
+
+    /// After a pass: done when the start of the log was read, or (with
+    /// messages of ours) a single-key dataset found its last one, or a
+    /// message older than `newest - tail` was seen; else reads further back.
+    fn next_pass(&mut self, keyed: bool, tail: TimeDelta) {
+        let newest = self.cursor.newest();
+        let horizon = newest.and_then(|n| n.checked_sub_signed(tail));
+        if newest.is_some() && !keyed {
+            // The one key combination there is was found: no other can be new.
+            self.cursor.complete_since = Some(DateTime::<Utc>::MAX_UTC);
+            self.done = true;
+        } else if let Some(h) = horizon.filter(|h| self.oldest.is_some_and(|o| o < *h)) {
+            self.cursor.complete_since = Some(h);
+            self.done = true;
+        } else if self.from <= self.low {
+            self.done = true;
+        } else {
+            self.go_back(newest, tail);
+        }
+    }
+
+    /// The next pass reads further back: as far as the time per offset seen
+    /// so far says the tail reaches (with a margin), 2 to 64 times as far
+    /// as read so far, or 16 times without a rate.
+    fn go_back(&mut self, newest: Option<DateTime<Utc>>, tail: TimeDelta) {
+        let read = (self.high - self.from).max(1);
+        let covered = match (newest, self.oldest) {
+            (Some(n), Some(o)) if n > o => Some((n - o).num_seconds().max(1) as f64),
+            _ => None,
+        };
+        let wanted = covered.map_or(read.saturating_mul(16), |c| {
+            let estimate = read as f64 * tail.num_seconds() as f64 / c * 1.25;
+            (estimate.min(i64::MAX as f64) as i64)
+                .clamp(read.saturating_mul(2), read.saturating_mul(64))
+        });
+        self.until = Some(self.from);
+        self.from = self.high.saturating_sub(wanted).max(self.low);
+    }
+}
+
+/// What every pass needs.
+struct Reader<'a> {
+    consumer: &'a BaseConsumer<Context>,
+    settings: &'a KafkaSettings,
+    partition: i32,
+    dataset: &'a Dataset,
+    tail: TimeDelta,
+}
+
+impl Reader<'_> {
+    /// Reads every partition not done from `from` to the end of its pass;
+    /// goes further back for those that need it, until the start of the log.
+    fn read_tails(&self, tails: &mut [Tail]) -> Result<()> {
+        loop {
+            let mut list = TopicPartitionList::new();
+            for t in tails.iter().filter(|t| !t.done) {
+                list.add_partition_offset(&t.cursor.topic, self.partition, Offset::Offset(t.from))
+                    .map_err(|e| {
+                        fail(
+                            Exit::Kafka,
+                            format!("assigning {}/{}: {e}", t.cursor.topic, self.partition),
+                        )
+                    })?;
+            }
+            if list.count() == 0 {
+                return Ok(());
+            }
+            self.consumer.assign(&list).map_err(|e| {
+                fail(
+                    Exit::Kafka,
+                    format!("assigning partitions to read the cursors: {e}"),
+                )
+            })?;
+            self.pass(tails)?;
+            let keyed = !self.dataset.key_columns.is_empty();
+            for t in tails.iter_mut().filter(|t| !t.done) {
+                t.next_pass(keyed, self.tail);
+            }
+        }
+    }
+
+    /// One pass: until the message before each pass's end arrived, waits for
+    /// it; after that, only drains what its fetch brought (the rest of the
+    /// last batch).
+    fn pass(&self, tails: &mut [Tail]) -> Result<()> {
+        let mut pending: Vec<bool> = tails.iter().map(|t| !t.done).collect();
+        let deadline = Instant::now() + self.settings.timeout;
+        while pending.iter().any(|p| *p)
+            || self.drain(tails, &mut pending, Duration::from_millis(5))?
+        {
+            if Instant::now() >= deadline {
+                let waiting: Vec<&str> = tails
+                    .iter()
+                    .zip(&pending)
+                    .filter(|(_, p)| **p)
+                    .map(|(t, _)| t.cursor.topic.as_str())
+                    .collect();
+                return Err(fail(
+                    Exit::Kafka,
+                    format!(
+                        "reading the cursors: the ends of {} did not arrive from {} within {}s",
+                        waiting.join(", "),
+                        self.settings.brokers(),
+                        self.settings.timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            self.drain(tails, &mut pending, Duration::from_millis(50))?;
+        }
+        Ok(())
+    }
+
+    /// Polls once; returns whether a message arrived.
+    fn drain(&self, tails: &mut [Tail], pending: &mut [bool], wait: Duration) -> Result<bool> {
+        let Some(message) = self.consumer.poll(wait) else {
+            return Ok(false);
+        };
+        let m = message.map_err(|e| fail(Exit::Kafka, format!("reading the cursors: {e}")))?;
+        let Some(i) = tails.iter().position(|t| t.cursor.topic == m.topic()) else {
+            return Ok(true);
+        };
+        let tail = &mut tails[i];
+        if tail.done || tail.until.is_some_and(|u| m.offset() >= u) || m.offset() < tail.from {
+            return Ok(true);
+        }
+        if m.offset() >= tail.end() {
+            pending[i] = false;
+        }
+        if let Some(key) = self.ours(&m)? {
+            tail.take(key, m.offset());
+        }
+        Ok(true)
+    }
+
+    /// The key of a message of ours for this dataset; `None` for others.
+    fn ours(&self, m: &BorrowedMessage<'_>) -> Result<Option<MessageKey>> {
+        let ours = m
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == DATASET_HEADER))
+            .is_some_and(|h| h.value == Some(self.dataset.name.as_bytes()));
+        if !ours {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
+        let at = format!(
+            "{} partition {} offset {}",
+            m.topic(),
+            m.partition(),
+            m.offset()
+        );
+        let key: MessageKey = text.parse().map_err(|e| {
+            fail(
+                Exit::Data,
+                format!("cannot read the cursor: {at} has key '{text}': {e}"),
+            )
+        })?;
+        let columns = &self.dataset.key_columns;
+        if key.key.len() != columns.len() {
+            return Err(fail(
+                Exit::Data,
+                format!(
+                    "cannot read the cursor: {at} has key '{text}' with {} key value(s), but {} has \
+                     {} key column(s) ({}): the topic was written with another description of the \
+                     dataset; publish into new topics (--records-topic, --aggregates-topic)",
+                    key.key.len(),
+                    self.dataset.name,
+                    columns.len(),
+                    if columns.is_empty() { "none".to_string() } else { columns.join(",") }
+                ),
+            ));
+        }
+        Ok(Some(key))
+    }
+}
+
+/// Closes the consumer in 1 ms steps. Its `Drop` would close it again,
+/// polling in 100 ms steps (most of a run's time) and logging an error for
+/// the second close, so the closed handle is left to the process exit.
+fn close(consumer: BaseConsumer<Context>) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    if consumer.close_queue().is_ok() {
+        while !consumer.closed() && Instant::now() < deadline {
+            consumer.poll(Duration::from_millis(1));
+        }
+    }
+    std::mem::forget(consumer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+    use std::collections::BTreeMap;
+
+    fn key(text: &str) -> MessageKey {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn keeps_the_newest_time_of_each_key() {
+        let mut t = Tail::new("t", 0, 0, 100);
+        t.take(key("2026-11-28T12:00:00Z/DK1"), 90);
+        t.take(key("2026-11-28T11:55:00Z/DK1"), 80);
+        t.take(key("2026-11-28T11:55:00Z/DK2"), 91);
+        assert_eq!(t.cursor.last.len(), 2);
+        assert_eq!(t.cursor.last[&vec!["DK1".to_string()]].offset, 90);
+        assert_eq!(t.oldest, parse_utc("2026-11-28T11:55:00"));
+    }
+
+    #[test]
+    fn keyed_reads_go_back_until_older_than_the_tail() {
+        let mut t = Tail::new("t", 0, 0, 1000);
+        assert_eq!(t.from, 984);
+        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
+        t.take(key("2026-11-28T11:45:00Z/DK2"), 984);
+        t.next_pass(true, TimeDelta::hours(1));
+        assert!(!t.done, "15 minutes read, an hour wanted");
+        // 16 offsets cover 15 minutes: an hour is about 64, with a margin 80.
+        assert_eq!((t.from, t.until), (1000 - 80, Some(984)));
+        t.take(key("2026-11-28T10:55:00Z/DK3"), 930);
+        t.next_pass(true, TimeDelta::hours(1));
+        assert!(t.done);
+        assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
+    }
+
+    #[test]
+    fn unkeyed_reads_stop_at_the_last_message() {
+        let mut t = Tail::new("t", 0, 0, 1000);
+        t.take(key("2026-11-28T12:00:00Z"), 999);
+        t.next_pass(false, TimeDelta::hours(6));
+        assert!(t.done);
+        assert_eq!(t.cursor.complete_since, Some(DateTime::<Utc>::MAX_UTC));
+    }
+
+    #[test]
+    fn reads_stop_at_the_start_of_the_log() {
+        let mut t = Tail::new("t", 0, 0, 10);
+        assert_eq!(t.from, 0);
+        t.take(key("2026-11-28T12:00:00Z/DK1"), 9);
+        t.next_pass(true, TimeDelta::hours(6));
+        assert!(t.done);
+        assert_eq!(
+            t.cursor.complete_since, None,
+            "the whole partition was read"
+        );
+        let mut empty = Tail::new("t", 0, 0, 2000);
+        empty.next_pass(true, TimeDelta::hours(6));
+        assert_eq!((empty.from, empty.until), (2000 - 256, Some(1984)));
+    }
+
+    #[test]
+    fn no_duplicate_key_entries() {
+        let mut by_key: BTreeMap<Vec<String>, Seen> = BTreeMap::new();
+        let mut t = Tail::new("t", 0, 0, 100);
+        for (i, k) in ["2026-11-28T12:00:00Z/a", "2026-11-28T12:05:00Z/a"]
+            .iter()
+            .enumerate()
+        {
+            t.take(key(k), i as i64);
+        }
+        by_key.insert(
+            vec!["a".into()],
+            Seen {
+                time: parse_utc("2026-11-28T12:05:00").unwrap(),
+                offset: 1,
+            },
+        );
+        assert_eq!(t.cursor.last, by_key);
+    }
+}
