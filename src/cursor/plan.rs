@@ -321,3 +321,236 @@ pub fn describe_gap(
         format_utc(*last)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+
+    fn t(hm: &str) -> DateTime<Utc> {
+        parse_utc(&format!("2026-11-28T{hm}:00")).unwrap()
+    }
+
+    fn k(v: &str) -> Vec<String> {
+        vec![v.to_string()]
+    }
+
+    fn spans(res: i64) -> Spans {
+        Spans {
+            resolution: TimeDelta::minutes(res),
+            window: TimeDelta::minutes(15),
+            max_lag: TimeDelta::minutes(30),
+            max_catch_up: TimeDelta::hours(6),
+        }
+    }
+
+    /// A topic whose tail shows these (key, time) as each key's newest.
+    fn cursor(last: &[(&str, &str)], complete_since: Option<&str>) -> TopicCursor {
+        TopicCursor {
+            topic: "t".into(),
+            partition: 0,
+            last: last
+                .iter()
+                .enumerate()
+                .map(|(i, (key, hm))| {
+                    (
+                        k(key),
+                        Seen {
+                            time: t(hm),
+                            offset: i as i64,
+                        },
+                    )
+                })
+                .collect(),
+            complete_since: complete_since.map(t),
+        }
+    }
+
+    fn cursors(records: TopicCursor, aggregates: TopicCursor) -> Cursors {
+        Cursors {
+            records: Some(records),
+            aggregates: Some(aggregates),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        t("12:10") + TimeDelta::seconds(30)
+    }
+
+    #[test]
+    fn a_late_key_is_published_when_it_arrives() {
+        // DK2's 12:05 row came last run; DK1's only now.
+        let c = cursors(
+            cursor(&[("DK1", "12:00"), ("DK2", "12:05")], Some("06:00")),
+            cursor(&[("DK1", "12:05"), ("DK2", "12:10")], Some("06:00")),
+        );
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        assert_eq!(p.limit, t("12:10"));
+        assert!(
+            p.fetch_from <= t("11:50"),
+            "DK1's next window needs 11:50 on"
+        );
+        let none = BTreeMap::new();
+        let records = p.records(c.records.as_ref().unwrap(), &none, s);
+        assert!(records.is_new(&k("DK1"), t("12:05")));
+        assert!(!records.is_new(&k("DK2"), t("12:05")), "already published");
+        assert!(!records.is_new(&k("DK1"), t("12:00")));
+        assert!(
+            !records.is_new(&k("DK1"), t("12:10")),
+            "the current slot is incomplete"
+        );
+        let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &none, s);
+        assert!(aggregates.is_new(&k("DK1"), t("12:10")));
+        assert!(!aggregates.is_new(&k("DK2"), t("12:10")));
+    }
+
+    #[test]
+    fn a_new_key_is_new_inside_the_catch_up_range() {
+        let c = cursors(
+            cursor(&[("DK1", "12:05")], Some("05:00")),
+            cursor(&[("DK1", "12:10")], Some("05:00")),
+        );
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        assert_eq!(p.publish_from, t("06:10"));
+        // A new key's first window ends at 06:15 and starts at 06:00.
+        assert_eq!(
+            p.fetch_from,
+            t("06:00"),
+            "the first window of a new key has context"
+        );
+        let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(records.is_new(&k("DK3"), t("06:10")));
+        assert!(
+            !records.is_new(&k("DK3"), t("06:05")),
+            "before the catch-up range"
+        );
+        // When the tail read stopped later, an unseen key is new only after that.
+        let stopped = cursor(&[("DK1", "12:05")], Some("11:00"));
+        let records = p.records(&stopped, &BTreeMap::new(), s);
+        assert!(!records.is_new(&k("DK3"), t("10:55")));
+        assert!(records.is_new(&k("DK3"), t("11:00")));
+    }
+
+    #[test]
+    fn a_stopped_key_does_not_hold_the_others_back() {
+        let c = cursors(
+            cursor(&[("DK1", "12:05"), ("Gone", "08:00")], Some("06:00")),
+            cursor(&[("DK1", "12:10"), ("Gone", "08:05")], Some("06:00")),
+        );
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        // Unseen keys may have rows from 06:10 on: fetched from their first window.
+        assert_eq!(p.fetch_from, t("06:00"));
+        let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(!records.is_new(&k("DK1"), t("12:05")));
+        assert!(
+            records.is_new(&k("Gone"), t("08:05")),
+            "if it comes back, it resumes"
+        );
+        assert!(p.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_gap_beyond_the_catch_up_for_one_key_skips_only_its_old_rows() {
+        let c = cursors(
+            cursor(&[("DK1", "12:05"), ("DK2", "04:00")], Some("03:00")),
+            cursor(&[("DK1", "12:10"), ("DK2", "04:05")], Some("03:00")),
+        );
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        assert_eq!(p.publish_from, t("06:10"));
+        assert_eq!(p.fetch_from, t("06:00"), "not back to DK2's cursor");
+        let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(!records.is_new(&k("DK2"), t("06:05")));
+        assert!(records.is_new(&k("DK2"), t("06:10")));
+        assert!(!records.is_new(&k("DK1"), t("06:10")));
+        let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(
+            !aggregates.is_new(&k("DK2"), t("06:10")),
+            "its row is before the range"
+        );
+        assert!(aggregates.is_new(&k("DK2"), t("06:15")));
+    }
+
+    #[test]
+    fn a_whole_topic_behind_the_catch_up_says_what_it_skips() {
+        let c = cursors(
+            cursor(&[("", "01:00")], Some("00:00")),
+            cursor(&[("", "01:01")], Some("00:00")),
+        );
+        let s = Spans {
+            window: TimeDelta::minutes(5),
+            ..spans(1)
+        };
+        let p = plan(&c, now(), s);
+        assert_eq!(p.publish_from, t("06:10"));
+        assert_eq!(
+            p.skipped,
+            vec![
+                ("t".to_string(), t("01:01"), t("06:09")),
+                ("t".to_string(), t("01:02"), t("06:10"))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_topic_gets_each_keys_current_window() {
+        let c = cursors(TopicCursor::default(), TopicCursor::default());
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        assert_eq!(p.fetch_from, t("11:25"), "--max-lag and one window back");
+        let newest: BTreeMap<Vec<String>, DateTime<Utc>> =
+            [(k("DK1"), t("12:00")), (k("DK2"), t("12:05"))].into();
+        let records = p.records(c.records.as_ref().unwrap(), &newest, s);
+        let published = |key: &str| {
+            ["11:40", "11:45", "11:50", "11:55", "12:00", "12:05"]
+                .into_iter()
+                .filter(|hm| records.is_new(&k(key), t(hm)))
+                .collect::<Vec<_>>()
+        };
+        // DK1 has no 12:05 row in this fetch; had it one, it would be new.
+        assert_eq!(published("DK1"), ["11:50", "11:55", "12:00", "12:05"]);
+        assert_eq!(published("DK2"), ["11:55", "12:00", "12:05"]);
+        assert!(!records.is_new(&k("DK3"), t("12:05")), "no rows, no window");
+        let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &newest, s);
+        assert!(aggregates.is_new(&k("DK1"), t("12:05")));
+        assert!(!aggregates.is_new(&k("DK1"), t("12:00")));
+        assert!(aggregates.is_new(&k("DK2"), t("12:10")));
+    }
+
+    #[test]
+    fn marking_keeps_each_key_strictly_increasing() {
+        let c = cursor(&[("DK1", "12:00")], None);
+        let mut rule = Published::after(&c, t("06:00"), t("13:00"));
+        assert!(
+            rule.is_new(&k("DK2"), t("06:00")),
+            "the whole partition was read"
+        );
+        rule.mark(&k("DK2"), t("12:00"));
+        assert!(!rule.is_new(&k("DK2"), t("11:55")));
+        assert!(!rule.is_new(&k("DK2"), t("12:00")));
+        assert!(rule.is_new(&k("DK2"), t("12:05")));
+        assert!(
+            !rule.is_new(&k("DK1"), t("13:00")),
+            "the range ends before 13:00"
+        );
+    }
+
+    #[test]
+    fn a_cursor_in_the_future_is_an_error() {
+        let c = cursor(&[("DK1", "12:15")], None);
+        let res = TimeDelta::minutes(5);
+        assert!(
+            c.check_not_future(now(), res).is_ok(),
+            "12:15 is within one resolution"
+        );
+        let c = cursor(&[("DK1", "12:20")], None);
+        let err = c.check_not_future(now(), res).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&err), Exit::Data);
+        let text = err.to_string();
+        assert!(text.contains("t partition 0 offset 0"), "{text}");
+        assert!(text.contains("2026-11-28T12:20:00Z/DK1"), "{text}");
+    }
+}

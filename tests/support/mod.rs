@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod keyed;
 pub mod stub;
 
 use assert_cmd::Command;

@@ -39,6 +39,8 @@ struct State {
     missing: HashSet<DateTime<Utc>>,
     faults: VecDeque<Fault>,
     fixed: Option<Vec<Value>>,
+    /// Sort the rows given to `serve_rows` by time when asked to, as the API does.
+    sort_fixed: bool,
     requests: Vec<String>,
     /// Rows with every PowerSystemRightNow field (about 700 bytes each, as the real API).
     full_rows: bool,
@@ -133,9 +135,12 @@ fn parse_local(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A row's `Minutes1UTC`; `None` for a (deliberately broken) row without one.
+/// The UTC time columns of the datasets the stub serves.
+const TIME_COLUMNS: [&str; 3] = ["Minutes1UTC", "Minutes5UTC", "TimeUTC"];
+
+/// A row's UTC time; `None` for a (deliberately broken) row without one.
 fn row_time(row: &Value) -> Option<DateTime<Utc>> {
-    let text = row.get("Minutes1UTC")?.as_str()?;
+    let text = TIME_COLUMNS.iter().find_map(|c| row.get(*c))?.as_str()?;
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
         .ok()
         .map(|t| t.and_utc())
@@ -214,6 +219,13 @@ impl StubApi {
     /// Serve these rows (already in the API's form) instead of generated ones.
     pub fn serve_rows(&self, rows: Vec<Value>) {
         self.state.lock().unwrap().fixed = Some(rows);
+    }
+    /// Serve these rows sorted by time when the request asks for it (rows
+    /// of one time keep the order given), as the real API does.
+    pub fn serve_sorted_rows(&self, rows: Vec<Value>) {
+        let mut st = self.state.lock().unwrap();
+        st.fixed = Some(rows);
+        st.sort_fixed = true;
     }
     /// Serve all 24 fields per row, like the real dataset.
     pub fn full_rows(&self, yes: bool) {
@@ -338,6 +350,9 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
         if ascending {
             rows.reverse();
         }
+    } else if ascending && st.sort_fixed {
+        // Sorted by time only, as asked: rows of one time keep the order given.
+        rows.sort_by_key(row_time);
     }
     let mut body = json!({"total": rows.len(), "dataset": dataset});
     if let Some(sort) = param("sort") {
