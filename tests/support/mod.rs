@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod keyed;
+pub mod keyed_runs;
 pub mod stub;
 
 use assert_cmd::Command;
