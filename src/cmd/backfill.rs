@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::emit::Emitter;
 use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
-use crate::cursor::{self, Cursors, Published, TopicCursor};
+use crate::cursor::{self, Cursors, Published};
 use crate::exit::{exit_of, fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
@@ -112,12 +112,7 @@ fn open(config: &BackfillConfig, fields: &[String]) -> Result<(Box<dyn Sink>, Cu
     }
     let records = config.output == Output::CsvRecords;
     let table = Table::of(records, dataset, fields, stats);
-    let empty = Some(TopicCursor::default());
-    let cursors = Cursors {
-        records: if records { empty.clone() } else { None },
-        aggregates: if records { None } else { empty },
-    };
-    Ok((Box::new(CsvSink::stdout(table)), cursors))
+    Ok((Box::new(CsvSink::stdout(table)), Cursors::empty(records)))
 }
 
 /// The earliest row time some topic still needs (at least `--from`).

@@ -14,7 +14,7 @@ use crate::aggregate::{resolve_fields, Stat};
 use crate::api::Api;
 use crate::config::{KafkaOutput, Output, PublishConfig};
 use crate::cursor::plan::newest_per_key;
-use crate::cursor::{self, Cursors, Spans, TopicCursor};
+use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, Exit};
 use crate::sink::csv::{CsvSink, Table};
@@ -148,13 +148,7 @@ fn fetch(
 fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
     let dataset = &config.source.dataset;
     let Output::Kafka(kafka) = &config.output else {
-        let empty = Some(TopicCursor::default());
-        let records = config.output == Output::CsvRecords;
-        let cursors = Cursors {
-            records: if records { empty.clone() } else { None },
-            aggregates: if records { None } else { empty },
-        };
-        return Ok((None, cursors));
+        return Ok((None, Cursors::empty(config.output == Output::CsvRecords)));
     };
     let tail = spans(config).tail();
     let (sink, cursors) = connect(kafka, dataset, &config.aggregate.stats, tail)?;

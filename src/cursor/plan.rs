@@ -191,6 +191,25 @@ pub struct Cursors {
     pub aggregates: Option<TopicCursor>,
 }
 
+impl Cursors {
+    /// One empty topic: what `--dry-run` prints is what a first run would
+    /// publish to it (the records table, or the aggregates table).
+    pub fn empty(records: bool) -> Cursors {
+        let empty = Some(TopicCursor::default());
+        if records {
+            Cursors {
+                records: empty,
+                aggregates: None,
+            }
+        } else {
+            Cursors {
+                records: None,
+                aggregates: empty,
+            }
+        }
+    }
+}
+
 fn minus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
     t.checked_sub_signed(d).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
