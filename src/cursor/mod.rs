@@ -10,6 +10,8 @@
 pub mod key;
 pub mod plan;
 pub mod read;
+#[cfg(test)]
+mod simulation;
 
 pub use key::MessageKey;
 pub use plan::{describe, plan, Cursors, Plan, Published, Spans, TopicCursor};
