@@ -104,7 +104,18 @@ pub struct Aggregate {
     /// `(key column, key value)` for each key column, in order.
     pub key: Vec<(String, String)>,
     pub rows: u64,
+    /// How many rows the window should have, and which are absent; `None`
+    /// in a message written before eds-kafka said so.
+    pub completeness: Option<Completeness>,
     pub fields: Vec<(String, FieldStats)>,
+}
+
+/// Whether a window had every row: `window / resolution` expected, and the
+/// row times absent (of this key combination), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Completeness {
+    pub expected_rows: u64,
+    pub missing: Vec<DateTime<Utc>>,
 }
 
 /// The fields to aggregate: the ones named, or every numeric field found in
@@ -173,6 +184,10 @@ pub fn aggregate(
     fields: &[String],
 ) -> Aggregate {
     let rows = || window.rows.iter().filter(|r| r.key == key);
+    let resolution = dataset.resolution;
+    let expected_rows = ((window.end - window.start).num_milliseconds()
+        / resolution.num_milliseconds().max(1))
+    .max(0) as u64;
     Aggregate {
         dataset: dataset.name.clone(),
         window_start: window.start,
@@ -184,6 +199,10 @@ pub fn aggregate(
             .zip(key.iter().cloned())
             .collect(),
         rows: rows().count() as u64,
+        completeness: Some(Completeness {
+            expected_rows,
+            missing: missing(window, key, resolution),
+        }),
         fields: fields
             .iter()
             .map(|f| {
@@ -192,6 +211,58 @@ pub fn aggregate(
             })
             .collect(),
     }
+}
+
+/// The row times of `key` absent from a window, on the resolution's grid.
+fn missing(
+    window: &Window<'_>,
+    key: &[String],
+    resolution: chrono::TimeDelta,
+) -> Vec<DateTime<Utc>> {
+    let mut present = window
+        .rows
+        .iter()
+        .filter(|r| r.key == key)
+        .map(|r| r.time)
+        .peekable();
+    let mut out = Vec::new();
+    let mut t = crate::time::floor(window.start, resolution);
+    if t < window.start {
+        t += resolution;
+    }
+    while t < window.end {
+        while present.next_if(|p| *p < t).is_some() {}
+        if present.next_if_eq(&t).is_none() {
+            out.push(t);
+        }
+        t += resolution;
+    }
+    out
+}
+
+/// `expected_rows` and `missing` of a message value, when it has them.
+fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completeness>> {
+    let Some(expected) = obj.get("expected_rows") else {
+        return Ok(None);
+    };
+    let expected_rows = expected
+        .as_u64()
+        .ok_or_else(|| anyhow!("expected_rows is not a count"))?;
+    let missing = obj
+        .get("missing")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("no array field missing"))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(parse_utc)
+                .ok_or_else(|| anyhow!("missing holds {v}, not a time"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Completeness {
+        expected_rows,
+        missing,
+    }))
 }
 
 /// See [`Aggregate::json`].
@@ -235,6 +306,11 @@ impl Serialize for AggregateJson<'_> {
         map.serialize_entry("window_start", &format_utc(a.window_start))?;
         map.serialize_entry("window_end", &format_utc(a.window_end))?;
         map.serialize_entry("rows", &a.rows)?;
+        if let Some(c) = &a.completeness {
+            map.serialize_entry("expected_rows", &c.expected_rows)?;
+            let missing: Vec<String> = c.missing.iter().map(|t| format_utc(*t)).collect();
+            map.serialize_entry("missing", &missing)?;
+        }
         for (col, k) in &a.key {
             map.serialize_entry(col, k)?;
         }
@@ -317,6 +393,7 @@ impl Aggregate {
                 .get("rows")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| anyhow!("no number field rows"))?,
+            completeness: completeness(obj)?,
             fields,
         };
         Ok((agg, stats))
@@ -362,12 +439,52 @@ mod tests {
         let w = ending_at(&rs, end(), TimeDelta::minutes(5));
         let agg = aggregate(&psrn(), &w, &[], &["A".to_string()]);
         assert_eq!(agg.rows, 5);
+        let complete = Completeness {
+            expected_rows: 5,
+            missing: vec![],
+        };
+        assert_eq!(agg.completeness, Some(complete));
         let s = agg.fields[0].1;
         assert_eq!(
             (s.count, s.min, s.max, s.last),
             (2, Some(1.5), Some(4.0), Some(4.0))
         );
         assert_eq!(s.mean, Some(2.75));
+    }
+
+    #[test]
+    fn completeness_names_the_absent_row_times_of_the_key() {
+        let rs = rows(&[(55, json!(1.0)), (57, json!(2.0)), (59, json!(3.0))]);
+        let w = ending_at(&rs, end(), TimeDelta::minutes(5));
+        let agg = aggregate(&psrn(), &w, &[], &["A".to_string()]);
+        let c = agg.completeness.clone().unwrap();
+        assert_eq!(c.expected_rows, 5);
+        let t = |m: u32| parse_utc(&format!("2026-11-28T11:{m:02}:00")).unwrap();
+        assert_eq!(c.missing, vec![t(56), t(58)]);
+        let v = agg.to_json(&[Stat::Count]);
+        assert_eq!(v["expected_rows"], json!(5));
+        assert_eq!(
+            v["missing"],
+            json!(["2026-11-28T11:56:00Z", "2026-11-28T11:58:00Z"])
+        );
+        let (back, _) = Aggregate::from_json(&v, &psrn()).unwrap();
+        assert_eq!(back.completeness, Some(c));
+        // A message from before completeness was written reads back without it.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("expected_rows");
+        old.as_object_mut().unwrap().remove("missing");
+        assert_eq!(
+            Aggregate::from_json(&old, &psrn()).unwrap().0.completeness,
+            None
+        );
+        // No row at all in the window: every time is missing.
+        let none = aggregate(
+            &psrn(),
+            &ending_at(&[], end(), TimeDelta::minutes(5)),
+            &[],
+            &[],
+        );
+        assert_eq!(none.completeness.unwrap().missing.len(), 5);
     }
 
     #[test]

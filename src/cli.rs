@@ -34,6 +34,23 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// Read a topic back and print it as CSV (the columns of publish --dry-run) or JSON
     Consume(ConsumeArgs),
+    /// Print the JSON Schema of a dataset's record or aggregate message value
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaKind {
+    Records,
+    Aggregates,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+    /// Which message value: records or aggregates
+    #[arg(long, value_enum)]
+    pub kind: SchemaKind,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +137,9 @@ pub struct AggregateArgs {
     /// Length of the trailing window (a multiple of the dataset's resolution)
     #[arg(long, env = "EDS_WINDOW", default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub window: Duration,
+    /// Aggregates CSV: add `expected_rows,missing` (row times absent from the window) at the end
+    #[arg(long, env = "EDS_COMPLETENESS")]
+    pub completeness: bool,
 }
 
 /// How to reach Kafka (shared by publish and consume).
@@ -264,6 +284,9 @@ pub struct ConsumeArgs {
     /// Join this consumer group and commit what was read (default: assign the partition, commit nothing)
     #[arg(long, value_name = "ID", conflicts_with_all = ["last", "from_beginning"])]
     pub group: Option<String>,
+    /// Aggregates CSV: add `expected_rows,missing` at the end, as publish --completeness
+    #[arg(long)]
+    pub completeness: bool,
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {

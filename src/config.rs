@@ -8,7 +8,7 @@ use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
     AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, PublishArgs,
-    SourceArgs, TopicArgs,
+    SchemaArgs, SchemaKind, SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
 use crate::exit::{fail, Exit};
@@ -46,6 +46,8 @@ pub struct AggregateConfig {
     pub fields: Fields,
     pub stats: Vec<Stat>,
     pub window: TimeDelta,
+    /// `expected_rows,missing` at the end of the aggregates CSV.
+    pub completeness: bool,
 }
 
 /// Where `publish` writes.
@@ -88,6 +90,8 @@ pub struct ConsumeConfig {
     pub idle_timeout: std::time::Duration,
     pub format: Format,
     pub group: Option<String>,
+    /// `expected_rows,missing` at the end of the aggregates CSV.
+    pub completeness: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -273,6 +277,7 @@ impl AggregateConfig {
             fields,
             stats,
             window,
+            completeness: args.completeness,
         })
     }
 }
@@ -387,6 +392,26 @@ impl ConsumeConfig {
             idle_timeout: args.idle_timeout,
             format: args.format,
             group: args.group.clone(),
+            completeness: args.completeness,
+        })
+    }
+}
+
+/// What `schema` prints.
+#[derive(Debug, Clone)]
+pub struct SchemaConfig {
+    pub dataset: Dataset,
+    pub kind: crate::schema::Kind,
+}
+
+impl SchemaConfig {
+    pub fn from_args(args: &SchemaArgs) -> Result<SchemaConfig> {
+        Ok(SchemaConfig {
+            dataset: dataset(&args.dataset)?,
+            kind: match args.kind {
+                SchemaKind::Records => crate::schema::Kind::Records,
+                SchemaKind::Aggregates => crate::schema::Kind::Aggregates,
+            },
         })
     }
 }

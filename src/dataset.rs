@@ -161,6 +161,25 @@ impl Dataset {
                 ));
             }
         }
+        let reserved = [
+            "dataset",
+            "window_start",
+            "window_end",
+            "rows",
+            "expected_rows",
+            "missing",
+            "fields",
+        ];
+        if let Some(k) = self
+            .key_columns
+            .iter()
+            .find(|k| reserved.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "key column {k} has the name of a field of the aggregate message ({})",
+                reserved.join(", ")
+            ));
+        }
         let r = self.resolution;
         let minute = TimeDelta::minutes(1);
         let whole_minutes = r.num_milliseconds() % minute.num_milliseconds() == 0;

@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod logging;
 pub mod metrics;
 pub mod records;
+pub mod schema;
 pub mod sink;
 pub mod time;
 pub mod window;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Publish(args) => publish(&args, clock),
         Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
+        Command::Schema(args) => cmd::schema::run(&config::SchemaConfig::from_args(&args)?),
     }
 }
 
@@ -57,6 +59,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
                 .map_or_else(exit::exit_of, |()| exit::Exit::Success),
             records: summary.written.records,
             aggregates: summary.written.aggregates,
+            incomplete: summary.written.incomplete,
             data_lag: summary.data_lag,
         };
         if let Err(e) = metrics::write(path, &m) {

@@ -21,6 +21,8 @@ pub struct RunMetrics<'a> {
     pub exit: Exit,
     pub records: u64,
     pub aggregates: u64,
+    /// Aggregates published whose window missed rows.
+    pub incomplete: u64,
     /// `--now` minus the newest row time, when the run got that far.
     pub data_lag: Option<chrono::TimeDelta>,
 }
@@ -76,6 +78,11 @@ pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
             Some(m.aggregates as f64),
         ),
         (
+            "eds_kafka_incomplete_windows_published",
+            "Aggregates the last run published whose window missed rows.",
+            Some(m.incomplete as f64),
+        ),
+        (
             "eds_kafka_data_lag_seconds",
             "Reference time minus the newest row time the last run saw.",
             m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
@@ -128,6 +135,7 @@ mod tests {
             exit,
             records: 5,
             aggregates: 1,
+            incomplete: 0,
             data_lag: Some(chrono::TimeDelta::seconds(90)),
         }
     }

@@ -68,12 +68,27 @@ fn metrics_after_success_and_failure() {
         "12:00:30 minus 11:59"
     );
     assert_eq!(gauge(&ok, "eds_kafka_aggregates_published"), Some(1.0));
+    assert_eq!(
+        gauge(&ok, "eds_kafka_incomplete_windows_published"),
+        Some(0.0)
+    );
     let success = gauge(&ok, "eds_kafka_last_success_timestamp_seconds").unwrap();
     assert_eq!(
         gauge(&ok, "eds_kafka_last_run_timestamp_seconds"),
         Some(success)
     );
     assert!(gauge(&ok, "eds_kafka_run_duration_seconds").unwrap() > 0.0);
+
+    // A minute missing from the window: the aggregate is counted as incomplete.
+    stub.drop_minute(utc("2026-11-28T11:57:00Z"));
+    let (code, _, err) = run();
+    assert_eq!(code, 0, "{err}");
+    let gap = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        gauge(&gap, "eds_kafka_incomplete_windows_published"),
+        Some(1.0)
+    );
+    let success = gauge(&gap, "eds_kafka_last_success_timestamp_seconds").unwrap();
 
     std::thread::sleep(std::time::Duration::from_millis(20));
     stub.fault(Fault::Status(503, "Service Unavailable"));

@@ -111,7 +111,8 @@ fn open(config: &BackfillConfig, fields: &[String]) -> Result<(Box<dyn Sink>, Cu
         return Ok((Box::new(sink), cursors));
     }
     let records = config.output == Output::CsvRecords;
-    let table = Table::of(records, dataset, fields, stats);
+    let table =
+        Table::of(records, dataset, fields, stats).with_completeness(config.aggregate.completeness);
     Ok((Box::new(CsvSink::stdout(table)), Cursors::empty(records)))
 }
 

@@ -161,6 +161,7 @@ fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
                 key_columns,
                 fields,
                 stats,
+                completeness: config.completeness,
             },
         );
         for agg in &aggregates {

@@ -179,12 +179,15 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
     let mut sink: Box<dyn Sink> = match kafka {
         Some(sink) => Box::new(sink),
-        None => Box::new(CsvSink::stdout(Table::of(
-            config.output == Output::CsvRecords,
-            dataset,
-            &f.fields,
-            &config.aggregate.stats,
-        ))),
+        None => Box::new(CsvSink::stdout(
+            Table::of(
+                config.output == Output::CsvRecords,
+                dataset,
+                &f.fields,
+                &config.aggregate.stats,
+            )
+            .with_completeness(config.aggregate.completeness),
+        )),
     };
     let newest = newest_per_key(
         f.rows.iter().map(|r| (r.key.as_slice(), r.time)),

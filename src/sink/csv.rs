@@ -48,6 +48,8 @@ pub enum Table {
         key_columns: Vec<String>,
         fields: Vec<String>,
         stats: Vec<Stat>,
+        /// `expected_rows,missing` at the end of each line (`--completeness`).
+        completeness: bool,
     },
     Records {
         dataset: Dataset,
@@ -68,8 +70,17 @@ impl Table {
                 key_columns: dataset.key_columns.clone(),
                 fields: fields.to_vec(),
                 stats: stats.to_vec(),
+                completeness: false,
             }
         }
+    }
+
+    /// The aggregates table with `expected_rows,missing` at the end when `yes`.
+    pub fn with_completeness(mut self, yes: bool) -> Table {
+        if let Table::Aggregates { completeness, .. } = &mut self {
+            *completeness = yes;
+        }
+        self
     }
 
     pub fn header(&self) -> Vec<String> {
@@ -78,12 +89,16 @@ impl Table {
                 key_columns,
                 fields,
                 stats,
+                completeness,
             } => {
                 let mut h: Vec<String> =
                     vec!["window_start".into(), "window_end".into(), "rows".into()];
                 h.extend(key_columns.iter().cloned());
                 for f in fields {
                     h.extend(stats.iter().map(|s| format!("{f}_{s}")));
+                }
+                if *completeness {
+                    h.extend(["expected_rows".into(), "missing".into()]);
                 }
                 h
             }
@@ -131,6 +146,22 @@ impl Table {
                     (_, Some(s)) => push_number(line, s.get(stat)),
                     (_, None) => line.push_field(b""),
                 }
+            }
+        }
+    }
+
+    /// `expected_rows` and `missing` (times separated by spaces); empty for a
+    /// message that does not say.
+    fn completeness_cells(agg: &Aggregate, line: &mut ByteRecord) {
+        match &agg.completeness {
+            Some(c) => {
+                line.push_field(itoa::Buffer::new().format(c.expected_rows).as_bytes());
+                let missing: Vec<String> = c.missing.iter().map(|t| format_utc(*t)).collect();
+                line.push_field(missing.join(" ").as_bytes());
+            }
+            None => {
+                line.push_field(b"");
+                line.push_field(b"");
             }
         }
     }
@@ -217,11 +248,15 @@ impl<W: Write> Sink for CsvSink<W> {
             key_columns,
             fields,
             stats,
+            completeness,
         } = &self.table
         {
             Table::aggregate_line(agg, key_columns, fields, stats, &mut self.line);
+            if *completeness {
+                Table::completeness_cells(agg, &mut self.line);
+            }
             self.write_line()?;
-            self.written.aggregates += 1;
+            self.written.aggregate(agg);
         }
         Ok(())
     }
@@ -241,7 +276,7 @@ impl<W: Write> Sink for CsvSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::FieldStats;
+    use crate::aggregate::{Completeness, FieldStats};
     use crate::time::parse_utc;
 
     fn output(table: Table, f: impl FnOnce(&mut CsvSink<&mut Vec<u8>>)) -> String {
@@ -261,6 +296,10 @@ mod tests {
             window_end: parse_utc("2026-11-28T12:00:00").unwrap(),
             key: Vec::new(),
             rows: 5,
+            completeness: Some(Completeness {
+                expected_rows: 5,
+                missing: vec![parse_utc("2026-11-28T11:57:00").unwrap()],
+            }),
             fields: vec![
                 ("A".into(), FieldStats::of([1.0, 2.5])),
                 ("B".into(), FieldStats::default()),
@@ -270,13 +309,20 @@ mod tests {
             key_columns: Vec::new(),
             fields: vec!["A".into(), "B".into()],
             stats: vec![Stat::Count, Stat::Mean, Stat::Last],
+            completeness: false,
         };
-        let out = output(table, |s| s.aggregate(&agg).unwrap());
+        let out = output(table.clone(), |s| s.aggregate(&agg).unwrap());
         assert_eq!(
             out,
             "window_start,window_end,rows,A_count,A_mean,A_last,B_count,B_mean,B_last\r\n\
              2026-11-28T11:55:00Z,2026-11-28T12:00:00Z,5,2,1.75,2.5,0,,\r\n"
         );
+        // --completeness adds two columns at the end, nothing else changes.
+        let out = output(table.with_completeness(true), |s| {
+            s.aggregate(&agg).unwrap()
+        });
+        assert!(out.starts_with("window_start,window_end,rows,A_count,A_mean,A_last,B_count,B_mean,B_last,expected_rows,missing\r\n"));
+        assert!(out.ends_with(",0,,,5,2026-11-28T11:57:00Z\r\n"), "{out}");
     }
 
     #[test]
@@ -316,10 +362,11 @@ mod tests {
             key_columns: vec!["PriceArea".into(), "ForecastType".into()],
             fields: vec!["A".into()],
             stats: vec![Stat::Max],
+            completeness: true,
         };
         assert_eq!(
             output(table, |_| {}),
-            "window_start,window_end,rows,PriceArea,ForecastType,A_max\r\n"
+            "window_start,window_end,rows,PriceArea,ForecastType,A_max,expected_rows,missing\r\n"
         );
     }
 

@@ -252,7 +252,7 @@ impl Sink for KafkaSink {
         );
         (self.buf, self.topics.aggregates) = (buf, Some(topic));
         sent?;
-        self.written.aggregates += 1;
+        self.written.aggregate(agg);
         Ok(())
     }
 

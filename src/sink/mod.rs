@@ -14,6 +14,22 @@ use crate::dataset::Row;
 pub struct Written {
     pub records: u64,
     pub aggregates: u64,
+    /// Aggregates whose window missed rows.
+    pub incomplete: u64,
+}
+
+impl Written {
+    /// Counts one aggregate.
+    pub fn aggregate(&mut self, agg: &Aggregate) {
+        self.aggregates += 1;
+        if agg
+            .completeness
+            .as_ref()
+            .is_some_and(|c| !c.missing.is_empty())
+        {
+            self.incomplete += 1;
+        }
+    }
 }
 
 /// A destination for one run's records and aggregates.

@@ -146,6 +146,7 @@ pub fn check(
     let keys: Vec<(DateTime<Utc>, usize)> = got.iter().map(|r| parse_key(shape, &r.key)).collect();
     check_once_in_order(&keys, &rows, "records");
     for (r, (t, k)) in got.iter().zip(&keys) {
+        super::schema::assert_valid(shape.name, "records", &r.value);
         assert_eq!(r.value["Minutes5UTC"], keyed::z(*t), "{}", r.key);
         assert_eq!(r.value["ForecastType"], shape.keys[*k][1], "{}", r.key);
         let expected = keyed::value(shape, *t, *k, 4).unwrap();
@@ -175,7 +176,11 @@ pub fn check(
             .map(|(t, _)| *t)
             .collect();
         let v = &a.value;
+        super::schema::assert_valid(shape.name, "aggregates", v);
         assert_eq!(v["window_end"], keyed::z(*end), "{}", a.key);
+        let missing = v["missing"].as_array().unwrap().len() as u64;
+        assert_eq!(v["expected_rows"], 3, "{}", a.key);
+        assert_eq!(missing, 3 - times.len() as u64, "{}: {v}", a.key);
         assert_eq!(
             (v["PriceArea"].as_str(), v["ForecastType"].as_str()),
             (Some(shape.keys[*k][0]), Some(shape.keys[*k][1]))

@@ -4,6 +4,7 @@
 
 pub mod keyed;
 pub mod keyed_runs;
+pub mod schema;
 pub mod stub;
 
 use assert_cmd::Command;

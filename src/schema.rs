@@ -1,0 +1,201 @@
+//! The message contract as JSON Schema (draft 2020-12): the record value of
+//! a dataset (its time columns, key columns, known value fields as nullable
+//! numbers, unknown extra fields allowed) and the aggregate value (generic
+//! over fields, with the dataset's key columns). `eds-kafka schema` prints
+//! them; `schemas/` holds them for the known datasets.
+
+use serde_json::{json, Map, Value};
+
+use crate::aggregate::Stat;
+use crate::dataset::Dataset;
+
+/// Which message value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Records,
+    Aggregates,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Records => "records",
+            Kind::Aggregates => "aggregates",
+        }
+    }
+}
+
+/// Value fields known for certain of a dataset (others may appear any time).
+fn known_fields(dataset: &str) -> &'static [&'static str] {
+    match dataset {
+        "PowerSystemRightNow" => &[
+            "CO2Emission",
+            "ProductionGe100MW",
+            "ProductionLt100MW",
+            "SolarPower",
+            "OffshoreWindPower",
+            "OnshoreWindPower",
+            "Exchange_Sum",
+            "Exchange_DK1_DE",
+            "Exchange_DK1_NL",
+            "Exchange_DK1_GB",
+            "Exchange_DK1_NO",
+            "Exchange_DK1_SE",
+            "Exchange_DK1_DK2",
+            "Exchange_DK2_DE",
+            "Exchange_DK2_SE",
+            "Exchange_Bornholm_SE",
+            "aFRR_ActivatedDK1",
+            "aFRR_ActivatedDK2",
+            "mFRR_ActivatedDK1",
+            "mFRR_ActivatedDK2",
+            "ImbalanceDK1",
+            "ImbalanceDK2",
+        ],
+        "Forecasts_5Min" => &[
+            "ForecastDayAhead",
+            "ForecastIntraday",
+            "Forecast5Hour",
+            "Forecast1Hour",
+            "ForecastCurrent",
+        ],
+        "CO2Emis" | "CO2EmisProg" => &["CO2Emission"],
+        "DayAheadPrices" => &["DayAheadPriceEUR", "DayAheadPriceDKK"],
+        _ => &[],
+    }
+}
+
+/// A UTC time as this program writes it: `2026-11-28T12:00:00Z`.
+fn utc_time() -> Value {
+    json!({
+        "type": "string",
+        "format": "date-time",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+    })
+}
+
+/// The schema of `kind` messages of `dataset`.
+pub fn schema(dataset: &Dataset, kind: Kind) -> Value {
+    let mut s = match kind {
+        Kind::Records => records(dataset),
+        Kind::Aggregates => aggregates(dataset),
+    };
+    let head = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("urn:eds-kafka:schema:{}:{}", dataset.name, kind.name()),
+        "title": format!("eds-kafka {} message value of {}", kind.name(), dataset.name),
+    });
+    let mut out = head.as_object().cloned().unwrap_or_default();
+    out.append(s.as_object_mut().expect("an object"));
+    Value::Object(out)
+}
+
+fn records(d: &Dataset) -> Value {
+    let mut properties = Map::new();
+    properties.insert(d.time_column.clone(), utc_time());
+    if let Some(dk) = &d.dk_column {
+        properties.insert(
+            dk.clone(),
+            json!({
+                "description": "Danish local time, no offset (ambiguous in the October DST hour)",
+                "type": "string",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?$"
+            }),
+        );
+    }
+    for key in &d.key_columns {
+        properties.insert(key.clone(), json!({"type": ["string", "number"]}));
+    }
+    for field in known_fields(&d.name) {
+        properties.insert((*field).to_string(), json!({"type": ["number", "null"]}));
+    }
+    let mut required = vec![d.time_column.clone()];
+    required.extend(d.key_columns.iter().cloned());
+    json!({
+        "description": format!(
+            "One row of {} as the API gave it, the UTC time column written with a Z; \
+             value fields are numbers or null, unknown extra fields are allowed",
+            d.name
+        ),
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": true
+    })
+}
+
+fn aggregates(d: &Dataset) -> Value {
+    let mut properties = Map::new();
+    properties.insert("dataset".into(), json!({"const": d.name}));
+    properties.insert("window_start".into(), utc_time());
+    properties.insert("window_end".into(), utc_time());
+    properties.insert("rows".into(), json!({"type": "integer", "minimum": 0}));
+    properties.insert(
+        "expected_rows".into(),
+        json!({"description": "window / resolution", "type": "integer", "minimum": 1}),
+    );
+    properties.insert(
+        "missing".into(),
+        json!({
+            "description": "row times of this key combination absent from the window, oldest first",
+            "type": "array",
+            "items": utc_time()
+        }),
+    );
+    for key in &d.key_columns {
+        properties.insert(key.clone(), json!({"type": "string"}));
+    }
+    let stats: Map<String, Value> = Stat::ALL
+        .iter()
+        .map(|s| {
+            let t = match s {
+                Stat::Count => json!({"type": "integer", "minimum": 0}),
+                _ => json!({"type": ["number", "null"]}),
+            };
+            (s.name().to_string(), t)
+        })
+        .collect();
+    properties.insert(
+        "fields".into(),
+        json!({
+            "description": "per aggregated field, the selected statistics (null: no value)",
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": stats,
+                "additionalProperties": false
+            }
+        }),
+    );
+    let mut required: Vec<String> = [
+        "dataset",
+        "window_start",
+        "window_end",
+        "rows",
+        "expected_rows",
+        "missing",
+        "fields",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    required.extend(d.key_columns.iter().cloned());
+    json!({
+        "description": format!(
+            "One window of one key combination of {}: its rows, completeness and statistics",
+            d.name
+        ),
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false
+    })
+}
+
+/// The schema as committed: pretty JSON and a final newline.
+pub fn text(dataset: &Dataset, kind: Kind) -> String {
+    let mut out =
+        serde_json::to_string_pretty(&schema(dataset, kind)).expect("a schema serializes");
+    out.push('\n');
+    out
+}
