@@ -71,7 +71,8 @@ fn good_aggregate() -> Value {
 #[test]
 fn wrong_messages_fail_validation() {
     assert_valid("Forecasts_5Min", "aggregates", &good_aggregate());
-    let broken: [(&str, fn(&mut Value)); 7] = [
+    type Edit = fn(&mut Value);
+    let broken: [(&str, Edit); 7] = [
         ("no key column", |v| {
             v.as_object_mut().unwrap().remove("ForecastType");
         }),
