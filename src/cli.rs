@@ -250,9 +250,13 @@ pub struct ConsumeArgs {
     /// Stop after this many messages
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
-    /// Stop when nothing arrives for this long
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
-    pub idle_timeout: Duration,
+    /// Stop when nothing arrives for this long [default: 5s; with --follow: never]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Option<Duration>,
+    /// At the end of the log, keep reading and print new messages as they come,
+    /// until SIGINT/SIGTERM (exit 0) or --idle-timeout; without it, stop at the end
+    #[arg(long)]
+    pub follow: bool,
     /// Output format: csv, or json (one message value per line)
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,

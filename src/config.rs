@@ -84,7 +84,10 @@ pub struct ConsumeConfig {
     pub fields: Fields,
     pub start: Start,
     pub max_messages: Option<u64>,
-    pub idle_timeout: std::time::Duration,
+    /// Stop when nothing arrived for this long (`None`: never).
+    pub idle_timeout: Option<std::time::Duration>,
+    /// Keep reading after the end of the log.
+    pub follow: bool,
     pub format: Format,
     pub group: Option<String>,
 }
@@ -359,7 +362,12 @@ impl ConsumeConfig {
             partition: args.kafka.partition,
             start,
             max_messages: args.max_messages,
-            idle_timeout: args.idle_timeout,
+            idle_timeout: match (args.idle_timeout, args.follow) {
+                (Some(t), _) => Some(t),
+                (None, true) => None,
+                (None, false) => Some(std::time::Duration::from_secs(5)),
+            },
+            follow: args.follow,
             format: args.format,
             group: args.group.clone(),
         })

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod mock;
 pub mod stub;
 
 use assert_cmd::Command;
