@@ -346,6 +346,16 @@ impl BackfillConfig {
 impl ConsumeConfig {
     pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
         let dataset = dataset(&args.dataset)?;
+        let k = &args.kafka;
+        if k.brokers.is_none()
+            && k.kafka_config.is_none()
+            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
+        {
+            // consume has no --dry-run to suggest.
+            return Err(usage(
+                "no Kafka brokers: give --brokers (KAFKA_BROKERS) or bootstrap.servers in --kafka-config".into(),
+            ));
+        }
         let start = match (&args.group, args.from_beginning, args.last) {
             (Some(_), _, _) => Start::Committed,
             (None, true, _) => Start::Beginning,
