@@ -62,7 +62,10 @@ fn recipes_that_publish_to_a_broker_create_the_topics() {
             && (run.starts_with("eds-kafka publish") || run.starts_with("eds-kafka backfill"))
             && !run.contains("--dry-run")
         {
-            assert!(run.contains("--create-topics"), "a new broker has no topics: {line}");
+            assert!(
+                run.contains("--create-topics"),
+                "a new broker has no topics: {line}"
+            );
             checked += 1;
         }
     }
