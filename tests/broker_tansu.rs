@@ -43,6 +43,17 @@ fn publish_then_consume_equals_dry_run() {
             .contains("\"Minutes1UTC\":\"2026-11-28T11:55:00Z\""),
         "{json}"
     );
+    // tansu reports a high watermark below the end of the log (the last
+    // batch's base offset + 1): --last 2 still prints the last two, at once.
+    let started = std::time::Instant::now();
+    let last = consume(
+        &brokers,
+        &t.records,
+        &["--last", "2", "--idle-timeout", "20s"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let minutes: Vec<&str> = last.lines().skip(1).map(|l| &l[11..16]).collect();
+    assert_eq!(minutes, ["11:58", "11:59"]);
 }
 
 #[test]

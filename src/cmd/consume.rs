@@ -423,3 +423,29 @@ impl<'c> Printer<'c> {
         sink.finish().map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_are_reached_when_the_message_before_the_high_watermark_arrives() {
+        let mut ends = Ends::from_range(0, 3, 8);
+        assert!(!ends.reached());
+        ends.arrived(0, 6);
+        ends.arrived(1, 7); // another partition
+        assert!(!ends.reached());
+        ends.arrived(0, 7);
+        assert!(ends.reached());
+        // Past the reported end (tansu's high watermark is below the log's end).
+        let mut ends = Ends::from_range(0, 0, 1);
+        ends.arrived(0, 4);
+        assert!(ends.reached());
+    }
+
+    #[test]
+    fn nothing_to_read_is_reached_at_once() {
+        assert!(Ends::from_range(0, 5, 5).reached());
+        assert!(Ends::from_range(0, 0, 0).reached());
+    }
+}
