@@ -11,13 +11,27 @@ use log::LevelFilter;
 use crate::aggregate::Stat;
 use crate::time::parse_duration;
 
+/// The exit codes (`exit.rs`), shown after the options of every `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   unexpected error (a bug, or stdout closed)
+  2   usage or configuration error: bad flag, duration, stat or dataset (retrying will not help)
+  3   permanent API or data error: 4xx other than 429, a body that is not the expected JSON,
+      a missing time column or field, a body over --max-body
+  4   Kafka error: brokers unreachable within --kafka-timeout, a topic or partition missing,
+      a delivery failed
+  75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
+      (the next run retries)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "eds-kafka",
     version,
     about = "Fetch Energi Data Service real-time data, aggregate the trailing window, publish it to Kafka.",
     long_about = None,
-    propagate_version = true
+    propagate_version = true,
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,10 +43,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// One run: fetch the trailing window, aggregate it, publish (or print with --dry-run)
+    #[command(after_help = EXIT_CODES)]
     Publish(PublishArgs),
     /// Backfill history in paced chunks, resuming from the topics' cursors
+    #[command(after_help = EXIT_CODES)]
     Backfill(BackfillArgs),
-    /// Read a topic back and print it as CSV (the columns of publish --dry-run) or JSON
+    /// Read a topic back and print it as CSV (the columns publish prints in a dry run) or JSON
+    #[command(after_help = EXIT_CODES)]
     Consume(ConsumeArgs),
     /// Print the JSON Schema of a dataset's record or aggregate message value
     Schema(SchemaArgs),
@@ -56,10 +73,10 @@ pub struct SchemaArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// More log output on stderr (-v debug, -vv trace)
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, display_order = 100)]
     pub verbose: u8,
     /// Less log output on stderr (-q warnings and errors, -qq errors only)
-    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose", display_order = 100)]
     pub quiet: u8,
     /// Base log level before -v/-q: off, error, warn, info, debug, trace
     #[arg(
@@ -67,7 +84,8 @@ pub struct LogArgs {
         env = "EDS_LOG",
         default_value = "info",
         global = true,
-        value_name = "LEVEL"
+        value_name = "LEVEL",
+        display_order = 100
     )]
     pub log_level: LevelFilter,
 }
@@ -145,7 +163,7 @@ pub struct AggregateArgs {
 /// How to reach Kafka (shared by publish and consume).
 #[derive(Debug, Args)]
 pub struct KafkaArgs {
-    /// Kafka bootstrap brokers, host:port,... (required unless --dry-run or set in --kafka-config)
+    /// Kafka bootstrap brokers, host:port,... (required to reach Kafka, unless bootstrap.servers is in --kafka-config)
     #[arg(long, env = "KAFKA_BROKERS", value_name = "HOST:PORT,...")]
     pub brokers: Option<String>,
     /// Java-style client.properties (key=value, # comments), e.g. from Confluent Cloud
@@ -176,7 +194,9 @@ pub struct TopicArgs {
     pub create_topics: bool,
 }
 
+/// `--dry-run` and `--records` (display order 0) come first in the help.
 #[derive(Debug, Args)]
+#[command(next_display_order = 1)]
 pub struct PublishArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
@@ -201,15 +221,17 @@ pub struct PublishArgs {
     /// After every run, write Prometheus metrics here (textfile collector), atomically
     #[arg(long, env = "EDS_METRICS_FILE", value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
-    /// Print CSV to stdout instead of publishing
-    #[arg(long)]
+    /// Print CSV to stdout instead of publishing (no Kafka options needed)
+    #[arg(long, display_order = 0)]
     pub dry_run: bool,
     /// With --dry-run: print the window's rows instead of the aggregate
-    #[arg(long, requires = "dry_run")]
+    #[arg(long, requires = "dry_run", display_order = 0)]
     pub records: bool,
 }
 
+/// `--dry-run` and `--records` (display order 0) come first in the help.
 #[derive(Debug, Args)]
+#[command(next_display_order = 1)]
 pub struct BackfillArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
@@ -231,11 +253,11 @@ pub struct BackfillArgs {
     /// Least time between two requests (the API allows one per dataset per minute)
     #[arg(long, env = "EDS_MIN_REQUEST_INTERVAL", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub min_request_interval: Duration,
-    /// Print CSV to stdout instead of publishing
-    #[arg(long)]
+    /// Print CSV to stdout instead of publishing (no Kafka options needed)
+    #[arg(long, display_order = 0)]
     pub dry_run: bool,
     /// With --dry-run: print the rows instead of the aggregates
-    #[arg(long, requires = "dry_run")]
+    #[arg(long, requires = "dry_run", display_order = 0)]
     pub records: bool,
 }
 
@@ -275,9 +297,13 @@ pub struct ConsumeArgs {
     /// Stop after this many messages
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
-    /// Stop when nothing arrives for this long
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
-    pub idle_timeout: Duration,
+    /// Stop when nothing arrives for this long [default: 5s; with --follow: never]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Option<Duration>,
+    /// At the end of the log, keep reading and print new messages as they come,
+    /// until SIGINT/SIGTERM (exit 0) or --idle-timeout; without it, stop at the end
+    #[arg(long)]
+    pub follow: bool,
     /// Output format: csv, or json (one message value per line)
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
@@ -324,6 +350,24 @@ mod tests {
     fn cli_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_text_lists_every_code() {
+        use crate::exit::Exit;
+        let all = [
+            Exit::Success,
+            Exit::Internal,
+            Exit::Usage,
+            Exit::Data,
+            Exit::Kafka,
+            Exit::Temporary,
+        ];
+        let listed: Vec<i32> = EXIT_CODES
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(listed, all.map(Exit::code));
     }
 
     #[test]

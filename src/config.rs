@@ -87,7 +87,10 @@ pub struct ConsumeConfig {
     pub fields: Fields,
     pub start: Start,
     pub max_messages: Option<u64>,
-    pub idle_timeout: std::time::Duration,
+    /// Stop when nothing arrived for this long (`None`: never).
+    pub idle_timeout: Option<std::time::Duration>,
+    /// Keep reading after the end of the log.
+    pub follow: bool,
     pub format: Format,
     pub group: Option<String>,
     /// `expected_rows,missing` at the end of the aggregates CSV.
@@ -373,6 +376,16 @@ impl BackfillConfig {
 impl ConsumeConfig {
     pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
         let dataset = dataset(&args.dataset)?;
+        let k = &args.kafka;
+        if k.brokers.is_none()
+            && k.kafka_config.is_none()
+            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
+        {
+            // consume has no --dry-run to suggest.
+            return Err(usage(
+                "no Kafka brokers: give --brokers (KAFKA_BROKERS) or bootstrap.servers in --kafka-config".into(),
+            ));
+        }
         let start = match (&args.group, args.from_beginning, args.last) {
             (Some(_), _, _) => Start::Committed,
             (None, true, _) => Start::Beginning,
@@ -389,7 +402,12 @@ impl ConsumeConfig {
             partition: args.kafka.partition,
             start,
             max_messages: args.max_messages,
-            idle_timeout: args.idle_timeout,
+            idle_timeout: match (args.idle_timeout, args.follow) {
+                (Some(t), _) => Some(t),
+                (None, true) => None,
+                (None, false) => Some(std::time::Duration::from_secs(5)),
+            },
+            follow: args.follow,
             format: args.format,
             group: args.group.clone(),
             completeness: args.completeness,

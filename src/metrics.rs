@@ -148,7 +148,7 @@ mod tests {
         assert!(text
             .contains("eds_kafka_run_duration_seconds{dataset=\"PowerSystemRightNow\"} 0.042\n"));
         assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 0\n"));
-        assert_eq!(text.matches("# TYPE").count(), 7);
+        assert_eq!(text.matches("# TYPE").count(), 8);
     }
 
     #[test]

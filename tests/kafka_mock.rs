@@ -10,19 +10,9 @@ use rdkafka::message::Headers;
 use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
+use support::mock::{cluster, publish_at, AGGREGATES, NOW, RECORDS};
 use support::stub::StubApi;
 use support::{dry_run, eds, outcome, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
-const RECORDS: &str = "eds.PowerSystemRightNow.records";
-const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
-
-fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(RECORDS, 1, 1).unwrap();
-    mock.create_topic(AGGREGATES, 1, 1).unwrap();
-    mock
-}
 
 struct Read {
     key: String,
@@ -31,58 +21,52 @@ struct Read {
     dataset_header: String,
 }
 
-/// Every message of partition 0 of `topic`.
+/// Every message of partition 0 of `topic`: read up to the high watermark
+/// (exact on the mock cluster), no wait for silence.
 fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", "test")
         .create()
         .unwrap();
+    let timeout = Duration::from_secs(10);
+    let (low, high) = consumer.fetch_watermarks(topic, 0, timeout).unwrap();
     let mut list = TopicPartitionList::new();
-    list.add_partition_offset(topic, 0, Offset::Beginning)
+    list.add_partition_offset(topic, 0, Offset::Offset(low))
         .unwrap();
     consumer.assign(&list).unwrap();
     let mut out = Vec::new();
-    let mut idle = Instant::now();
-    while idle.elapsed() < Duration::from_millis(1500) {
-        if let Some(m) = consumer.poll(Duration::from_millis(50)) {
-            let m = m.unwrap();
-            idle = Instant::now();
-            let header = m
-                .headers()
-                .and_then(|h| h.iter().find(|h| h.key == "eds-dataset"))
-                .and_then(|h| h.value);
-            out.push(Read {
-                key: String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
-                value: serde_json::from_slice(m.payload().unwrap()).unwrap(),
-                timestamp: m.timestamp().to_millis().unwrap(),
-                dataset_header: String::from_utf8(header.unwrap_or_default().to_vec()).unwrap(),
-            });
+    let deadline = Instant::now() + timeout;
+    while (out.len() as i64) < high - low {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: offsets {low}..{high} did not all arrive"
+        );
+        let Some(m) = consumer.poll(Duration::from_millis(50)) else {
+            continue;
+        };
+        let m = m.unwrap();
+        let header = m
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == "eds-dataset"))
+            .and_then(|h| h.value);
+        let value: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        // Every message of ours meets its schema (forged test messages are `{}`).
+        if let (Some(dataset), false) = (header, value == serde_json::json!({})) {
+            support::schema::assert_valid_message(std::str::from_utf8(dataset).unwrap(), &value);
         }
+        out.push(Read {
+            key: String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
+            value,
+            timestamp: m.timestamp().to_millis().unwrap(),
+            dataset_header: String::from_utf8(header.unwrap_or_default().to_vec()).unwrap(),
+        });
     }
     out
 }
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
     publish_at(stub, brokers, NOW, extra)
-}
-
-/// `publish` at `now`, with the stub's clock set to it.
-fn publish_at(stub: &StubApi, brokers: &str, now: &str, extra: &[&str]) -> (i32, String, String) {
-    stub.set_now(utc(now));
-    let mut cmd = eds();
-    cmd.args([
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        now,
-        "--brokers",
-        brokers,
-    ])
-    .args(["--kafka-timeout", "10s"])
-    .args(extra);
-    outcome(&mut cmd)
 }
 
 #[test]

@@ -5,10 +5,13 @@
 //! `eds-kafka publish --help` shows; the CronJob keeps its invariants (every
 //! minute, concurrencyPolicy Forbid, activeDeadlineSeconds under 60, no
 //! retries, non-root, read-only root filesystem, no privilege escalation, all
-//! capabilities dropped, resources set); the Secret's client.properties is
-//! mounted where --kafka-config points, holds only placeholders, and the
-//! ConfigMap plus that file make a configuration the binary accepts; the
-//! Dockerfile's numeric USER and ENTRYPOINT agree with the CronJob.
+//! capabilities dropped, resources set); the Secret is optional (a plaintext
+//! cluster runs on the ConfigMap alone); with the ConfigMap's commented-out
+//! KAFKA_CONFIG_FILE enabled, the Secret's client.properties is mounted where
+//! it points, holds only placeholders, and the ConfigMap plus that file make a
+//! configuration the binary accepts; the Dockerfile's numeric USER and
+//! ENTRYPOINT agree with the CronJob; the README's Kubernetes steps cover
+//! the image, the brokers, the optional Secret and a first run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -167,7 +170,11 @@ fn every_flag_and_env_var_is_one_of_publish() {
         Some("publish"),
         "the image's ENTRYPOINT is eds-kafka: args start with the subcommand"
     );
-    assert!(!uses.flags.is_empty() && !uses.envs.is_empty());
+    assert!(!uses.envs.is_empty());
+    // The commented-out KAFKA_CONFIG_FILE, once enabled, is a variable too.
+    let mut uses = uses;
+    uses.envs.extend(keys(&configmap_with_kafka_config()));
+    assert!(uses.envs.iter().any(|e| e == "KAFKA_CONFIG_FILE"));
     for (flag, _) in &uses.flags {
         assert!(
             flags.contains(flag),
@@ -227,17 +234,22 @@ fn cronjob_invariants() {
     }
 }
 
-/// The client.properties that --kafka-config names, found through the volume
-/// mounted at its directory: (Secret name, file content).
-fn kafka_config_file(docs: &[(String, Value)]) -> (String, String) {
-    let job = cronjob(docs);
-    let uses = uses(docs, job);
-    let path = uses
-        .flags
-        .iter()
-        .find(|(f, _)| f == "--kafka-config")
-        .and_then(|(_, v)| v.clone())
-        .expect("--kafka-config PATH");
+/// configmap.yaml with its commented-out KAFKA_CONFIG_FILE line enabled, as
+/// the README says to do for TLS/SASL.
+fn configmap_with_kafka_config() -> Value {
+    let text = std::fs::read_to_string(dir().join("configmap.yaml")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("# KAFKA_CONFIG_FILE:"))
+        .expect("a commented-out KAFKA_CONFIG_FILE line in configmap.yaml");
+    let enabled = text.replace(line, &line.replacen("# ", "", 1));
+    let doc: Value = serde_yaml::from_str(&enabled).unwrap();
+    assert_eq!(doc["kind"].as_str(), Some("ConfigMap"));
+    doc
+}
+
+/// The Secret volume mounted at the directory of `path`, and the key of `path`.
+fn secret_volume_for<'a>(job: &'a Value, path: &str) -> (&'a Value, String) {
     let c = containers(job)[0];
     let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     let mount = c["volumeMounts"]
@@ -247,19 +259,93 @@ fn kafka_config_file(docs: &[(String, Value)]) -> (String, String) {
         .find(|m| path.starts_with(&format!("{}/", m["mountPath"].as_str().unwrap())))
         .unwrap_or_else(|| panic!("no volume mounted for {path}"));
     assert_eq!(mount["readOnly"].as_bool(), Some(true));
-    let key = &path[mount["mountPath"].as_str().unwrap().len() + 1..];
+    let key = path[mount["mountPath"].as_str().unwrap().len() + 1..].to_string();
     let volume = pod["volumes"]
         .as_sequence()
         .unwrap()
         .iter()
         .find(|v| v["name"] == mount["name"])
         .unwrap();
-    let secret_name = volume["secret"]["secretName"].as_str().unwrap();
+    (&volume["secret"], key)
+}
+
+/// The client.properties that KAFKA_CONFIG_FILE names once enabled, found
+/// through the volume mounted at its directory: (Secret name, file content).
+fn kafka_config_file(docs: &[(String, Value)]) -> (String, String) {
+    let job = cronjob(docs);
+    let enabled = configmap_with_kafka_config();
+    let path = enabled["data"]["KAFKA_CONFIG_FILE"].as_str().unwrap();
+    let (volume, key) = secret_volume_for(job, path);
+    let secret_name = volume["secretName"].as_str().unwrap();
     let secret = named(docs, "Secret", secret_name);
-    let text = secret["stringData"][key]
+    let text = secret["stringData"][key.as_str()]
         .as_str()
         .unwrap_or_else(|| panic!("Secret {secret_name} has no stringData key {key}"));
     (secret_name.to_string(), text.to_string())
+}
+
+/// `eds-kafka publish` with `configmap`'s data as its environment plus `env`,
+/// against an unreachable broker: (exit code, stderr). Exit 2 would be a bad
+/// configuration; exit 4 (Kafka not reachable) means everything was accepted
+/// up to the connection.
+fn run_with_configmap(configmap: &Value, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = assert_cmd::Command::cargo_bin("eds-kafka").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("EDS_") || k.starts_with("KAFKA_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in configmap["data"].as_mapping().unwrap() {
+        cmd.env(
+            k.as_str().unwrap(),
+            v.as_str().expect("ConfigMap values are strings"),
+        );
+    }
+    let out = cmd
+        .envs(env.iter().copied())
+        .args([
+            "publish",
+            "--brokers",
+            "127.0.0.1:1",
+            "--kafka-timeout",
+            "1s",
+        ])
+        .args(["--api-url", "http://127.0.0.1:1"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn plaintext_cluster_needs_no_secret() {
+    let docs = documents();
+    let job = cronjob(&docs);
+    let configmap = named(&docs, "ConfigMap", "eds-kafka");
+    assert!(
+        configmap["data"]["KAFKA_CONFIG_FILE"].is_null(),
+        "the default ConfigMap names no client.properties"
+    );
+    let uses = uses(&docs, job);
+    assert!(
+        !uses.flags.iter().any(|(f, _)| f == "--kafka-config"),
+        "the CronJob does not require the Secret's file"
+    );
+    let path = configmap_with_kafka_config()["data"]["KAFKA_CONFIG_FILE"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (volume, _) = secret_volume_for(job, &path);
+    assert_eq!(volume["optional"].as_bool(), Some(true), "{volume:?}");
+    let (code, err) = run_with_configmap(configmap, &[]);
+    assert_eq!(
+        code,
+        Some(4),
+        "the ConfigMap alone is a configuration: {err}"
+    );
 }
 
 #[test]
@@ -285,38 +371,21 @@ fn secret_is_mounted_for_kafka_config_and_holds_placeholders_only() {
 
 #[test]
 fn configmap_and_secret_make_a_configuration_the_binary_accepts() {
-    // The ConfigMap as environment and the Secret's file as --kafka-config, with
-    // an unreachable broker: a bad value would be exit 2 (configuration); exit 4
-    // (Kafka not reachable) means everything was accepted up to the connection.
+    // The ConfigMap with KAFKA_CONFIG_FILE enabled, the file being the
+    // Secret's client.properties (written locally, where the mount is not).
     let docs = documents();
     let (_, properties) = kafka_config_file(&docs);
     let file =
         std::env::temp_dir().join(format!("eds-manifests-{}.properties", std::process::id()));
     std::fs::write(&file, properties).unwrap();
-    let mut cmd = assert_cmd::Command::cargo_bin("eds-kafka").unwrap();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("EDS_") || k.starts_with("KAFKA_") {
-            cmd.env_remove(k);
-        }
-    }
-    for map in kind(&docs, "ConfigMap") {
-        for (k, v) in map["data"].as_mapping().unwrap() {
-            cmd.env(
-                k.as_str().unwrap(),
-                v.as_str().expect("ConfigMap values are strings"),
-            );
-        }
-    }
-    let out = cmd
-        .args(["publish", "--kafka-config", file.to_str().unwrap()])
-        .args(["--brokers", "127.0.0.1:1", "--kafka-timeout", "1s"])
-        .args(["--api-url", "http://127.0.0.1:1"])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let enabled = configmap_with_kafka_config();
+    let (code, err) =
+        run_with_configmap(&enabled, &[("KAFKA_CONFIG_FILE", file.to_str().unwrap())]);
     std::fs::remove_file(&file).unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(code, Some(4), "{err}");
+    // Enabled without the Secret, the file is missing: a configuration error.
+    let (code, err) = run_with_configmap(&enabled, &[]);
+    assert_eq!(code, Some(2), "{err}");
 }
 
 #[test]
@@ -352,4 +421,46 @@ fn image_user_and_entrypoint_match_the_cronjob() {
             "the image's ENTRYPOINT runs eds-kafka"
         );
     }
+}
+
+/// The README's "### Kubernetes" section, up to the next heading.
+fn readme_kubernetes() -> String {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme.find("### Kubernetes").expect("a Kubernetes section");
+    let len = readme[start + 3..]
+        .find("\n#")
+        .map_or(readme.len() - start, |n| n + 3);
+    readme[start..start + len].to_string()
+}
+
+#[test]
+fn readme_kubernetes_steps_are_complete() {
+    let text = readme_kubernetes();
+    let docs = documents();
+    let job = cronjob(&docs);
+    let image = containers(job)[0]["image"].as_str().unwrap();
+    let repository = image.rsplit_once(':').unwrap().0;
+    let (secret, _) = kafka_config_file(&docs);
+    for step in [
+        "docker build",
+        "docker push",
+        repository,
+        "image:",
+        "KAFKA_BROKERS",
+        "KAFKA_CONFIG_FILE",
+        &format!("kubectl create secret generic {secret}"),
+        "kubectl apply -f deploy/kubernetes/configmap.yaml -f deploy/kubernetes/cronjob.yaml",
+        "kubectl create job --from=cronjob/eds-kafka",
+        "kubectl logs",
+        "EDS_CREATE_TOPICS",
+    ] {
+        assert!(text.contains(step), "the steps say {step}:\n{text}");
+    }
+    assert!(
+        !text.contains("passed with\n`--kafka-config`")
+            && !text.contains("passed with `--kafka-config`"),
+        "the CronJob passes no --kafka-config"
+    );
 }

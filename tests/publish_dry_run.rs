@@ -481,3 +481,32 @@ fn redirects_to_another_host_are_not_followed() {
     assert_eq!(window_of(&out).2, "5");
     assert_eq!(stub.requests().len(), 2);
 }
+
+/// The stub's Exchange_Sum is `-(m % 19) * 10.5`: minute 0 of the cycle is
+/// -0.0 ("-0.000000" in the body), the largest value of its window and the
+/// last one here. The CSV writes it `0`, never `-0`.
+#[test]
+fn negative_zero_is_written_as_zero() {
+    let mut t = utc("2026-11-28T12:00:00Z");
+    while (t.timestamp() / 60) % 19 != 0 {
+        t += chrono::TimeDelta::minutes(1);
+    }
+    // The current minute is incomplete: t is the newest row a minute later.
+    let now = support::rfc3339(t + chrono::TimeDelta::seconds(90));
+    let stub = live_stub(&now);
+    assert_eq!(
+        support::stub::psrn_row(t)["Exchange_Sum"]
+            .as_f64()
+            .map(f64::is_sign_negative),
+        Some(true),
+        "the stub serves -0.0 at {t}"
+    );
+    let stats = ["--fields", "Exchange_Sum", "--stats", "max,last"];
+    let (code, out, err) = dry_run(&stub, &now, &stats);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cells(&out)[1][3..], ["0", "0"], "{out}");
+    let (code, out, err) = dry_run(&stub, &now, &["--records", "--fields", "Exchange_Sum"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cells(&out).last().unwrap()[2], "0", "{out}");
+    assert!(!out.contains("-0\r\n") && !out.contains("-0,"), "{out}");
+}

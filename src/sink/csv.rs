@@ -18,11 +18,15 @@ use crate::time::format_utc;
 /// never an exponent); empty for no value. ryu finds the digits several
 /// times faster than `Display` (float formatting led the backfill profile);
 /// its rare exponent forms and non-finite values fall back to `Display`.
+/// Negative zero (a mean or min of values that round to -0.0) is written `0`.
 fn push_number(record: &mut ByteRecord, v: Option<f64>) {
-    let Some(x) = v else {
+    let Some(mut x) = v else {
         record.push_field(b"");
         return;
     };
+    if x == 0.0 {
+        x = 0.0;
+    }
     if x.is_finite() {
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(x);
@@ -349,11 +353,19 @@ mod tests {
             2.0f64.sqrt(),
             -1234.5678,
         ];
-        for x in samples {
+        for x in samples.into_iter().filter(|x| *x != 0.0) {
             assert_eq!(number(Some(x)), x.to_string(), "{x:e}");
         }
         assert_eq!(number(None), "");
         assert_eq!(number(Some(f64::NAN)), "NaN");
+    }
+
+    #[test]
+    fn negative_zero_is_written_as_zero() {
+        assert_eq!(number(Some(-0.0)), "0");
+        assert_eq!(number(Some(0.0)), "0");
+        assert_eq!(number(Some(-0.0 * 1e-300)), "0");
+        assert_eq!(number(Some(-1e-300)), (-1e-300f64).to_string());
     }
 
     #[test]

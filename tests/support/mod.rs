@@ -1,9 +1,12 @@
-//! Shared by the integration tests: the stub API and helpers to run the binary.
+//! Shared by the integration tests: the stub API, helpers to run the binary,
+//! and (`broker`) those of the broker suite.
 
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod keyed;
 pub mod keyed_runs;
+pub mod mock;
 pub mod schema;
 pub mod stub;
 
@@ -14,6 +17,20 @@ pub fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap()
         .with_timezone(&Utc)
+}
+
+/// `2026-11-28T12:00:30Z`, as `--now` takes it.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A loopback port nothing listens on (bound once, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The binary with a clean environment (no EDS_* or KAFKA_* from the caller).
@@ -46,13 +63,6 @@ pub fn dry_run(stub: &stub::StubApi, now: &str, extra: &[&str]) -> (i32, String,
     outcome(&mut cmd)
 }
 
-/// The shared test broker (tansu) that scripts/test starts.
-pub fn test_broker() -> String {
-    std::env::var("EDS_TEST_BROKER").expect(
-        "the broker suite needs a running tansu: run scripts/test, which starts one and sets EDS_TEST_BROKER=host:port",
-    )
-}
-
 /// A topic name no other test (or earlier run against the same broker) uses.
 pub fn unique_topic(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -66,55 +76,4 @@ pub fn unique_topic(prefix: &str) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     )
-}
-
-/// A tansu broker of this test's own (stopped on drop), for tests that stop it.
-pub struct OwnTansu {
-    pub address: String,
-    child: std::process::Child,
-}
-
-impl OwnTansu {
-    pub fn start() -> OwnTansu {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let url = format!("tcp://{address}");
-        let child = std::process::Command::new("tansu")
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("tansu must be on PATH (scripts/test installs it)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(&address).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "tansu did not start on {address}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        OwnTansu { address, child }
-    }
-
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnTansu {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

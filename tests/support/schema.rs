@@ -41,3 +41,14 @@ pub fn assert_valid(dataset: &str, kind: &str, value: &Value) {
         "{dataset} {kind} message breaks its schema: {errors:?}\n{value}"
     );
 }
+
+/// Validates one message value of `dataset` against the records or the
+/// aggregates schema, whichever it claims to be.
+pub fn assert_valid_message(dataset: &str, value: &Value) {
+    let kind = if value.get("window_end").is_some() && value.get("fields").is_some() {
+        "aggregates"
+    } else {
+        "records"
+    };
+    assert_valid(dataset, kind, value);
+}

@@ -1,8 +1,9 @@
-//! A local stand-in for api.energidataservice.dk, as `../shared/eds-api-notes.md`
-//! describes it: `start`/`end` read as Danish local time, `sort`, `limit`,
-//! newest-first by default, numbers with six decimals, 400 text/plain for a bad
-//! period, `RemainingCalls` headers. Its clock is set by the test; faults can
-//! be queued for the next requests.
+//! A local stand-in for api.energidataservice.dk, as `docs/api.md` describes
+//! it: `start`/`end` read as Danish local time, `sort`, `limit`, newest-first
+//! by default, numbers with six decimals, 400 text/plain for a bad period,
+//! `RemainingCalls` headers. Its clock is set by the test (or follows the
+//! system clock, for `examples/stub_api.rs`); faults can be queued for the
+//! next requests.
 
 #![allow(dead_code)]
 
@@ -34,6 +35,8 @@ pub enum Fault {
 #[derive(Default)]
 struct State {
     now: Option<DateTime<Utc>>,
+    /// Use the system clock at each request instead of `now`.
+    system_clock: bool,
     /// Serve the row of the current (incomplete) minute too, as the real API may.
     serve_current_minute: bool,
     missing: HashSet<DateTime<Utc>>,
@@ -171,7 +174,14 @@ fn header(name: &str, value: &str) -> Header {
 
 impl StubApi {
     pub fn start() -> StubApi {
-        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
+        StubApi::start_on("127.0.0.1:0")
+    }
+
+    /// Listens on `address` (`host:port`; port 0 picks a free one).
+    pub fn start_on(address: &str) -> StubApi {
+        let server = Arc::new(
+            Server::http(address).unwrap_or_else(|e| panic!("cannot listen on {address}: {e}")),
+        );
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let state = Arc::new(Mutex::new(State {
             serve_current_minute: true,
@@ -206,6 +216,10 @@ impl StubApi {
 
     pub fn set_now(&self, now: DateTime<Utc>) {
         self.state.lock().unwrap().now = Some(now);
+    }
+    /// Serve every minute up to the system clock's, read at each request.
+    pub fn follow_system_clock(&self) {
+        self.state.lock().unwrap().system_clock = true;
     }
     pub fn serve_current_minute(&self, yes: bool) {
         self.state.lock().unwrap().serve_current_minute = yes;
@@ -322,7 +336,10 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
             .cloned()
             .collect(),
         None => {
-            let now = st.now.expect("set the stub's clock first");
+            let now = match st.system_clock {
+                true => Utc::now(),
+                false => st.now.expect("set the stub's clock first"),
+            };
             let mut newest = now - TimeDelta::seconds(now.timestamp().rem_euclid(60));
             if !st.serve_current_minute {
                 newest -= TimeDelta::minutes(1);

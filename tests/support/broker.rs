@@ -1,0 +1,173 @@
+//! Helpers of the broker suite (tests/broker_*.rs): the shared test broker
+//! (tansu, started by scripts/test), a broker of a test's own, unique topics,
+//! and publish/consume runs against them.
+//!
+//! Without `EDS_TEST_BROKER` a broker test is skipped with one line on stderr,
+//! so that a plain `cargo test` on a machine without tansu passes; in CI (`CI`
+//! set) a missing broker is a failure instead.
+
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use super::stub::StubApi;
+use super::{eds, outcome, unique_topic, utc};
+
+/// The shared test broker's address, or `None` when this test is skipped
+/// (`EDS_TEST_BROKER` unset and `CI` unset). Panics in CI without one.
+pub fn test_broker() -> Option<String> {
+    match std::env::var("EDS_TEST_BROKER") {
+        Ok(address) if !address.is_empty() => Some(address),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CI is set but EDS_TEST_BROKER is not: the broker suite needs a running tansu; \
+             run scripts/test, which starts one and sets EDS_TEST_BROKER=host:port"
+        ),
+        _ => {
+            let thread = std::thread::current();
+            let test = thread.name().unwrap_or("a broker test");
+            // Straight to stderr: libtest captures eprintln! of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test}: no test broker (EDS_TEST_BROKER is unset); scripts/test starts tansu and runs it"
+            );
+            None
+        }
+    }
+}
+
+/// Whether the broker suite runs here (tests that start brokers of their
+/// own, which needs tansu on PATH): the same rule as [`test_broker`].
+pub fn broker_suite_runs() -> bool {
+    test_broker().is_some()
+}
+
+/// A records topic and an aggregates topic no other test uses.
+pub struct Topics {
+    pub records: String,
+    pub aggregates: String,
+}
+
+impl Topics {
+    /// `<prefix>.records...` and `<prefix>.aggs...`.
+    pub fn new(prefix: &str) -> Topics {
+        Topics {
+            records: unique_topic(&format!("{prefix}.records")),
+            aggregates: unique_topic(&format!("{prefix}.aggs")),
+        }
+    }
+
+    /// `publish` to these topics (created when missing) at `now`.
+    pub fn publish_args(&self, stub: &StubApi, brokers: &str, now: &str) -> Vec<String> {
+        [
+            "publish",
+            "--api-url",
+            &stub.url,
+            "--now",
+            now,
+            "--brokers",
+            brokers,
+            "--create-topics",
+            "--records-topic",
+            &self.records,
+            "--aggregates-topic",
+            &self.aggregates,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// Runs `publish` (see [`Topics::publish_args`]) plus `extra`: (code, stdout, stderr).
+    pub fn publish(
+        &self,
+        stub: &StubApi,
+        brokers: &str,
+        now: &str,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        outcome(
+            eds()
+                .args(self.publish_args(stub, brokers, now))
+                .args(extra),
+        )
+    }
+}
+
+/// The stub API with its clock at `now`.
+pub fn stub_at(now: &str) -> StubApi {
+    let stub = StubApi::start();
+    stub.set_now(utc(now));
+    stub
+}
+
+/// `consume` of `topic` plus `extra`; asserts exit 0 and returns stdout.
+/// With `--format json`, every message printed is validated against its
+/// committed schema (the dataset from `--dataset`, PowerSystemRightNow by default).
+pub fn consume(brokers: &str, topic: &str, extra: &[&str]) -> String {
+    let (code, out, err) = outcome(
+        eds()
+            .args(["consume", "--brokers", brokers, "--topic", topic])
+            .args(extra),
+    );
+    assert_eq!(code, 0, "{err}");
+    let after = |flag: &str| extra.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
+    if after("--format") == Some("json") {
+        let dataset = after("--dataset").unwrap_or("PowerSystemRightNow");
+        for line in out.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            super::schema::assert_valid_message(dataset, &value);
+        }
+    }
+    out
+}
+
+/// Starts `tansu broker` with in-memory storage, listening on `listen` and
+/// advertising `advertised` (host:port each).
+pub fn spawn_tansu(listen: &str, advertised: &str) -> std::process::Child {
+    std::process::Command::new("tansu")
+        .arg("broker")
+        .args(["--listener-url", &format!("tcp://{listen}")])
+        .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tansu must be on PATH (scripts/test installs it)")
+}
+
+/// Waits until something listens on `address`.
+pub fn wait_for_listener(address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {address}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A tansu broker of this test's own (stopped on drop), for tests that stop it.
+pub struct OwnTansu {
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl OwnTansu {
+    pub fn start() -> OwnTansu {
+        let address = format!("127.0.0.1:{}", super::free_port());
+        let child = spawn_tansu(&address, &address);
+        let tansu = OwnTansu { address, child };
+        wait_for_listener(&tansu.address);
+        tansu
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnTansu {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
