@@ -10,7 +10,7 @@ use crate::cli::{
     AggregateArgs, BackfillArgs, ConsumeArgs, Format, KafkaArgs, PublishArgs, SourceArgs, TopicArgs,
 };
 use crate::dataset::Dataset;
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::Topics;
 use crate::time::format_span;
@@ -205,12 +205,14 @@ impl KafkaOutput {
 impl SourceConfig {
     pub fn from_args(args: &SourceArgs) -> Result<SourceConfig> {
         let dataset = dataset(&args.dataset)?;
+        // Its password and query never appear in a message or a log line.
+        crate::redact::register_url(&args.api_url);
+        let shown = crate::redact::url(&args.api_url);
         let url = reqwest::Url::parse(&args.api_url)
-            .map_err(|e| usage(format!("invalid --api-url '{}': {e}", args.api_url)))?;
+            .map_err(|e| fail_with(Exit::Usage, format!("invalid --api-url '{shown}': {e}"), e))?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
             return Err(usage(format!(
-                "invalid --api-url '{}': use http(s)://host[:port][/path]",
-                args.api_url
+                "invalid --api-url '{shown}': use http(s)://host[:port][/path], no query"
             )));
         }
         if args.http_timeout.is_zero() {
@@ -274,6 +276,9 @@ impl PublishConfig {
             &args.topics,
             &source.dataset,
         )?;
+        if let Some(path) = &args.lock_file {
+            crate::files::check_writable(path, "--lock-file")?;
+        }
         Ok(PublishConfig {
             source,
             aggregate,

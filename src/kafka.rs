@@ -2,8 +2,9 @@
 //! shared by the producer and the consumer: role defaults, then the
 //! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
 //! then `-X key=value`. Also the client context that collects librdkafka's
-//! errors and delivery failures, and the redaction that keeps secrets out of
-//! every log line and message.
+//! errors and delivery failures, the redaction that keeps secrets out of
+//! every log line and message, and the check that a topic exists (this
+//! program never lets a broker auto-create one).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use rdkafka::client::ClientContext;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -19,7 +20,7 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
 use rdkafka::{ClientConfig, Message};
 
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 
 /// Java client keys that mean nothing to librdkafka; skipped with a warning.
 const JAVA_ONLY: &[&str] = &[
@@ -34,6 +35,8 @@ const JAVA_ONLY: &[&str] = &[
     "schema.registry.basic.auth.user.info",
 ];
 
+const AUTO_CREATE: &str = "allow.auto.create.topics";
+
 /// Whether a property's value is a secret that must never be shown.
 pub fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -44,10 +47,41 @@ pub fn is_secret(key: &str) -> bool {
         || k == "sasl.oauthbearer.config"
 }
 
-/// Resolved Kafka settings: user properties in precedence order applied.
+/// A secret value: shown as `[redacted]` by `Debug` and `Display`; only
+/// [`Secret::expose`] gives the value (to librdkafka).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Resolved Kafka settings: user properties in precedence order applied;
+/// secret values (see [`is_secret`]) are held apart, as [`Secret`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaSettings {
     user: BTreeMap<String, String>,
+    secrets: BTreeMap<String, Secret>,
     /// How long to wait for the brokers (metadata, acknowledgements).
     pub timeout: Duration,
 }
@@ -62,18 +96,12 @@ impl KafkaSettings {
     ) -> Result<Self> {
         let mut user = BTreeMap::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                fail(
-                    Exit::Usage,
-                    format!("cannot read --kafka-config {}: {e}", path.display()),
-                )
+            let text = crate::files::read_config(path, "--kafka-config")?;
+            let props = parse_properties(&text).map_err(|e| {
+                let message = format!("--kafka-config {}: {e}", path.display());
+                fail_with(Exit::Usage, message, e)
             })?;
-            for (k, v) in parse_properties(&text).map_err(|e| {
-                fail(
-                    Exit::Usage,
-                    format!("--kafka-config {}: {e}", path.display()),
-                )
-            })? {
+            for (k, v) in props {
                 user.insert(k, v);
             }
         }
@@ -103,7 +131,18 @@ impl KafkaSettings {
         if timeout.is_zero() {
             return Err(fail(Exit::Usage, "--kafka-timeout must be more than 0"));
         }
-        Ok(KafkaSettings { user, timeout })
+        let (secrets, user): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            user.into_iter().partition(|(k, _)| is_secret(k));
+        let secrets = secrets
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, Secret::new(v)))
+            .collect();
+        Ok(KafkaSettings {
+            user,
+            secrets,
+            timeout,
+        })
     }
 
     pub fn brokers(&self) -> &str {
@@ -113,27 +152,18 @@ impl KafkaSettings {
     /// Replaces every secret value that occurs in `text` with `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (k, v) in &self.user {
-            if is_secret(k) && !v.is_empty() {
-                out = out.replace(v.as_str(), "[redacted]");
-            }
+        for v in self.secrets.values() {
+            out = out.replace(v.expose(), "[redacted]");
         }
         out
     }
 
     /// The user's properties for a log line, secrets hidden.
     pub fn describe(&self) -> String {
-        self.user
-            .iter()
-            .map(|(k, v)| {
-                if is_secret(k) {
-                    format!("{k}=[redacted]")
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut all: Vec<String> = self.user.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        all.extend(self.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+        all.sort();
+        all.join(" ")
     }
 
     fn config(&self, defaults: &[(&str, String)]) -> ClientConfig {
@@ -150,6 +180,15 @@ impl KafkaSettings {
         for (k, v) in &self.user {
             config.set(k, v);
         }
+        for (k, v) in &self.secrets {
+            config.set(k, v.expose());
+        }
+        // A metadata request for a missing topic must never create it with the
+        // broker's defaults (librdkafka's producer asks for that by default).
+        if self.user.get(AUTO_CREATE).is_some_and(|v| v != "false") {
+            log::warn!("{AUTO_CREATE} is always false here; create topics with --create-topics");
+        }
+        config.set(AUTO_CREATE, "false");
         config
     }
 
@@ -195,13 +234,11 @@ impl KafkaSettings {
 
     /// The error for a client librdkafka refused to create (a bad property).
     pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
-        fail(
-            Exit::Usage,
-            format!(
-                "invalid Kafka configuration: {}",
-                self.redact(&err.to_string())
-            ),
-        )
+        let message = format!(
+            "invalid Kafka configuration: {}",
+            self.redact(&err.to_string())
+        );
+        fail_with(Exit::Usage, message, err)
     }
 
     /// The error for brokers that did not answer in time.
@@ -210,15 +247,114 @@ impl KafkaSettings {
             .last_error()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        fail(
-            Exit::Kafka,
-            self.redact(&format!(
-                "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
-                self.brokers(),
-                self.timeout.as_secs_f64()
-            )),
+        let message = self.redact(&format!(
+            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
+            self.brokers(),
+            self.timeout.as_secs_f64()
+        ));
+        fail_with(Exit::Kafka, message, err.clone())
+    }
+
+    /// The error for `fetch_watermarks(topic, partition)` failing: a missing
+    /// topic or partition is said plainly (checked with a metadata request),
+    /// anything else is [`KafkaSettings::unreachable`]. For the cursor read.
+    pub fn offsets_error(
+        &self,
+        client: &Client<Context>,
+        topic: &str,
+        partition: i32,
+        err: &KafkaError,
+    ) -> anyhow::Error {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let missing = matches!(
+            err.rdkafka_error_code(),
+            Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
+        );
+        if missing {
+            if let Err(e) = require_topic(client, self, topic, Some(partition), CREATE_HINT) {
+                return e;
+            }
+        }
+        self.unreachable(
+            &format!("read the offsets of {topic}"),
+            err,
+            client.context(),
         )
     }
+}
+
+/// What a missing topic's message tells the operator to do, for publish and backfill.
+pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
+
+/// The number of partitions of `topic`, `None` when it does not exist. The
+/// metadata request never creates it (see [`KafkaSettings`]' configuration).
+pub fn partitions(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<Option<usize>> {
+    let metadata = client
+        .fetch_metadata(Some(topic), settings.timeout)
+        .map_err(|e| settings.unreachable("fetch metadata", &e, client.context()))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len()))
+}
+
+/// The error for a topic that does not exist (exit 4); `hint` says what to do.
+pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
+    fail(
+        Exit::Kafka,
+        format!(
+            "topic {topic} does not exist on {}; {hint}",
+            settings.brokers()
+        ),
+    )
+}
+
+/// Checks that `topic` has `count` partitions including `partition` (any
+/// partition for `None`): exit 4 otherwise. Warns when the topic has more
+/// partitions than the one this program uses.
+pub fn check_partitions(
+    settings: &KafkaSettings,
+    topic: &str,
+    count: Option<usize>,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let Some(n) = count else {
+        return Err(missing_topic(settings, topic, hint));
+    };
+    if let Some(p) = partition {
+        if p < 0 || p as usize >= n {
+            return Err(fail(
+                Exit::Kafka,
+                format!("topic {topic} has {n} partition(s); --partition {p} does not exist"),
+            ));
+        }
+        if n > 1 {
+            log::warn!(
+                "topic {topic} has {n} partitions; only partition {p} is written and read \
+                 (order and the cursor hold per partition)"
+            );
+        }
+    }
+    Ok(n)
+}
+
+/// [`partitions`] then [`check_partitions`]: the topic exists (and has `partition`).
+pub fn require_topic(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let count = partitions(client, settings, topic)?;
+    check_partitions(settings, topic, count, partition, hint)
 }
 
 /// An `-X` argument for a message: hidden whole when it may hold a secret.
@@ -305,10 +441,9 @@ impl Context {
     pub fn new(settings: &KafkaSettings) -> Context {
         Context {
             secrets: settings
-                .user
-                .iter()
-                .filter(|(k, v)| is_secret(k) && !v.is_empty())
-                .map(|(_, v)| v.clone())
+                .secrets
+                .values()
+                .map(|v| v.expose().to_string())
                 .collect(),
             ..Context::default()
         }

@@ -15,29 +15,31 @@ use crate::aggregate::{resolve_fields, Aggregate};
 use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, Exit};
-use crate::kafka::Context;
+use crate::exit::{fail, fail_with, Exit, OrExit};
+use crate::kafka::{self, Context};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
+
+/// What a missing topic's message tells a reader.
+const READ_HINT: &str = "check --topic and --dataset (publish --create-topics creates it)";
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
     let settings = &config.settings;
     let consumer = settings.consumer(config.group.as_deref())?;
     let topic = config.topic.as_str();
+    // A missing topic is said plainly (and never created by this request).
+    let partition = (config.start != Start::Committed).then_some(config.partition);
+    kafka::require_topic(consumer.client(), settings, topic, partition, READ_HINT)?;
     match config.start {
         Start::Committed => consumer
             .subscribe(&[topic])
-            .map_err(|e| fail(Exit::Kafka, format!("subscribing to {topic}: {e}")))?,
+            .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?,
         Start::Beginning => assign(&consumer, topic, config.partition, Offset::Beginning)?,
         Start::Last(n) => {
             let (low, high) = consumer
                 .fetch_watermarks(topic, config.partition, settings.timeout)
                 .map_err(|e| {
-                    settings.unreachable(
-                        &format!("read the offsets of {topic}"),
-                        &e,
-                        consumer.context(),
-                    )
+                    settings.offsets_error(consumer.client(), topic, config.partition, &e)
                 })?;
             // The high watermark can lag the log's end (tansu reports the last batch's
             // base offset + 1): start N before it, read to the end, keep the last N.
@@ -83,9 +85,11 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
                 last_message = Instant::now();
                 read += 1;
                 if config.group.is_some() {
-                    consumer.store_offset_from_message(&message).map_err(|e| {
-                        fail(Exit::Kafka, format!("storing the offset of {topic}: {e}"))
-                    })?;
+                    consumer
+                        .store_offset_from_message(&message)
+                        .or_exit(Exit::Kafka, |e| {
+                            format!("storing the offset of {topic}: {e}")
+                        })?;
                 }
                 let payload = message.payload().unwrap_or_default();
                 match serde_json::from_slice::<Value>(payload) {
@@ -104,7 +108,9 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
     if config.group.is_some() && read > 0 {
         consumer
             .commit_consumer_state(CommitMode::Sync)
-            .map_err(|e| fail(Exit::Kafka, format!("committing offsets of {topic}: {e}")))?;
+            .or_exit(Exit::Kafka, |e| {
+                format!("committing offsets of {topic}: {e}")
+            })?;
     }
     log::info!("read {read} messages from {topic}");
     write(config, values.into())
@@ -119,7 +125,9 @@ fn assign(
     let mut list = TopicPartitionList::new();
     list.add_partition_offset(topic, partition, offset)
         .and_then(|()| consumer.assign(&list))
-        .map_err(|e| fail(Exit::Kafka, format!("assigning {topic}/{partition}: {e}")))
+        .or_exit(Exit::Kafka, |e| {
+            format!("assigning {topic}/{partition}: {e}")
+        })
 }
 
 fn is_aggregate(v: &Value) -> bool {
@@ -129,7 +137,7 @@ fn is_aggregate(v: &Value) -> bool {
 fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
     let stdout = std::io::stdout().lock();
     if config.format == Format::Json {
-        let mut out = std::io::BufWriter::new(stdout);
+        let mut out = std::io::BufWriter::new(crate::sink::Watched(stdout));
         for v in &values {
             serde_json::to_writer(&mut out, v)?;
             out.write_all(b"\n")?;
@@ -178,7 +186,7 @@ fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
             }
         }
         let fields = resolve_fields(dataset, config.fields.named(), &rows)
-            .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+            .map_err(|e| fail_with(Exit::Data, format!("{e:#}"), e))?;
         let mut sink = CsvSink::new(
             stdout,
             Table::Records {
