@@ -75,6 +75,23 @@ pub fn fail_with(
     })
 }
 
+/// `err` unchanged when it already has a code, else coded `exit` (keeping
+/// `err` as the source; the message is its text).
+pub fn or_code(err: anyhow::Error, exit: Exit) -> anyhow::Error {
+    if err.chain().any(|e| e.is::<Coded>()) {
+        err
+    } else {
+        fail_with(exit, message(&err), err)
+    }
+}
+
+/// The error's text for a message or a log line: its contexts and its coded
+/// message, without the causes below (use this, not `{err:#}`, which repeats
+/// the causes that a message already quotes).
+pub fn message(err: &anyhow::Error) -> String {
+    report(err, false, str::to_string)
+}
+
 /// `result.or_exit(Exit::Kafka, |e| format!("subscribing: {e}"))`: the error
 /// becomes a [`Coded`] with that message and stays in the chain as its source.
 pub trait OrExit<T, E> {
@@ -185,6 +202,16 @@ mod tests {
             report(&err, true, |s| s.replace("peer", "[redacted]")),
             "fetching: GET x: connection reset\n  caused by: reset by [redacted]"
         );
+    }
+
+    #[test]
+    fn or_code_keeps_an_existing_code() {
+        let kafka = fail_with(Exit::Kafka, "delivery failed", std::io::Error::other("x"));
+        assert_eq!(exit_of(&or_code(kafka, Exit::Data)), Exit::Kafka);
+        let plain = anyhow::anyhow!("rows out of order").context("window");
+        let coded = or_code(plain, Exit::Data);
+        assert_eq!(exit_of(&coded), Exit::Data);
+        assert_eq!(message(&coded), "window: rows out of order");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::api::{Api, RowShape};
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::{self, Cursors, Position};
 use crate::dataset::Row;
-use crate::exit::{exit_of, fail, Exit};
+use crate::exit::{exit_of, message, or_code, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -158,7 +158,7 @@ pub fn run(config: &BackfillConfig) -> Result<()> {
                 rows += 1;
                 slider
                     .push(row, &mut emit)
-                    .map_err(|e| fail(Exit::Data, format!("{e:#}")))
+                    .map_err(|e| or_code(e, Exit::Data))
             });
             match result {
                 Ok(_) => {
@@ -169,9 +169,10 @@ pub fn run(config: &BackfillConfig) -> Result<()> {
                 }
                 Err(e) if exit_of(&e) == Exit::Temporary && attempt < ATTEMPTS => {
                     log::warn!(
-                        "chunk {} .. {} failed ({e:#}); trying again",
+                        "chunk {} .. {} failed ({}); trying again",
                         format_utc(chunk_start),
-                        format_utc(chunk_end)
+                        format_utc(chunk_end),
+                        message(&e)
                     );
                     attempt += 1;
                 }
