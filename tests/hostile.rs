@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::stub::StubApi;
-use support::{dry_run, eds, outcome, utc};
+use support::{eds, outcome, utc};
 
 const NOW: &str = "2026-11-28T12:00:30Z";
 
@@ -398,4 +398,240 @@ fn a_number_out_of_f64_range_is_a_data_error() {
         outcome(eds().args(["publish", "--dry-run", "--api-url", &url, "--now", NOW]));
     assert_eq!((code, out.as_str()), (3, ""), "{err}");
     assert!(err.contains("out of range"), "{err}");
+}
+
+// ---- secrets in --api-url ---------------------------------------------------
+
+const PASSWORD: &str = "Pa55w0rdXyz";
+const TOKEN: &str = "tok3nSecretQ";
+
+/// `stub`'s URL with a user and [`PASSWORD`] in it.
+fn with_password(url: &str) -> String {
+    url.replace("http://", &format!("http://eds:{PASSWORD}@"))
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(
+        !text.contains(PASSWORD),
+        "{what}: the password is shown: {text}"
+    );
+    assert!(!text.contains(TOKEN), "{what}: the token is shown: {text}");
+}
+
+#[test]
+fn a_query_in_api_url_is_a_usage_error_that_hides_it() {
+    let url = format!("http://127.0.0.1:1/?token={TOKEN}");
+    let (code, _, err) = outcome(eds().args(["-vv", "publish", "--dry-run", "--api-url", &url]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--api-url"), "{err}");
+    assert_no_secret("usage error", &err);
+    let bad = format!("http://eds:{PASSWORD}@[::1/?token={TOKEN}");
+    let (code, _, err) = outcome(eds().args(["-vv", "publish", "--dry-run", "--api-url", &bad]));
+    assert_eq!(code, 2, "{err}");
+    assert_no_secret("unparsable URL", &err);
+}
+
+/// Every error path of the HTTP request, with -vv (debug logs and the causes).
+#[test]
+fn the_password_in_api_url_appears_on_no_error_path() {
+    use support::stub::Fault;
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let url = with_password(&stub.url);
+    let faults = [
+        ("5xx", Some(Fault::Status(503, "down")), 75),
+        ("4xx", Some(Fault::Status(404, "no such dataset")), 3),
+        ("not JSON", Some(Fault::Html), 3),
+        ("truncated", Some(Fault::Truncated), 3),
+        (
+            "redirect elsewhere",
+            Some(Fault::Redirect(format!(
+                "http://elsewhere.invalid/?token={TOKEN}"
+            ))),
+            3,
+        ),
+        ("ok", None, 0),
+    ];
+    for (name, fault, expected) in faults {
+        if let Some(f) = fault {
+            stub.fault(f);
+        }
+        let (code, out, err) = outcome(eds().args([
+            "-vv",
+            "publish",
+            "--dry-run",
+            "--api-url",
+            &url,
+            "--now",
+            NOW,
+        ]));
+        assert_eq!(code, expected, "{name}: {err}");
+        assert_no_secret(name, &err);
+        assert_no_secret(name, &out);
+    }
+    let refused = format!("http://eds:{PASSWORD}@127.0.0.1:1/");
+    let timeout = with_password(&server(silent));
+    let stalled = with_password(&server(stalled_body));
+    let huge = with_password(&server(huge_content_length));
+    for (name, url, expected) in [
+        ("refused", refused, 75),
+        ("timeout", timeout, 75),
+        ("stalled body", stalled, 75),
+        ("huge body", huge, 3),
+    ] {
+        let (code, _, err) = outcome(eds().args([
+            "-vv",
+            "publish",
+            "--dry-run",
+            "--api-url",
+            &url,
+            "--http-timeout",
+            "1s",
+            "--now",
+            NOW,
+        ]));
+        assert_eq!(code, expected, "{name}: {err}");
+        assert_no_secret(name, &err);
+        assert!(
+            err.contains("caused by") || expected == 3,
+            "{name}: -vv shows the causes: {err}"
+        );
+    }
+}
+
+// ---- files that are not regular files ------------------------------------
+
+fn fifo(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("eds-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {path:?}");
+    path
+}
+
+#[test]
+fn kafka_config_must_be_a_small_regular_file() {
+    let fifo = fifo("client.properties");
+    let big =
+        std::env::temp_dir().join(format!("eds-hostile-{}-big.properties", std::process::id()));
+    std::fs::write(&big, "# padding\n".repeat(200_000)).unwrap();
+    let dir = std::env::temp_dir();
+    for (name, path) in [
+        ("FIFO", fifo.as_path()),
+        ("directory", dir.as_path()),
+        ("/dev/zero", std::path::Path::new("/dev/zero")),
+        ("2 MB file", big.as_path()),
+    ] {
+        for command in [
+            &["publish", "--brokers", "127.0.0.1:1"][..],
+            &["consume", "--brokers", "127.0.0.1:1"][..],
+        ] {
+            let started = Instant::now();
+            let (code, _, err) = outcome(
+                eds()
+                    .args(command)
+                    .arg("--kafka-config")
+                    .arg(path)
+                    .timeout(Duration::from_secs(20)),
+            );
+            assert_eq!(code, 2, "{name}: {err}");
+            assert!(err.contains("--kafka-config"), "{name}: {err}");
+            assert!(started.elapsed() < Duration::from_secs(5), "{name}");
+        }
+    }
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::remove_file(&big).unwrap();
+}
+
+#[test]
+fn lock_and_metrics_files_that_are_fifos_do_not_hang_the_run() {
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let lock = fifo("lock");
+    let (code, _, err) = outcome(
+        eds()
+            .args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
+            .arg("--lock-file")
+            .arg(&lock)
+            .timeout(Duration::from_secs(20)),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--lock-file"), "{err}");
+    std::fs::remove_file(&lock).unwrap();
+    let metrics = fifo("metrics");
+    let (code, _, err) = outcome(
+        eds()
+            .args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
+            .arg("--metrics-file")
+            .arg(&metrics)
+            .timeout(Duration::from_secs(20)),
+    );
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_file(&metrics);
+}
+
+// ---- a closed stdout -----------------------------------------------------
+
+/// Runs the binary with its stdout a pipe whose read end is closed at once
+/// (`| head -c0`): (code, stderr).
+fn with_closed_stdout(args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), err)
+}
+
+#[test]
+fn a_closed_stdout_ends_dry_runs_with_exit_0() {
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let url = stub.url.clone();
+    let runs: [&[&str]; 3] = [
+        &["publish", "--dry-run", "--api-url", &url, "--now", NOW],
+        &[
+            "publish",
+            "--dry-run",
+            "--records",
+            "--api-url",
+            &url,
+            "--now",
+            NOW,
+        ],
+        &[
+            "backfill",
+            "--dry-run",
+            "--api-url",
+            &url,
+            "--fields",
+            "CO2Emission",
+            "--from",
+            "2026-11-27",
+            "--to",
+            "2026-11-28T12:00:00Z",
+            "--chunk",
+            "6h",
+            "--min-request-interval",
+            "0s",
+        ],
+    ];
+    for args in runs {
+        let (code, err) = with_closed_stdout(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("error"), "{args:?}: {err}");
+    }
 }
