@@ -561,6 +561,47 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_hidden_from_debug_and_display() {
+        let s = KafkaSettings::new(
+            Some("a:1"),
+            None,
+            &[
+                "sasl.password=Hunter2Secret".into(),
+                "ssl.key.password=KeyPass99".into(),
+                "sasl.username=alice".into(),
+            ],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for shown in [format!("{s:?}"), format!("{s:#?}"), s.describe()] {
+            assert!(
+                !shown.contains("Hunter2Secret") && !shown.contains("KeyPass99"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("alice"),
+                "plain values stay visible: {shown}"
+            );
+        }
+        let secret = Secret::new("xyzzy-secret");
+        assert_eq!(format!("{secret} {secret:?}"), "[redacted] [redacted]");
+        assert_eq!(secret.expose(), "xyzzy-secret");
+        // librdkafka still gets the value.
+        assert_eq!(
+            s.producer_config().get("sasl.password"),
+            Some("Hunter2Secret")
+        );
+        assert_eq!(
+            s.producer_config().get("allow.auto.create.topics"),
+            Some("false")
+        );
+        assert_eq!(
+            s.consumer_config(None).get("allow.auto.create.topics"),
+            Some("false")
+        );
+    }
+
+    #[test]
     fn missing_brokers_and_bad_x_are_usage_errors() {
         let t = Duration::from_secs(1);
         let e = KafkaSettings::new(None, None, &[], t).unwrap_err();

@@ -635,3 +635,130 @@ fn a_closed_stdout_ends_dry_runs_with_exit_0() {
         assert!(!err.contains("error"), "{args:?}: {err}");
     }
 }
+
+// ---- topics nobody asked for --------------------------------------------------
+
+mod topics {
+    use super::*;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::ClientConfig;
+
+    /// Whether `topic` exists, asked without allowing auto-creation.
+    fn exists(brokers: &str, topic: &str) -> bool {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("allow.auto.create.topics", "false")
+            .create()
+            .unwrap();
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .unwrap();
+        metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+    }
+
+    fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
+        outcome(
+            eds()
+                .args([
+                    "publish",
+                    "--api-url",
+                    &stub.url,
+                    "--now",
+                    NOW,
+                    "--brokers",
+                    brokers,
+                ])
+                .args(["--kafka-timeout", "5s"])
+                .args(extra),
+        )
+    }
+
+    /// librdkafka's mock cluster creates any topic a metadata request allows
+    /// it to, as a broker with `auto.create.topics.enable=true` does.
+    #[test]
+    fn a_missing_topic_is_named_and_not_created() {
+        let mock = MockCluster::new(1).unwrap();
+        let brokers = mock.bootstrap_servers();
+        let stub = StubApi::start();
+        stub.set_now(utc(NOW));
+        let topics = [
+            "--records-topic",
+            "fresh.records",
+            "--aggregates-topic",
+            "fresh.aggs",
+        ];
+        let (code, _, err) = publish(&stub, &brokers, &topics);
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains("topic fresh.records does not exist"), "{err}");
+        assert!(
+            err.contains("create it with 1 partition or pass --create-topics"),
+            "{err}"
+        );
+        // Even a user's -X asking for it does not make this program create topics.
+        let (code, _, err) = publish(
+            &stub,
+            &brokers,
+            &[&topics[..], &["-X", "allow.auto.create.topics=true"]].concat(),
+        );
+        assert_eq!(code, 4, "{err}");
+        assert!(stub.requests().is_empty(), "no API request is spent");
+        for topic in ["fresh.records", "fresh.aggs"] {
+            assert!(!exists(&brokers, topic), "{topic} was created");
+        }
+    }
+
+    #[test]
+    fn consume_of_a_missing_topic_says_so_and_creates_nothing() {
+        let mock = MockCluster::new(1).unwrap();
+        let brokers = mock.bootstrap_servers();
+        for start in [
+            &["--last", "1"][..],
+            &["--from-beginning"][..],
+            &["--group", "g1"][..],
+        ] {
+            let started = Instant::now();
+            let (code, _, err) = outcome(
+                eds()
+                    .args([
+                        "consume",
+                        "--brokers",
+                        &brokers,
+                        "--topic",
+                        "nobody.wrote.this",
+                    ])
+                    .args(["--kafka-timeout", "5s", "--idle-timeout", "1s"])
+                    .args(start),
+            );
+            assert_eq!(code, 4, "{start:?}: {err}");
+            assert!(
+                err.contains("topic nobody.wrote.this does not exist"),
+                "{start:?}: {err}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5), "{start:?}");
+        }
+        assert!(!exists(&brokers, "nobody.wrote.this"));
+    }
+
+    #[test]
+    fn a_topic_with_more_partitions_is_written_on_one_with_a_warning() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("eds.PowerSystemRightNow.records", 3, 1)
+            .unwrap();
+        mock.create_topic("eds.PowerSystemRightNow.aggregates", 1, 1)
+            .unwrap();
+        let brokers = mock.bootstrap_servers();
+        let stub = StubApi::start();
+        stub.set_now(utc(NOW));
+        let (code, _, err) = publish(&stub, &brokers, &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("eds.PowerSystemRightNow.records has 3 partitions; only partition 0"),
+            "{err}"
+        );
+        assert!(!err.contains("aggregates has"), "{err}");
+    }
+}
