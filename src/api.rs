@@ -96,7 +96,7 @@ impl Api {
                 }
             }))
             .build()
-            .map_err(|e| fail(Exit::Usage, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| fail_with(Exit::Usage, format!("cannot build the HTTP client: {e}"), e))?;
         Ok(Api {
             http,
             config,
@@ -276,12 +276,9 @@ impl Api {
             return Err(err.context(format!("processing the rows from {url}")));
         }
         let not_json = |why: String| {
-            fail(
-                Exit::Data,
-                format!(
-                    "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
-                    quote(&body.head)
-                ),
+            format!(
+                "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
+                quote(&body.head)
             )
         };
         let has_records = match result {
@@ -309,8 +306,10 @@ impl Api {
                 let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
                 return Err(fail_with(Exit::Temporary, message, e));
             }
-            Err(SplitError::Syntax(why)) => return Err(not_json(why)),
-            Err(SplitError::Stopped(e)) => return Err(not_json(format!("{e:#}"))),
+            Err(SplitError::Syntax(why)) => return Err(fail(Exit::Data, not_json(why))),
+            Err(SplitError::Stopped(e)) => {
+                return Err(fail_with(Exit::Data, not_json(format!("{e:#}")), e))
+            }
         };
         if !has_records {
             return Err(fail(
