@@ -186,6 +186,14 @@ impl KafkaOutput {
             aggregates: topic(&topics.aggregates_topic, "aggregates"),
             partition: kafka.partition,
         };
+        for (flag, name) in [
+            ("--records-topic", &topics.records),
+            ("--aggregates-topic", &topics.aggregates),
+        ] {
+            if let Some(name) = name {
+                crate::kafka::check_topic_name(flag, name)?;
+            }
+        }
         if topics.records.is_none() && topics.aggregates.is_none() {
             return Err(usage("both topics are empty: nothing to publish".into()));
         }
@@ -353,12 +361,14 @@ impl ConsumeConfig {
             (None, true, _) => Start::Beginning,
             (None, false, n) => Start::Last(n.unwrap_or(10)),
         };
+        let topic = args
+            .topic
+            .clone()
+            .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
+        crate::kafka::check_topic_name("--topic", &topic)?;
         Ok(ConsumeConfig {
             settings: kafka_settings(&args.kafka)?,
-            topic: args
-                .topic
-                .clone()
-                .unwrap_or_else(|| default_topic(&dataset, "aggregates")),
+            topic,
             fields: fields(&args.fields, &dataset)?,
             dataset,
             partition: args.kafka.partition,

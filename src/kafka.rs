@@ -283,6 +283,24 @@ impl KafkaSettings {
     }
 }
 
+/// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
+pub fn check_topic_name(flag: &str, name: &str) -> Result<()> {
+    let legal = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if legal && (1..=249).contains(&name.len()) && name != "." && name != ".." {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(60).collect();
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "{flag} '{shown}{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
+            if name.chars().count() > 60 { "..." } else { "" }
+        ),
+    ))
+}
+
 /// What a missing topic's message tells the operator to do, for publish and backfill.
 pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
 
@@ -558,6 +576,23 @@ mod tests {
         assert_eq!(config.get("compression.type"), Some("lz4"));
         assert!(!s.describe().contains("hunter2"));
         assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
+    }
+
+    #[test]
+    fn topic_names_are_checked_as_kafka_does() {
+        for good in [
+            "eds.PowerSystemRightNow.records",
+            "a",
+            "A_b-c.9",
+            &"x".repeat(249),
+        ] {
+            assert!(check_topic_name("--topic", good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "ø", &"x".repeat(250)] {
+            let e = check_topic_name("--topic", bad).unwrap_err();
+            assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+            assert!(e.to_string().starts_with("--topic"), "{e}");
+        }
     }
 
     #[test]

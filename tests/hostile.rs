@@ -761,4 +761,86 @@ mod topics {
         );
         assert!(!err.contains("aggregates has"), "{err}");
     }
+
+    #[test]
+    fn illegal_topic_names_are_usage_errors() {
+        let long = "x".repeat(250);
+        for (flag, name) in [
+            ("--records-topic", "a b"),
+            ("--aggregates-topic", ".."),
+            ("--records-topic", long.as_str()),
+        ] {
+            let (code, _, err) =
+                outcome(eds().args(["publish", "--brokers", "127.0.0.1:1", flag, name]));
+            assert_eq!(code, 2, "{flag} {name}: {err}");
+            assert!(
+                err.contains(flag) && err.contains("249 characters"),
+                "{err}"
+            );
+        }
+        let (code, _, err) = outcome(eds().args([
+            "consume",
+            "--brokers",
+            "127.0.0.1:1",
+            "--topic",
+            "no/slashes",
+        ]));
+        assert_eq!(code, 2, "{err}");
+    }
+
+    fn produce(brokers: &str, topic: &str, payload: &str) {
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .create()
+            .unwrap();
+        producer
+            .send(BaseRecord::to(topic).key("k").payload(payload))
+            .unwrap();
+        producer.flush(Duration::from_secs(5)).unwrap();
+    }
+
+    /// Messages that look like aggregates but are not are skipped with a
+    /// warning; a closed stdout ends consume with exit 0.
+    #[test]
+    fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("eds.PowerSystemRightNow.aggregates", 1, 1)
+            .unwrap();
+        mock.create_topic("eds.PowerSystemRightNow.records", 1, 1)
+            .unwrap();
+        let brokers = mock.bootstrap_servers();
+        let stub = StubApi::start();
+        stub.set_now(utc(NOW));
+        let (code, _, err) = publish(&stub, &brokers, &[]);
+        assert_eq!(code, 0, "{err}");
+        let topic = "eds.PowerSystemRightNow.aggregates";
+        produce(
+            &brokers,
+            topic,
+            r#"{"window_start":"never","fields":{"A":{"median":1}}}"#,
+        );
+        let (code, out, err) =
+            outcome(eds().args(["consume", "--brokers", &brokers, "--idle-timeout", "1s"]));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out.lines().count(),
+            2,
+            "header and the one good aggregate: {out}"
+        );
+        assert!(err.contains("not an aggregate"), "{err}");
+        for format in ["csv", "json"] {
+            let (code, err) = with_closed_stdout(&[
+                "consume",
+                "--brokers",
+                &brokers,
+                "--idle-timeout",
+                "1s",
+                "--format",
+                format,
+            ]);
+            assert_eq!(code, 0, "{format}: {err}");
+            assert!(!err.contains("error"), "{format}: {err}");
+        }
+    }
 }

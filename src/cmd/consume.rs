@@ -151,8 +151,15 @@ fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
         let mut aggregates = Vec::new();
         let mut layout = None;
         for v in values.iter().filter(|v| is_aggregate(v)) {
-            let (agg, stats) = Aggregate::from_json(v)
-                .with_context(|| format!("reading an aggregate of {}", config.topic))?;
+            // A message that looks like an aggregate but is not one of ours is
+            // skipped, as a message that is not JSON is.
+            let (agg, stats) = match Aggregate::from_json(v) {
+                Ok(read) => read,
+                Err(e) => {
+                    log::warn!("{}: not an aggregate ({e:#}); skipped", config.topic);
+                    continue;
+                }
+            };
             layout.get_or_insert_with(|| {
                 (
                     agg.key.as_ref().map(|(col, _)| col.clone()),
@@ -162,7 +169,9 @@ fn write(config: &ConsumeConfig, values: Vec<Value>) -> Result<()> {
             });
             aggregates.push(agg);
         }
-        let (key_column, fields, stats) = layout.expect("the first value is an aggregate");
+        let Some((key_column, fields, stats)) = layout else {
+            return Ok(());
+        };
         let mut sink = CsvSink::new(
             stdout,
             Table::Aggregates {
