@@ -138,12 +138,12 @@ impl Api {
         let target = self.request_url(dataset);
         let query = range_query(dataset, start, end);
         log::debug!(
-            "GET {url}?{} (UTC {} .. {})",
+            "GET {url} with {} (UTC {} .. {})",
             query
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
-                .join("&"),
+                .join(" "),
             format_utc(start),
             format_utc(end)
         );

@@ -63,6 +63,19 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
     }
 }
 
+/// A path a library will read (librdkafka's `ssl.ca.location` and the like):
+/// absent (the library says so), a regular file or a directory; a FIFO, a
+/// device or a socket would block or never end, and is a usage error.
+pub fn check_readable_path(path: &Path, what: &str) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(fail(
+            Exit::Usage,
+            format!("{what} {}: {}; give a file", path.display(), kind(&meta)),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads a regular file of at most `max` bytes, `None` for anything else
 /// (absent, a FIFO, a device, too large).
 pub fn read_if_small(path: &Path, max: u64) -> Option<String> {
@@ -116,6 +129,9 @@ mod tests {
         assert!(check_writable(&dir, "--lock-file").is_err());
         assert!(check_writable(&file, "--lock-file").is_ok());
         assert!(check_writable(&dir.join("absent"), "--lock-file").is_ok());
+        assert!(check_readable_path(Path::new("/dev/zero"), "ssl.ca.location").is_err());
+        assert!(check_readable_path(&dir, "ssl.ca.location").is_ok());
+        assert!(check_readable_path(&file, "ssl.ca.location").is_ok());
         assert_eq!(read_if_small(&file, 10).as_deref(), Some("a=b\n"));
         assert_eq!(read_if_small(&big, 10), None);
         std::fs::remove_dir_all(&dir).unwrap();

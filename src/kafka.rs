@@ -131,6 +131,12 @@ impl KafkaSettings {
         if timeout.is_zero() {
             return Err(fail(Exit::Usage, "--kafka-timeout must be more than 0"));
         }
+        // Files librdkafka will read: a FIFO or a device there would hang it.
+        for (k, v) in &user {
+            if (k.ends_with(".location") || k.ends_with(".keytab")) && v != "probe" {
+                crate::files::check_readable_path(Path::new(v), k)?;
+            }
+        }
         let (secrets, user): (BTreeMap<_, _>, BTreeMap<_, _>) =
             user.into_iter().partition(|(k, _)| is_secret(k));
         let secrets = secrets

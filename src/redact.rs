@@ -1,7 +1,8 @@
 //! Secrets kept out of every message and log line. Values registered here
 //! (Kafka passwords and the like, the user-info and query of `--api-url`) are
-//! replaced by `[redacted]` wherever they appear in text we print, and so is
-//! the user-info (`user:password@`) of any URL.
+//! replaced by `[redacted]` wherever they appear in text we print, and so are
+//! the user-info (`user:password@`) and the query (`?token=...`) of any URL
+//! (a redirect's `Location`, a library's log line).
 
 use std::sync::Mutex;
 
@@ -25,9 +26,9 @@ pub fn register(value: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// `text` with every registered secret and every URL's user-info hidden.
+/// `text` with every registered secret and every URL's user-info and query hidden.
 pub fn text(text: &str) -> String {
-    let mut out = user_info(text);
+    let mut out = urls(text);
     let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
     for s in secrets.iter() {
         if out.contains(s.as_str()) {
@@ -37,13 +38,13 @@ pub fn text(text: &str) -> String {
     out
 }
 
-/// A URL the user gave, for a message: user-info and query hidden.
+/// A URL the user gave, for a message: user-info and query hidden (also
+/// when it is not quite a URL).
 pub fn url(url: &str) -> String {
-    let cut = match url.find('?') {
-        Some(q) => format!("{}?{HIDDEN}", &url[..q]),
-        None => url.to_string(),
-    };
-    text(&cut)
+    match url.find('?') {
+        Some(q) if !url.contains("://") => text(&format!("{}?{HIDDEN}", &url[..q])),
+        _ => text(url),
+    }
 }
 
 /// Registers the user-info and the query of a URL the user gave as secrets.
@@ -69,15 +70,17 @@ pub fn register_url(url: &str) {
     }
 }
 
-/// Hides the `user:password@` part of every `scheme://user:password@host` in `text`.
-fn user_info(text: &str) -> String {
+/// Hides the `user:password@` part and the query of every `scheme://...` in `text`.
+fn urls(text: &str) -> String {
+    // Brackets belong to URLs (`http://[::1]:8080/`), so they do not end one.
+    const END: &str = "\"'<>(){} \t\r\n";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
         let end = tail
-            .find(|c: char| "/?#\"'<>()[]{} \t\r\n".contains(c))
+            .find(|c: char| "/?#".contains(c) || END.contains(c))
             .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {
@@ -87,7 +90,20 @@ fn user_info(text: &str) -> String {
             }
             None => out.push_str(authority),
         }
-        rest = &tail[end..];
+        let after = &tail[end..];
+        let url_end = after.find(|c: char| END.contains(c)).unwrap_or(after.len());
+        let (url_rest, text_rest) = after.split_at(url_end);
+        match url_rest.find('?') {
+            Some(q) => {
+                out.push_str(&url_rest[..=q]);
+                out.push_str(HIDDEN);
+                if let Some(fragment) = url_rest[q..].find('#') {
+                    out.push_str(&url_rest[q + fragment..]);
+                }
+            }
+            None => out.push_str(url_rest),
+        }
+        rest = text_rest;
     }
     out.push_str(rest);
     out
@@ -127,8 +143,16 @@ mod tests {
             text("GET http://bob:s3cr%40t@host:8080/x failed (see https://h/y)"),
             "GET http://[redacted]@host:8080/x failed (see https://h/y)"
         );
+        assert_eq!(
+            text("redirecting to 'https://h/p?token=abc&x=1#f' now; a?b"),
+            "redirecting to 'https://h/p?[redacted]#f' now; a?b"
+        );
         assert_eq!(text("no url here"), "no url here");
         assert_eq!(text("a://@b"), "a://[redacted]@b");
+        assert_eq!(
+            text("GET http://u:p@[::1]:80/x?t=1 failed"),
+            "GET http://[redacted]@[::1]:80/x?[redacted] failed"
+        );
     }
 
     #[test]

@@ -86,6 +86,21 @@ fn huge_content_length(s: &mut TcpStream) {
     std::thread::sleep(Duration::from_secs(60));
 }
 
+fn trickling_error_body(s: &mut TcpStream) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100000\r\n\r\n"
+    );
+    trickle(s, std::iter::repeat(b'x'), Duration::from_millis(300));
+}
+
+fn redirect_loop(s: &mut TcpStream) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 302 Found\r\nLocation: /again?token={TOKEN}\r\nContent-Length: 0\r\n\r\n"
+    );
+}
+
 fn silent(_: &mut TcpStream) {
     std::thread::sleep(Duration::from_secs(60));
 }
@@ -103,8 +118,9 @@ fn dry_run_against(url: &str, timeout: &str) -> (i32, String, f64) {
 
 #[test]
 fn http_timeout_bounds_the_whole_request_whatever_the_server_does() {
-    let cases: [(&str, Serve); 5] = [
+    let cases: [(&str, Serve); 6] = [
         ("trickling body", trickling_body),
+        ("trickling error body", trickling_error_body),
         ("trickling chunked body", trickling_chunked_body),
         ("trickling headers", trickling_headers),
         ("stalled body", stalled_body),
@@ -115,7 +131,13 @@ fn http_timeout_bounds_the_whole_request_whatever_the_server_does() {
         let (code, err, secs) = dry_run_against(&url, "2s");
         assert_eq!(code, 75, "{name}: {err}");
         assert!(secs < 4.0, "{name}: took {secs:.1}s with --http-timeout 2s");
-        assert!(err.contains("timed out"), "{name}: {err}");
+        // An error status is reported as such, with what came of its body.
+        let expected = if name.contains("error body") {
+            "HTTP 503"
+        } else {
+            "timed out"
+        };
+        assert!(err.contains(expected), "{name}: {err}");
     }
 }
 
@@ -473,11 +495,13 @@ fn the_password_in_api_url_appears_on_no_error_path() {
     let timeout = with_password(&server(silent));
     let stalled = with_password(&server(stalled_body));
     let huge = with_password(&server(huge_content_length));
+    let looping = with_password(&server(redirect_loop));
     for (name, url, expected) in [
         ("refused", refused, 75),
         ("timeout", timeout, 75),
         ("stalled body", stalled, 75),
         ("huge body", huge, 3),
+        ("redirect loop", looping, 75),
     ] {
         let (code, _, err) = outcome(eds().args([
             "-vv",
@@ -545,6 +569,25 @@ fn kafka_config_must_be_a_small_regular_file() {
     }
     std::fs::remove_file(&fifo).unwrap();
     std::fs::remove_file(&big).unwrap();
+}
+
+#[test]
+fn a_fifo_named_by_a_librdkafka_location_property_is_refused() {
+    let fifo = fifo("ca.pem");
+    let started = Instant::now();
+    let (code, _, err) = outcome(
+        eds()
+            .args(["publish", "--brokers", "127.0.0.1:1", "-X"])
+            .arg(format!("ssl.ca.location={}", fifo.display()))
+            .timeout(Duration::from_secs(20)),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("ssl.ca.location") && err.contains("FIFO"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    std::fs::remove_file(&fifo).unwrap();
 }
 
 #[test]
@@ -760,6 +803,58 @@ mod topics {
             "{err}"
         );
         assert!(!err.contains("aggregates has"), "{err}");
+    }
+
+    /// The aggregate's JSON has the same finite mean as the CSV.
+    #[test]
+    fn the_mean_of_huge_values_is_the_same_number_in_kafka() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("eds.PowerSystemRightNow.aggregates", 1, 1)
+            .unwrap();
+        let brokers = mock.bootstrap_servers();
+        let url = server(huge_values);
+        let (code, _, err) = outcome(eds().args([
+            "publish",
+            "--api-url",
+            &url,
+            "--now",
+            NOW,
+            "--brokers",
+            &brokers,
+            "--records-topic",
+            "",
+            "--fields",
+            "CO2Emission",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        let (code, out, err) = outcome(eds().args([
+            "consume",
+            "--brokers",
+            &brokers,
+            "--format",
+            "json",
+            "--idle-timeout",
+            "1s",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        let value: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            value["fields"]["CO2Emission"]["mean"].as_f64(),
+            Some(1.7e308),
+            "{out}"
+        );
+        let (code, csv, err) =
+            outcome(eds().args(["consume", "--brokers", &brokers, "--idle-timeout", "1s"]));
+        assert_eq!(code, 0, "{err}");
+        let mean = csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(4)
+            .unwrap()
+            .to_string();
+        assert_eq!(mean.parse::<f64>().unwrap(), 1.7e308, "{csv}");
     }
 
     #[test]
