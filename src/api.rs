@@ -263,12 +263,13 @@ impl Api {
         let mut rows = 0u64;
         let mut failed: Option<anyhow::Error> = None;
         let result = records::split(&mut body, &mut |text| {
-            let step = record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
-                on_row(row).map_err(|e| {
-                    failed = Some(e);
-                    anyhow::anyhow!("stopped")
-                })
-            });
+            let step =
+                parse_record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
+                    on_row(row).map_err(|e| {
+                        failed = Some(e);
+                        anyhow::anyhow!("stopped")
+                    })
+                });
             rows += 1;
             step
         });
@@ -367,7 +368,16 @@ fn check_status(url: &str, response: Response) -> Result<Response> {
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_int(headers, RETRY_AFTER.as_str())
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// A `Retry-After` value in seconds (`120`); the HTTP-date form and anything
+/// else is `None` (the run then does not wait).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
         .filter(|s| *s >= 0)
         .map(|s| Duration::from_secs(s as u64))
 }
@@ -448,7 +458,12 @@ impl<R: Read> Read for Capped<R> {
 
 /// Parses one record's text into a [`Row`], keeping the fields `wanted`
 /// names (all of them for `None`) and, with `raw`, the text itself.
-fn record(dataset: &Dataset, wanted: Option<&[&str]>, raw: bool, text: &[u8]) -> Result<Row> {
+pub fn parse_record(
+    dataset: &Dataset,
+    wanted: Option<&[&str]>,
+    raw: bool,
+    text: &[u8],
+) -> Result<Row> {
     let fields = match wanted {
         None => serde_json::from_slice::<Map<String, Value>>(text),
         Some(wanted) => Keep(wanted).deserialize(&mut serde_json::Deserializer::from_slice(text)),
