@@ -11,13 +11,27 @@ use crate::exit::{fail, fail_with, Exit};
 /// The largest configuration file read (`--kafka-config`).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
+/// Opens `path` for reading without blocking (a FIFO with no writer would
+/// block a plain `open`) and returns it with its metadata, taken from the
+/// open file so that nothing can swap the file in between.
+fn open(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
 /// Reads a small regular text file; anything else is a usage error (exit 2)
 /// naming `flag`.
 pub fn read_config(path: &Path, flag: &str) -> Result<String> {
     let shown = path.display();
     let usage = |why: String| fail(Exit::Usage, format!("{flag} {shown}: {why}"));
-    let meta = std::fs::metadata(path)
-        .map_err(|e| fail_with(Exit::Usage, format!("cannot read {flag} {shown}: {e}"), e))?;
+    let cannot =
+        |e: std::io::Error| fail_with(Exit::Usage, format!("cannot read {flag} {shown}: {e}"), e);
+    let (file, meta) = open(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(usage(format!(
             "not a regular file ({}); give a file",
@@ -30,22 +44,17 @@ pub fn read_config(path: &Path, flag: &str) -> Result<String> {
             meta.len()
         )));
     }
-    let file = std::fs::File::open(path)
-        .map_err(|e| fail_with(Exit::Usage, format!("cannot read {flag} {shown}: {e}"), e))?;
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| fail_with(Exit::Usage, format!("cannot read {flag} {shown}: {e}"), e))?;
+        .map_err(cannot)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(usage(format!(
             "larger than {MAX_CONFIG_BYTES} bytes (1 MiB)"
         )));
     }
-    String::from_utf8(bytes).map_err(|e| fail_with(Exit::Usage, usage_text(flag, path), e))
-}
-
-fn usage_text(flag: &str, path: &Path) -> String {
-    format!("{flag} {}: not UTF-8 text", path.display())
+    String::from_utf8(bytes)
+        .map_err(|e| fail_with(Exit::Usage, format!("{flag} {shown}: not UTF-8 text"), e))
 }
 
 /// A path we will create or open for writing: absent, or a regular file.
@@ -79,16 +88,12 @@ pub fn check_readable_path(path: &Path, what: &str) -> Result<()> {
 /// Reads a regular file of at most `max` bytes, `None` for anything else
 /// (absent, a FIFO, a device, too large).
 pub fn read_if_small(path: &Path, max: u64) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
+    let (file, meta) = open(path).ok()?;
     if !meta.is_file() || meta.len() > max {
         return None;
     }
     let mut text = String::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(max)
-        .read_to_string(&mut text)
-        .ok()?;
+    file.take(max).read_to_string(&mut text).ok()?;
     Some(text)
 }
 
