@@ -679,6 +679,28 @@ fn a_closed_stdout_ends_dry_runs_with_exit_0() {
     }
 }
 
+/// A run whose stderr is a pipe nobody reads any more (`2>&1 | head -c0`)
+/// still ends with its exit code, not a panic from printing the error.
+#[test]
+fn a_closed_stderr_pipe_does_not_turn_an_error_into_a_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
+        .args([
+            "-vv",
+            "publish",
+            "--dry-run",
+            "--api-url",
+            "http://127.0.0.1:1",
+            "--now",
+            NOW,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(75));
+}
+
 // ---- topics nobody asked for --------------------------------------------------
 
 mod topics {
