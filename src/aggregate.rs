@@ -66,19 +66,35 @@ pub struct FieldStats {
 }
 
 impl FieldStats {
-    /// Stats of values given oldest first.
+    /// Stats of values given oldest first. The mean never overflows: when
+    /// the plain sum would (five values of 1.7e308), it is taken from a sum
+    /// of the values scaled down by 2^64 (exact for these magnitudes), and
+    /// it is kept within `[min, max]`.
     pub fn of(values: impl IntoIterator<Item = f64>) -> FieldStats {
+        const SCALE: f64 = 18_446_744_073_709_551_616.0; // 2^64
         let mut s = FieldStats::default();
-        let mut sum = 0.0;
+        let (mut sum, mut scaled) = (0.0, 0.0);
         for v in values {
             s.count += 1;
             sum += v;
+            scaled += v / SCALE;
             s.min = Some(s.min.map_or(v, |m| m.min(v)));
             s.max = Some(s.max.map_or(v, |m| m.max(v)));
             s.last = Some(v);
         }
-        if s.count > 0 {
-            s.mean = Some(sum / s.count as f64);
+        if let (Some(min), Some(max)) = (s.min, s.max) {
+            let n = s.count as f64;
+            let mean = if sum.is_finite() {
+                sum / n
+            } else {
+                scaled / n * SCALE
+            };
+            // `clamp` panics on a NaN bound; values from JSON are never NaN.
+            s.mean = Some(if min <= max {
+                mean.clamp(min, max)
+            } else {
+                mean
+            });
         }
         s
     }
@@ -405,6 +421,28 @@ mod tests {
     use super::*;
     use crate::window::ending_at;
     use chrono::TimeDelta;
+
+    #[test]
+    fn the_mean_does_not_overflow() {
+        let big = FieldStats::of([1.7e308; 5]);
+        assert_eq!(big.mean, Some(1.7e308));
+        let max = FieldStats::of([f64::MAX, f64::MAX, f64::MAX]);
+        assert_eq!(max.mean, Some(f64::MAX));
+        let mixed = FieldStats::of([f64::MAX, f64::MAX, -f64::MAX]);
+        let mean = mixed.mean.unwrap();
+        assert!(
+            mean.is_finite() && (mean - f64::MAX / 3.0).abs() <= f64::MAX * 1e-15,
+            "{mean:e}"
+        );
+        let low = FieldStats::of([-1.7e308; 4]);
+        assert_eq!(low.mean, Some(-1.7e308));
+        // Ordinary values keep the plain sum's result exactly.
+        assert_eq!(
+            FieldStats::of([107.0, 107.02, 107.05]).mean,
+            Some((107.0 + 107.02 + 107.05) / 3.0)
+        );
+        assert_eq!(FieldStats::of([f64::NAN]).mean.map(f64::is_nan), Some(true));
+    }
     use serde_json::json;
 
     fn psrn() -> Dataset {

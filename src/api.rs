@@ -2,6 +2,11 @@
 //! in Danish local time, which is how the API reads `start` and `end`), one
 //! GET with at most one wait-and-retry on 429, the response's status and size
 //! checks, and a streaming parse of its `records` array into [`Row`]s.
+//!
+//! `--http-timeout` bounds each request from connecting to the body's last
+//! byte, whatever the server does: reqwest's per-request timeout covers the
+//! body as a whole, and the body reader also checks the deadline itself.
+//! URLs in messages have their user-info hidden ([`crate::redact`]).
 
 use std::fmt;
 use std::io::{self, Read};
@@ -16,7 +21,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
@@ -91,7 +96,7 @@ impl Api {
                 }
             }))
             .build()
-            .map_err(|e| fail(Exit::Usage, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| fail_with(Exit::Usage, format!("cannot build the HTTP client: {e}"), e))?;
         Ok(Api {
             http,
             config,
@@ -105,8 +110,13 @@ impl Api {
         self
     }
 
-    /// The dataset's URL, without query: what messages name.
+    /// The dataset's URL, without query, user-info hidden: what messages name.
     pub fn dataset_url(&self, dataset: &Dataset) -> String {
+        crate::redact::url(&self.request_url(dataset))
+    }
+
+    /// The dataset's URL as requested.
+    fn request_url(&self, dataset: &Dataset) -> String {
         format!(
             "{}/dataset/{}",
             self.config.base_url.trim_end_matches('/'),
@@ -125,19 +135,20 @@ impl Api {
         on_row: &mut dyn FnMut(Row) -> Result<()>,
     ) -> Result<FetchInfo> {
         let url = self.dataset_url(dataset);
+        let target = self.request_url(dataset);
         let query = range_query(dataset, start, end);
         log::debug!(
-            "GET {url}?{} (UTC {} .. {})",
+            "GET {url} with {} (UTC {} .. {})",
             query
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
-                .join("&"),
+                .join(" "),
             format_utc(start),
             format_utc(end)
         );
         let started = Instant::now();
-        let mut response = self.get(&url, &query)?;
+        let (mut response, mut deadline) = self.get(&target, &url, &query)?;
         if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
             match retry_after(response.headers()) {
                 Some(wait) if wait <= MAX_RETRY_WAIT => {
@@ -146,7 +157,7 @@ impl Api {
                         wait.as_secs()
                     );
                     std::thread::sleep(wait);
-                    response = self.get(&url, &query)?;
+                    (response, deadline) = self.get(&target, &url, &query)?;
                 }
                 _ => {}
             }
@@ -158,7 +169,8 @@ impl Api {
             None => {}
         }
         check_status(&url, response)
-            .and_then(|response| self.parse(dataset, &url, response, on_row))
+            .and_then(|response| self.check_length(&url, response))
+            .and_then(|response| self.parse(dataset, &url, response, deadline, on_row))
             .map(|(rows, bytes)| {
                 log::info!(
                     "fetched {rows} rows ({bytes} bytes) from {url} in {} ms",
@@ -172,23 +184,52 @@ impl Api {
             })
     }
 
-    fn get(&self, url: &str, query: &[(&str, String)]) -> Result<Response> {
-        self.http.get(url).query(query).send().map_err(|e| {
-            let what = if e.is_timeout() {
+    /// One GET of `target` (`url` is its name in messages); the response and
+    /// the deadline its body must be read by.
+    fn get(
+        &self,
+        target: &str,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<(Response, Instant)> {
+        let timeout = self.config.http_timeout;
+        let deadline = Instant::now() + timeout;
+        let response = self
+            .http
+            .get(target)
+            .query(query)
+            .timeout(timeout)
+            .send()
+            .map_err(|e| {
+                let e = e.without_url();
+                let what = if e.is_timeout() {
+                    format!("timed out after {}s", timeout.as_secs_f64())
+                } else if e.is_connect() {
+                    "cannot connect".to_string()
+                } else if e.is_redirect() {
+                    "redirect failed".to_string()
+                } else {
+                    "request failed".to_string()
+                };
+                let message = format!("GET {url}: {what}: {}", error_chain(&e));
+                fail_with(Exit::Temporary, crate::redact::text(&message), e)
+            })?;
+        Ok((response, deadline))
+    }
+
+    /// Refuses a body whose announced length is over `--max-body` before
+    /// reading any of it (exit 3, as for a body that grows past the cap).
+    fn check_length(&self, url: &str, response: Response) -> Result<Response> {
+        match response.content_length() {
+            Some(n) if n > self.config.max_body => Err(fail(
+                Exit::Data,
                 format!(
-                    "timed out after {}s",
-                    self.config.http_timeout.as_secs_f64()
-                )
-            } else if e.is_connect() {
-                "cannot connect".to_string()
-            } else {
-                "request failed".to_string()
-            };
-            fail(
-                Exit::Temporary,
-                format!("GET {url}: {what}: {}", error_chain(&e)),
-            )
-        })
+                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body)",
+                    self.config.max_body
+                ),
+            )),
+            _ => Ok(response),
+        }
     }
 
     fn parse(
@@ -196,6 +237,7 @@ impl Api {
         dataset: &Dataset,
         url: &str,
         response: Response,
+        deadline: Instant,
         on_row: &mut dyn FnMut(Row) -> Result<()>,
     ) -> Result<(u64, u64)> {
         let content_type = response
@@ -204,7 +246,7 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("none")
             .to_string();
-        let mut body = Capped::new(response, self.config.max_body);
+        let mut body = Capped::new(response, self.config.max_body).until(deadline);
         let wanted: Option<Vec<&str>> = self.shape.keep.as_ref().map(|keep| {
             let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
             index
@@ -218,12 +260,13 @@ impl Api {
         let mut rows = 0u64;
         let mut failed: Option<anyhow::Error> = None;
         let result = records::split(&mut body, &mut |text| {
-            let step = record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
-                on_row(row).map_err(|e| {
-                    failed = Some(e);
-                    anyhow::anyhow!("stopped")
-                })
-            });
+            let step =
+                parse_record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
+                    on_row(row).map_err(|e| {
+                        failed = Some(e);
+                        anyhow::anyhow!("stopped")
+                    })
+                });
             rows += 1;
             step
         });
@@ -231,12 +274,9 @@ impl Api {
             return Err(err.context(format!("processing the rows from {url}")));
         }
         let not_json = |why: String| {
-            fail(
-                Exit::Data,
-                format!(
-                    "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
-                    quote(&body.head)
-                ),
+            format!(
+                "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
+                quote(&body.head)
             )
         };
         let has_records = match result {
@@ -245,7 +285,7 @@ impl Api {
                 return Err(fail(
                     Exit::Data,
                     format!(
-                        "{url}: response body is larger than the {} byte cap",
+                        "{url}: response body is larger than the {} byte cap (--max-body)",
                         self.config.max_body
                     ),
                 ))
@@ -254,17 +294,20 @@ impl Api {
                 let what = if e.kind() == io::ErrorKind::TimedOut
                     || error_chain(&e).contains("timed out")
                 {
-                    "timed out reading the body"
+                    format!(
+                        "timed out reading the body (--http-timeout {}s, body included)",
+                        self.config.http_timeout.as_secs_f64()
+                    )
                 } else {
-                    "reading the body failed"
+                    "reading the body failed".to_string()
                 };
-                return Err(fail(
-                    Exit::Temporary,
-                    format!("{url}: {what}: {}", error_chain(&e)),
-                ));
+                let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
+                return Err(fail_with(Exit::Temporary, message, e));
             }
-            Err(SplitError::Syntax(why)) => return Err(not_json(why)),
-            Err(SplitError::Stopped(e)) => return Err(not_json(format!("{e:#}"))),
+            Err(SplitError::Syntax(why)) => return Err(fail(Exit::Data, not_json(why))),
+            Err(SplitError::Stopped(e)) => {
+                return Err(fail_with(Exit::Data, not_json(format!("{e:#}")), e))
+            }
         };
         if !has_records {
             return Err(fail(
@@ -304,7 +347,7 @@ fn check_status(url: &str, response: Response) -> Result<Response> {
     } else if status.is_server_error() {
         (Exit::Temporary, String::new())
     } else if status.is_redirection() {
-        let to = location.unwrap_or_default();
+        let to = crate::redact::url(&location.unwrap_or_default());
         (
             Exit::Data,
             format!(" (redirect to {to} not followed: another host)"),
@@ -314,12 +357,24 @@ fn check_status(url: &str, response: Response) -> Result<Response> {
     };
     Err(fail(
         exit,
-        format!("{url}: HTTP {status}{hint}; body: {}", quote(&head)),
+        crate::redact::text(&format!(
+            "{url}: HTTP {status}{hint}; body: {}",
+            quote(&head)
+        )),
     ))
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_int(headers, RETRY_AFTER.as_str())
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// A `Retry-After` value in seconds (`120`); the HTTP-date form and anything
+/// else is `None` (the run then does not wait).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
         .filter(|s| *s >= 0)
         .map(|s| Duration::from_secs(s as u64))
 }
@@ -349,11 +404,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// A reader that stops with an error past `cap` bytes and keeps the first
-/// bytes for error messages.
+/// A reader that stops with an error past `cap` bytes or past its deadline
+/// (a body trickling a byte a second never ends otherwise), and keeps the
+/// first bytes for error messages.
 struct Capped<R> {
     inner: R,
     cap: u64,
+    deadline: Option<Instant>,
     read: u64,
     exceeded: bool,
     head: Vec<u8>,
@@ -364,15 +421,24 @@ impl<R: Read> Capped<R> {
         Capped {
             inner,
             cap,
+            deadline: None,
             read: 0,
             exceeded: false,
             head: Vec::new(),
         }
     }
+
+    fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
 }
 
 impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
+        }
         let n = self.inner.read(buf)?;
         if self.head.len() < QUOTE_BYTES + 1 {
             let take = n.min(QUOTE_BYTES + 1 - self.head.len());
@@ -389,7 +455,12 @@ impl<R: Read> Read for Capped<R> {
 
 /// Parses one record's text into a [`Row`], keeping the fields `wanted`
 /// names (all of them for `None`) and, with `raw`, the text itself.
-fn record(dataset: &Dataset, wanted: Option<&[&str]>, raw: bool, text: &[u8]) -> Result<Row> {
+pub fn parse_record(
+    dataset: &Dataset,
+    wanted: Option<&[&str]>,
+    raw: bool,
+    text: &[u8],
+) -> Result<Row> {
     let fields = match wanted {
         None => serde_json::from_slice::<Map<String, Value>>(text),
         Some(wanted) => Keep(wanted).deserialize(&mut serde_json::Deserializer::from_slice(text)),
@@ -507,5 +578,22 @@ mod tests {
         let mut ok = Capped::new(&b"0123"[..], 4);
         assert!(ok.read_to_end(&mut out).is_ok());
         assert!(!ok.exceeded);
+    }
+
+    /// A source that never ends, a byte per read, stands for a trickling body.
+    #[test]
+    fn capped_reader_stops_at_its_deadline() {
+        let endless = std::io::repeat(b' ');
+        let mut r =
+            Capped::new(endless, u64::MAX).until(Instant::now() + Duration::from_millis(50));
+        let mut byte = [0u8; 1];
+        let started = Instant::now();
+        let err = loop {
+            if let Err(e) = r.read(&mut byte) {
+                break e;
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

@@ -9,7 +9,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use log::LevelFilter;
 
 use crate::aggregate::Stat;
-use crate::time::parse_duration;
+use crate::time::{check_time_range, parse_duration, parse_duration_upto};
 
 /// The exit codes (`exit.rs`), shown after the options of every `--help`.
 pub const EXIT_CODES: &str = "\
@@ -104,7 +104,7 @@ pub struct SourceArgs {
     #[command(flatten)]
     pub dataset: DatasetArgs,
     /// Timeout of the HTTP request, body included
-    #[arg(long, env = "EDS_HTTP_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, env = "EDS_HTTP_TIMEOUT", default_value = "20s", value_parser = parse_timeout, value_name = "DURATION")]
     pub http_timeout: Duration,
     /// Largest response body accepted (bytes, or with a KiB/MiB/GiB suffix)
     #[arg(long, env = "EDS_MAX_BODY", default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
@@ -173,10 +173,10 @@ pub struct KafkaArgs {
     #[arg(short = 'X', value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub property: Vec<String>,
     /// How long to wait for the brokers (connection, metadata, acknowledgements)
-    #[arg(long, env = "EDS_KAFKA_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, env = "EDS_KAFKA_TIMEOUT", default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
     pub kafka_timeout: Duration,
     /// Partition every message goes to (and is read from)
-    #[arg(long, env = "EDS_PARTITION", default_value_t = 0, value_name = "N")]
+    #[arg(long, env = "EDS_PARTITION", default_value_t = 0, value_parser = parse_partition, value_name = "N")]
     pub partition: i32,
 }
 
@@ -261,12 +261,64 @@ pub struct BackfillArgs {
     pub records: bool,
 }
 
-/// `2026-01-01` (midnight UTC) or RFC 3339.
+/// The largest `--partition`: Kafka's partition ids are 32-bit.
+const MAX_PARTITION: i32 = i32::MAX;
+/// The largest `--last` and `--max-messages`.
+const MAX_MESSAGES: u64 = 1_000_000_000;
+/// The longest `--http-timeout`, `--kafka-timeout` and `--idle-timeout`
+/// (librdkafka takes its timeouts as 32-bit milliseconds).
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// The largest `--max-body`.
+const MAX_BODY: u64 = 16 << 30;
+
+/// A partition number, 0 to [`MAX_PARTITION`].
+fn parse_partition(text: &str) -> Result<i32, String> {
+    let t = text.trim();
+    match t.parse::<i64>() {
+        Ok(n) if (0..=MAX_PARTITION as i64).contains(&n) => Ok(n as i32),
+        _ if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !t.is_empty() => Err(format!(
+            "partition '{text}' out of range: use 0 to {MAX_PARTITION}"
+        )),
+        _ => Err(format!(
+            "invalid partition '{text}': use a number from 0 to {MAX_PARTITION}"
+        )),
+    }
+}
+
+/// A message count, 0 to [`MAX_MESSAGES`].
+fn parse_count(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    match t.parse::<u64>() {
+        Ok(n) if n <= MAX_MESSAGES => Ok(n),
+        _ if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "count '{text}' is too large: at most {MAX_MESSAGES}"
+        )),
+        _ => Err(format!(
+            "invalid count '{text}': use a number from 0 to {MAX_MESSAGES}"
+        )),
+    }
+}
+
+/// A timeout: a duration of at most [`MAX_TIMEOUT`] (1d).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration_upto(text, MAX_TIMEOUT)
+}
+
+/// `2026-01-01` (midnight UTC) or RFC 3339, from 2000 to 2100.
 fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-        .or_else(|_| parse_now(text))
-        .map_err(|_| format!("invalid date '{text}': use 2026-01-01 or RFC 3339"))
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(d) => match d.and_hms_opt(0, 0, 0) {
+            Some(t) => check_time_range(t.and_utc(), text),
+            None => Err(format!("invalid date '{text}'")),
+        },
+        Err(_) => parse_now(text).map_err(|e| {
+            if e.contains("out of range") {
+                e
+            } else {
+                format!("invalid date '{text}': use 2026-01-01 or RFC 3339")
+            }
+        }),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -292,13 +344,13 @@ pub struct ConsumeArgs {
     #[arg(long, conflicts_with = "last")]
     pub from_beginning: bool,
     /// Read the last N messages [default: 10]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub last: Option<u64>,
     /// Stop after this many messages
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub max_messages: Option<u64>,
     /// Stop when nothing arrives for this long [default: 5s; with --follow: never]
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
     pub idle_timeout: Option<Duration>,
     /// At the end of the log, keep reading and print new messages as they come,
     /// until SIGINT/SIGTERM (exit 0) or --idle-timeout; without it, stop at the end
@@ -315,15 +367,17 @@ pub struct ConsumeArgs {
     pub completeness: bool,
 }
 
+/// RFC 3339, from 2000 to 2100.
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
             format!("invalid time '{text}' ({e}): use RFC 3339, e.g. 2026-11-28T12:00:30Z")
         })
+        .and_then(|t| check_time_range(t, text))
 }
 
-/// `1048576`, `512KiB`, `64MiB`, `1GiB`.
+/// `1048576`, `512KiB`, `64MiB`, `1GiB`; at most 16GiB.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
@@ -334,12 +388,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "GiB" => 1 << 30,
         _ => return Err(format!("invalid size '{text}': use bytes or KiB, MiB, GiB")),
     };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("invalid size '{text}': use bytes or KiB, MiB, GiB"))
+    let too_large = || format!("size '{text}' is too large: at most 16GiB");
+    let n = match digits.parse::<u64>() {
+        Ok(n) if n > 0 => n,
+        // All digits but no u64: too many of them.
+        Err(_) if !digits.is_empty() => return Err(too_large()),
+        _ => return Err(format!("invalid size '{text}': use bytes or KiB, MiB, GiB")),
+    };
+    match n.checked_mul(scale) {
+        Some(n) if n <= MAX_BODY => Ok(n),
+        _ => Err(too_large()),
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +435,39 @@ mod tests {
         assert_eq!(parse_size("1000"), Ok(1000));
         assert!(parse_size("64MB").is_err());
         assert!(parse_size("0").is_err());
+        assert_eq!(parse_size("16GiB"), Ok(16 << 30));
+        for absurd in ["17GiB", "99999999999999999999", "18446744073709551615GiB"] {
+            assert!(
+                parse_size(absurd).unwrap_err().contains("at most 16GiB"),
+                "{absurd}"
+            );
+        }
+    }
+
+    #[test]
+    fn bounded_numbers_and_times() {
+        assert_eq!(parse_partition("7"), Ok(7));
+        assert!(parse_partition("-1").unwrap_err().contains("2147483647"));
+        assert!(parse_partition("99999999999999999999999")
+            .unwrap_err()
+            .contains("2147483647"));
+        assert_eq!(parse_count("1000000000"), Ok(1_000_000_000));
+        assert!(parse_count("1000000001")
+            .unwrap_err()
+            .contains("at most 1000000000"));
+        assert!(parse_count("99999999999999999999999")
+            .unwrap_err()
+            .contains("at most"));
+        assert!(parse_timeout("1d").is_ok());
+        assert!(parse_timeout("1d1ms").unwrap_err().contains("at most 1d"));
+        assert!(parse_now("2100-01-01T00:00:00Z").is_ok());
+        assert!(parse_now("2100-01-01T00:00:01Z")
+            .unwrap_err()
+            .contains("2100-01-01T00:00:00Z"));
+        assert!(parse_date("1999-12-31")
+            .unwrap_err()
+            .contains("2000-01-01T00:00:00Z"));
+        assert!(parse_date("2000-01-01").is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::cli::{
     SchemaArgs, SchemaKind, SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::Topics;
 use crate::time::format_span;
@@ -216,6 +216,14 @@ impl KafkaOutput {
             aggregates: topic(&topics.aggregates_topic, "aggregates"),
             partition: kafka.partition,
         };
+        for (flag, name) in [
+            ("--records-topic", &topics.records),
+            ("--aggregates-topic", &topics.aggregates),
+        ] {
+            if let Some(name) = name {
+                crate::kafka::check_topic_name(flag, name)?;
+            }
+        }
         if topics.records.is_none() && topics.aggregates.is_none() {
             return Err(usage("both topics are empty: nothing to publish".into()));
         }
@@ -235,12 +243,14 @@ impl KafkaOutput {
 impl SourceConfig {
     pub fn from_args(args: &SourceArgs) -> Result<SourceConfig> {
         let dataset = dataset(&args.dataset)?;
+        // Its password and query never appear in a message or a log line.
+        crate::redact::register_url(&args.api_url);
+        let shown = crate::redact::url(&args.api_url);
         let url = reqwest::Url::parse(&args.api_url)
-            .map_err(|e| usage(format!("invalid --api-url '{}': {e}", args.api_url)))?;
+            .map_err(|e| fail_with(Exit::Usage, format!("invalid --api-url '{shown}': {e}"), e))?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
             return Err(usage(format!(
-                "invalid --api-url '{}': use http(s)://host[:port][/path]",
-                args.api_url
+                "invalid --api-url '{shown}': use http(s)://host[:port][/path], no query"
             )));
         }
         if args.http_timeout.is_zero() {
@@ -305,6 +315,9 @@ impl PublishConfig {
             &args.topics,
             &source.dataset,
         )?;
+        if let Some(path) = &args.lock_file {
+            crate::files::check_writable(path, "--lock-file")?;
+        }
         Ok(PublishConfig {
             source,
             aggregate,
@@ -391,12 +404,14 @@ impl ConsumeConfig {
             (None, true, _) => Start::Beginning,
             (None, false, n) => Start::Last(n.unwrap_or(10)),
         };
+        let topic = args
+            .topic
+            .clone()
+            .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
+        crate::kafka::check_topic_name("--topic", &topic)?;
         Ok(ConsumeConfig {
             settings: kafka_settings(&args.kafka)?,
-            topic: args
-                .topic
-                .clone()
-                .unwrap_or_else(|| default_topic(&dataset, "aggregates")),
+            topic,
             fields: fields(args.fields.as_deref(), &dataset)?,
             dataset,
             partition: args.kafka.partition,

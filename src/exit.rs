@@ -1,14 +1,16 @@
-//! Exit codes: the one enum every failure maps to, and the error type that
-//! carries a code through `anyhow` chains up to `main`.
+//! Exit codes: the one enum every failure maps to, the error type that
+//! carries a code through `anyhow` chains up to `main` (keeping the error it
+//! was made from as its source), and how `main` reports an error.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Process exit codes, documented in the README ("Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// The run did what was asked.
+    /// The run did what was asked (or stdout was closed by its reader).
     Success = 0,
-    /// An unexpected error (a bug, or an I/O error such as a closed stdout).
+    /// An unexpected error (a bug, or an I/O error other than a closed stdout).
     Internal = 1,
     /// Usage or configuration error: bad flag, bad duration, unknown stat.
     Usage = 2,
@@ -27,11 +29,14 @@ impl Exit {
     }
 }
 
-/// An error with the exit code it must end the process with.
+/// An error with the exit code it must end the process with. Its message is
+/// what the user reads; `source`, when kept, is the error it was made from
+/// (shown by `main` with `-v`).
 #[derive(Debug)]
 pub struct Coded {
     pub exit: Exit,
     pub message: String,
+    source: Option<anyhow::Error>,
 }
 
 impl fmt::Display for Coded {
@@ -40,22 +45,123 @@ impl fmt::Display for Coded {
     }
 }
 
-impl std::error::Error for Coded {}
+impl std::error::Error for Coded {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Builds an error that ends the process with `exit`.
 pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Coded {
         exit,
         message: message.into(),
+        source: None,
     })
 }
 
-/// The exit code for an error: the first [`Coded`] in its chain, else
-/// [`Exit::Internal`].
+/// Like [`fail`], keeping `source` (the error that caused it) in the chain.
+pub fn fail_with(
+    exit: Exit,
+    message: impl Into<String>,
+    source: impl Into<anyhow::Error>,
+) -> anyhow::Error {
+    anyhow::Error::new(Coded {
+        exit,
+        message: message.into(),
+        source: Some(source.into()),
+    })
+}
+
+/// `err` unchanged when it already has a code, else coded `exit` (keeping
+/// `err` as the source; the message is its text).
+pub fn or_code(err: anyhow::Error, exit: Exit) -> anyhow::Error {
+    if err.chain().any(|e| e.is::<Coded>()) {
+        err
+    } else {
+        fail_with(exit, message(&err), err)
+    }
+}
+
+/// The error's text for a message or a log line: its contexts and its coded
+/// message, without the causes below (use this, not `{err:#}`, which repeats
+/// the causes that a message already quotes).
+pub fn message(err: &anyhow::Error) -> String {
+    report(err, false, str::to_string)
+}
+
+/// `result.or_exit(Exit::Kafka, |e| format!("subscribing: {e}"))`: the error
+/// becomes a [`Coded`] with that message and stays in the chain as its source.
+pub trait OrExit<T, E> {
+    fn or_exit(self, exit: Exit, message: impl FnOnce(&E) -> String) -> anyhow::Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> OrExit<T, E> for Result<T, E> {
+    fn or_exit(self, exit: Exit, message: impl FnOnce(&E) -> String) -> anyhow::Result<T> {
+        self.map_err(|e| {
+            let text = message(&e);
+            fail_with(exit, text, e)
+        })
+    }
+}
+
+static OUTPUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Called by the stdout writers when the reader went away (`| head`): the
+/// run then ends with exit 0 and no message, as `grep` and `ripgrep` do.
+pub fn note_output_closed() {
+    OUTPUT_CLOSED.store(true, Ordering::SeqCst);
+}
+
+/// The exit code for an error: 0 when stdout was closed by its reader, else
+/// the first [`Coded`] in its chain, else [`Exit::Internal`].
 pub fn exit_of(err: &anyhow::Error) -> Exit {
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) || is_broken_pipe(err) {
+        return Exit::Success;
+    }
     err.chain()
         .find_map(|e| e.downcast_ref::<Coded>().map(|c| c.exit))
         .unwrap_or(Exit::Internal)
+}
+
+/// Whether the chain has an uncoded `BrokenPipe` from our own output (an
+/// error below a [`Coded`] is a connection's, not stdout's).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    for e in err.chain() {
+        if e.is::<Coded>() {
+            return false;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+    }
+    false
+}
+
+/// The error as `main` prints it: the contexts and the coded message, then,
+/// when `causes` is set, each error below it on a `caused by:` line.
+/// `redact` scrubs secrets out of every part.
+pub fn report(err: &anyhow::Error, causes: bool, redact: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    let mut chain = err.chain();
+    for e in chain.by_ref() {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&redact(&e.to_string()));
+        if e.is::<Coded>() {
+            break;
+        }
+    }
+    if causes {
+        for e in chain {
+            out.push_str("\n  caused by: ");
+            out.push_str(&redact(&e.to_string()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -69,11 +175,51 @@ mod tests {
         let err = err.context("fetching x").unwrap_err();
         assert_eq!(exit_of(&err), Exit::Temporary);
         assert_eq!(format!("{err:#}"), "fetching x: HTTP 503");
+        assert_eq!(report(&err, true, str::to_string), "fetching x: HTTP 503");
     }
 
     #[test]
     fn uncoded_is_internal() {
         assert_eq!(exit_of(&anyhow::anyhow!("boom")), Exit::Internal);
         assert_eq!(Exit::Temporary.code(), 75);
+    }
+
+    #[test]
+    fn the_source_stays_in_the_chain_below_the_message() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let r: Result<(), std::io::Error> = Err(io);
+        let err = r
+            .or_exit(Exit::Temporary, |e| format!("GET x: {}", e.kind()))
+            .context("fetching")
+            .unwrap_err();
+        assert_eq!(exit_of(&err), Exit::Temporary);
+        assert!(err.chain().any(|e| e.is::<std::io::Error>()));
+        assert_eq!(
+            report(&err, false, str::to_string),
+            "fetching: GET x: connection reset"
+        );
+        assert_eq!(
+            report(&err, true, |s| s.replace("peer", "[redacted]")),
+            "fetching: GET x: connection reset\n  caused by: reset by [redacted]"
+        );
+    }
+
+    #[test]
+    fn or_code_keeps_an_existing_code() {
+        let kafka = fail_with(Exit::Kafka, "delivery failed", std::io::Error::other("x"));
+        assert_eq!(exit_of(&or_code(kafka, Exit::Data)), Exit::Kafka);
+        let plain = anyhow::anyhow!("rows out of order").context("window");
+        let coded = or_code(plain, Exit::Data);
+        assert_eq!(exit_of(&coded), Exit::Data);
+        assert_eq!(message(&coded), "window: rows out of order");
+    }
+
+    #[test]
+    fn broken_pipe_of_our_output_is_success_but_not_a_connections() {
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let ours = anyhow::Error::new(pipe()).context("writing CSV");
+        assert_eq!(exit_of(&ours), Exit::Success);
+        let theirs = fail_with(Exit::Temporary, "GET x: connection lost", pipe());
+        assert_eq!(exit_of(&theirs), Exit::Temporary);
     }
 }

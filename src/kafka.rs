@@ -2,8 +2,9 @@
 //! shared by the producer and the consumer: role defaults, then the
 //! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
 //! then `-X key=value`. Also the client context that collects librdkafka's
-//! errors and delivery failures, and the redaction that keeps secrets out of
-//! every log line and message.
+//! errors and delivery failures, the redaction that keeps secrets out of
+//! every log line and message, and the check that a topic exists (this
+//! program never lets a broker auto-create one).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use rdkafka::client::ClientContext;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -19,7 +20,7 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
 use rdkafka::{ClientConfig, Message};
 
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 
 /// Java client keys that mean nothing to librdkafka; skipped with a warning.
 const JAVA_ONLY: &[&str] = &[
@@ -34,6 +35,8 @@ const JAVA_ONLY: &[&str] = &[
     "schema.registry.basic.auth.user.info",
 ];
 
+const AUTO_CREATE: &str = "allow.auto.create.topics";
+
 /// Whether a property's value is a secret that must never be shown.
 pub fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -44,10 +47,41 @@ pub fn is_secret(key: &str) -> bool {
         || k == "sasl.oauthbearer.config"
 }
 
-/// Resolved Kafka settings: user properties in precedence order applied.
+/// A secret value: shown as `[redacted]` by `Debug` and `Display`; only
+/// [`Secret::expose`] gives the value (to librdkafka).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Resolved Kafka settings: user properties in precedence order applied;
+/// secret values (see [`is_secret`]) are held apart, as [`Secret`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaSettings {
     user: BTreeMap<String, String>,
+    secrets: BTreeMap<String, Secret>,
     /// How long to wait for the brokers (metadata, acknowledgements).
     pub timeout: Duration,
 }
@@ -62,18 +96,12 @@ impl KafkaSettings {
     ) -> Result<Self> {
         let mut user = BTreeMap::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                fail(
-                    Exit::Usage,
-                    format!("cannot read --kafka-config {}: {e}", path.display()),
-                )
+            let text = crate::files::read_config(path, "--kafka-config")?;
+            let props = parse_properties(&text).map_err(|e| {
+                let message = format!("--kafka-config {}: {e}", path.display());
+                fail_with(Exit::Usage, message, e)
             })?;
-            for (k, v) in parse_properties(&text).map_err(|e| {
-                fail(
-                    Exit::Usage,
-                    format!("--kafka-config {}: {e}", path.display()),
-                )
-            })? {
+            for (k, v) in props {
                 user.insert(k, v);
             }
         }
@@ -103,7 +131,24 @@ impl KafkaSettings {
         if timeout.is_zero() {
             return Err(fail(Exit::Usage, "--kafka-timeout must be more than 0"));
         }
-        Ok(KafkaSettings { user, timeout })
+        // Files librdkafka will read: a FIFO or a device there would hang it.
+        for (k, v) in &user {
+            if (k.ends_with(".location") || k.ends_with(".keytab")) && v != "probe" {
+                crate::files::check_readable_path(Path::new(v), k)?;
+            }
+        }
+        let (secrets, user): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            user.into_iter().partition(|(k, _)| is_secret(k));
+        let secrets = secrets
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, Secret::new(v)))
+            .collect();
+        Ok(KafkaSettings {
+            user,
+            secrets,
+            timeout,
+        })
     }
 
     pub fn brokers(&self) -> &str {
@@ -113,27 +158,18 @@ impl KafkaSettings {
     /// Replaces every secret value that occurs in `text` with `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (k, v) in &self.user {
-            if is_secret(k) && !v.is_empty() {
-                out = out.replace(v.as_str(), "[redacted]");
-            }
+        for v in self.secrets.values() {
+            out = out.replace(v.expose(), "[redacted]");
         }
         out
     }
 
     /// The user's properties for a log line, secrets hidden.
     pub fn describe(&self) -> String {
-        self.user
-            .iter()
-            .map(|(k, v)| {
-                if is_secret(k) {
-                    format!("{k}=[redacted]")
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut all: Vec<String> = self.user.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        all.extend(self.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+        all.sort();
+        all.join(" ")
     }
 
     fn config(&self, defaults: &[(&str, String)]) -> ClientConfig {
@@ -150,6 +186,15 @@ impl KafkaSettings {
         for (k, v) in &self.user {
             config.set(k, v);
         }
+        for (k, v) in &self.secrets {
+            config.set(k, v.expose());
+        }
+        // A metadata request for a missing topic must never create it with the
+        // broker's defaults (librdkafka's producer asks for that by default).
+        if self.user.get(AUTO_CREATE).is_some_and(|v| v != "false") {
+            log::warn!("{AUTO_CREATE} is always false here; create topics with --create-topics");
+        }
+        config.set(AUTO_CREATE, "false");
         config
     }
 
@@ -195,13 +240,11 @@ impl KafkaSettings {
 
     /// The error for a client librdkafka refused to create (a bad property).
     pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
-        fail(
-            Exit::Usage,
-            format!(
-                "invalid Kafka configuration: {}",
-                self.redact(&err.to_string())
-            ),
-        )
+        let message = format!(
+            "invalid Kafka configuration: {}",
+            self.redact(&err.to_string())
+        );
+        fail_with(Exit::Usage, message, err)
     }
 
     /// The error for brokers that did not answer in time.
@@ -210,15 +253,132 @@ impl KafkaSettings {
             .last_error()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        fail(
-            Exit::Kafka,
-            self.redact(&format!(
-                "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
-                self.brokers(),
-                self.timeout.as_secs_f64()
-            )),
+        let message = self.redact(&format!(
+            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
+            self.brokers(),
+            self.timeout.as_secs_f64()
+        ));
+        fail_with(Exit::Kafka, message, err.clone())
+    }
+
+    /// The error for `fetch_watermarks(topic, partition)` failing: a missing
+    /// topic or partition is said plainly (checked with a metadata request),
+    /// anything else is [`KafkaSettings::unreachable`]. For the cursor read.
+    pub fn offsets_error(
+        &self,
+        client: &Client<Context>,
+        topic: &str,
+        partition: i32,
+        err: &KafkaError,
+    ) -> anyhow::Error {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let missing = matches!(
+            err.rdkafka_error_code(),
+            Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
+        );
+        if missing {
+            if let Err(e) = require_topic(client, self, topic, Some(partition), CREATE_HINT) {
+                return e;
+            }
+        }
+        self.unreachable(
+            &format!("read the offsets of {topic}"),
+            err,
+            client.context(),
         )
     }
+}
+
+/// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
+pub fn check_topic_name(flag: &str, name: &str) -> Result<()> {
+    let legal = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if legal && (1..=249).contains(&name.len()) && name != "." && name != ".." {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(60).collect();
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "{flag} '{shown}{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
+            if name.chars().count() > 60 { "..." } else { "" }
+        ),
+    ))
+}
+
+/// What a missing topic's message tells the operator to do, for publish and backfill.
+pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
+
+/// The number of partitions of `topic`, `None` when it does not exist. The
+/// metadata request never creates it (see [`KafkaSettings`]' configuration).
+pub fn partitions(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<Option<usize>> {
+    let metadata = client
+        .fetch_metadata(Some(topic), settings.timeout)
+        .map_err(|e| settings.unreachable("fetch metadata", &e, client.context()))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len()))
+}
+
+/// The error for a topic that does not exist (exit 4); `hint` says what to do.
+pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
+    fail(
+        Exit::Kafka,
+        format!(
+            "topic {topic} does not exist on {}; {hint}",
+            settings.brokers()
+        ),
+    )
+}
+
+/// Checks that `topic` has `count` partitions including `partition` (any
+/// partition for `None`): exit 4 otherwise. Warns when the topic has more
+/// partitions than the one this program uses.
+pub fn check_partitions(
+    settings: &KafkaSettings,
+    topic: &str,
+    count: Option<usize>,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let Some(n) = count else {
+        return Err(missing_topic(settings, topic, hint));
+    };
+    if let Some(p) = partition {
+        if p < 0 || p as usize >= n {
+            return Err(fail(
+                Exit::Kafka,
+                format!("topic {topic} has {n} partition(s); --partition {p} does not exist"),
+            ));
+        }
+        if n > 1 {
+            log::warn!(
+                "topic {topic} has {n} partitions; only partition {p} is written and read \
+                 (order and the cursor hold per partition)"
+            );
+        }
+    }
+    Ok(n)
+}
+
+/// [`partitions`] then [`check_partitions`]: the topic exists (and has `partition`).
+pub fn require_topic(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let count = partitions(client, settings, topic)?;
+    check_partitions(settings, topic, count, partition, hint)
 }
 
 /// An `-X` argument for a message: hidden whole when it may hold a secret.
@@ -305,10 +465,9 @@ impl Context {
     pub fn new(settings: &KafkaSettings) -> Context {
         Context {
             secrets: settings
-                .user
-                .iter()
-                .filter(|(k, v)| is_secret(k) && !v.is_empty())
-                .map(|(_, v)| v.clone())
+                .secrets
+                .values()
+                .map(|v| v.expose().to_string())
                 .collect(),
             ..Context::default()
         }
@@ -423,6 +582,64 @@ mod tests {
         assert_eq!(config.get("compression.type"), Some("lz4"));
         assert!(!s.describe().contains("hunter2"));
         assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
+    }
+
+    #[test]
+    fn topic_names_are_checked_as_kafka_does() {
+        for good in [
+            "eds.PowerSystemRightNow.records",
+            "a",
+            "A_b-c.9",
+            &"x".repeat(249),
+        ] {
+            assert!(check_topic_name("--topic", good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "ø", &"x".repeat(250)] {
+            let e = check_topic_name("--topic", bad).unwrap_err();
+            assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+            assert!(e.to_string().starts_with("--topic"), "{e}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_debug_and_display() {
+        let s = KafkaSettings::new(
+            Some("a:1"),
+            None,
+            &[
+                "sasl.password=Hunter2Secret".into(),
+                "ssl.key.password=KeyPass99".into(),
+                "sasl.username=alice".into(),
+            ],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for shown in [format!("{s:?}"), format!("{s:#?}"), s.describe()] {
+            assert!(
+                !shown.contains("Hunter2Secret") && !shown.contains("KeyPass99"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("alice"),
+                "plain values stay visible: {shown}"
+            );
+        }
+        let secret = Secret::new("xyzzy-secret");
+        assert_eq!(format!("{secret} {secret:?}"), "[redacted] [redacted]");
+        assert_eq!(secret.expose(), "xyzzy-secret");
+        // librdkafka still gets the value.
+        assert_eq!(
+            s.producer_config().get("sasl.password"),
+            Some("Hunter2Secret")
+        );
+        assert_eq!(
+            s.producer_config().get("allow.auto.create.topics"),
+            Some("false")
+        );
+        assert_eq!(
+            s.consumer_config(None).get("allow.auto.create.topics"),
+            Some("false")
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Log setup: everything goes to stderr (stdout carries data only), at the
-//! level EDS_LOG / --log-level gives, raised by -v and lowered by -q.
+//! level EDS_LOG / --log-level gives, raised by -v and lowered by -q. Every
+//! line passes through [`crate::redact`] on its way out.
+
+use std::io::{self, Write};
 
 use log::LevelFilter;
 use simplelog::{ConfigBuilder, WriteLogger};
@@ -33,7 +36,45 @@ pub fn init(args: &LogArgs) {
         .set_location_level(LevelFilter::Off)
         .build();
     // Only fails when a logger is already set, which is harmless.
-    let _ = WriteLogger::init(level(args), config, std::io::stderr());
+    let _ = WriteLogger::init(level(args), config, Redacting::new(std::io::stderr()));
+}
+
+/// Writes whole lines, each with its secrets hidden ([`crate::redact::text`]).
+pub struct Redacting<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Redacting<W> {
+    pub fn new(inner: W) -> Self {
+        Redacting {
+            inner,
+            line: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let line: Vec<u8> = self.line.drain(..upto).collect();
+        let text = crate::redact::text(&String::from_utf8_lossy(&line));
+        self.inner.write_all(text.as_bytes())
+    }
+}
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        while let Some(n) = self.line.iter().position(|b| *b == b'\n') {
+            self.emit(n + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit(self.line.len())?;
+        }
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +93,18 @@ mod tests {
         assert_eq!(level(&args(5, 0, LevelFilter::Info)), LevelFilter::Trace);
         assert_eq!(level(&args(0, 1, LevelFilter::Info)), LevelFilter::Warn);
         assert_eq!(level(&args(0, 9, LevelFilter::Debug)), LevelFilter::Off);
+    }
+
+    #[test]
+    fn log_lines_are_redacted_whole() {
+        let mut out = Vec::new();
+        let mut w = Redacting::new(&mut out);
+        write!(w, "GET http://user:").unwrap();
+        write!(w, "hunter2@host/ failed\nnext").unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET http://[redacted]@host/ failed\nnext"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! Thin entry point: parse, run, map the error to an exit code.
 
+use std::io::Write;
+
 use clap::Parser;
 use eds_kafka::cli::Cli;
-use eds_kafka::exit::{exit_of, Exit};
+use eds_kafka::exit::{exit_of, report, Exit};
 
 fn main() {
     let cli = Cli::parse();
@@ -10,8 +12,16 @@ fn main() {
     let code = match eds_kafka::run(cli) {
         Ok(()) => Exit::Success,
         Err(err) => {
-            eprintln!("eds-kafka: error: {err:#}");
-            exit_of(&err)
+            let code = exit_of(&err);
+            // A closed stdout (`| head`) ends the run quietly, with exit 0.
+            if code != Exit::Success {
+                // -v and more: the errors that caused it, one per line.
+                let causes = log::max_level() >= log::LevelFilter::Debug;
+                let text = report(&err, causes, eds_kafka::redact::text);
+                // Not eprintln!, which panics when stderr is closed (`2>&-`).
+                let _ = writeln!(std::io::stderr(), "eds-kafka: error: {text}");
+            }
+            code
         }
     };
     std::process::exit(code.code());

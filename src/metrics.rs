@@ -107,7 +107,8 @@ pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
 
 /// Writes the metrics file atomically.
 pub fn write(path: &Path, m: &RunMetrics<'_>) -> Result<()> {
-    let previous = std::fs::read_to_string(path).ok();
+    // Only a small regular file is read back (a FIFO there must not block the run).
+    let previous = crate::files::read_if_small(path, 1 << 20);
     let text = render(m, previous.as_deref());
     let dir = path
         .parent()

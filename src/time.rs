@@ -5,9 +5,51 @@
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
 
-/// Parses `500ms`, `20s`, `5m`, `6h`, `1d` and sums like `1h30m`.
+/// The longest duration a flag takes: 10 years.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(3650 * 86_400);
+
+/// The earliest time a flag (`--now`, `--from`, `--to`) takes.
+pub const MIN_TIME: DateTime<Utc> = match DateTime::from_timestamp(946_684_800, 0) {
+    Some(t) => t, // 2000-01-01T00:00:00Z
+    None => panic!(),
+};
+/// The latest time a flag takes.
+pub const MAX_TIME: DateTime<Utc> = match DateTime::from_timestamp(4_102_444_800, 0) {
+    Some(t) => t, // 2100-01-01T00:00:00Z
+    None => panic!(),
+};
+
+/// `t` if it is within [`MIN_TIME`, `MAX_TIME`], else the message saying so.
+pub fn check_time_range(t: DateTime<Utc>, text: &str) -> Result<DateTime<Utc>, String> {
+    if (MIN_TIME..=MAX_TIME).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "time '{text}' out of range: use a time from {} to {}",
+            format_utc(MIN_TIME),
+            format_utc(MAX_TIME)
+        ))
+    }
+}
+
+/// Parses `500ms`, `20s`, `5m`, `6h`, `1d` and sums like `1h30m`, at most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration_upto(text, MAX_DURATION)
+}
+
+/// [`parse_duration`] with a lower bound of its own.
+pub fn parse_duration_upto(
+    text: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     let text = text.trim();
+    let too_long = || {
+        format!(
+            "duration '{text}' is too long: at most {}",
+            format_span(TimeDelta::from_std(max).unwrap_or(TimeDelta::MAX))
+        )
+    };
     let bad = || format!("invalid duration '{text}': use e.g. 30s, 5m, 6h, 1d or 1h30m");
     if text.is_empty() {
         return Err(bad());
@@ -19,7 +61,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         if digits == 0 {
             return Err(bad());
         }
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let number: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -36,7 +78,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         total_ms = number
             .checked_mul(ms_per_unit)
             .and_then(|ms| total_ms.checked_add(ms))
-            .ok_or_else(bad)?;
+            .filter(|ms| *ms <= max.as_millis() as u64)
+            .ok_or_else(too_long)?;
     }
     Ok(std::time::Duration::from_millis(total_ms))
 }
@@ -128,8 +171,10 @@ pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
 pub fn floor(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
     let step_ms = step.num_milliseconds().max(1);
     let ms = t.timestamp_millis();
-    let floored = ms - ms.rem_euclid(step_ms);
-    DateTime::from_timestamp_millis(floored).expect("a floored time is in range")
+    // At or after chrono's minimum unless `t` is within a step of it; then `t`.
+    ms.checked_sub(ms.rem_euclid(step_ms))
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or(t)
 }
 
 /// Every UTC instant the API could mean by a Danish local time: one, two in
@@ -142,18 +187,29 @@ fn readings(local: NaiveDateTime) -> Vec<DateTime<Utc>> {
     }
 }
 
+/// The Danish wall-clock time of `utc` (at the ends of chrono's range, where
+/// that would overflow, the UTC time itself).
+fn danish(utc: DateTime<Utc>) -> NaiveDateTime {
+    use chrono::Offset;
+    let offset = Copenhagen.offset_from_utc_datetime(&utc.naive_utc()).fix();
+    utc.naive_utc()
+        .checked_add_signed(TimeDelta::seconds(offset.local_minus_utc() as i64))
+        .unwrap_or(utc.naive_utc())
+}
+
 /// A Danish local time (minute precision) that, however the API reads it, is
 /// at or before `utc`: a safe inclusive `start`. Exact except around DST changes.
 pub fn dk_at_or_before(utc: DateTime<Utc>) -> NaiveDateTime {
-    let mut local = floor(utc, TimeDelta::minutes(1))
-        .with_timezone(&Copenhagen)
-        .naive_local();
+    let mut local = danish(floor(utc, TimeDelta::minutes(1)));
     for _ in 0..4 {
         let r = readings(local);
         if !r.is_empty() && r.iter().all(|t| *t <= utc) {
             break;
         }
-        local -= TimeDelta::hours(1);
+        match local.checked_sub_signed(TimeDelta::hours(1)) {
+            Some(earlier) => local = earlier,
+            None => break,
+        }
     }
     local
 }
@@ -163,17 +219,22 @@ pub fn dk_at_or_before(utc: DateTime<Utc>) -> NaiveDateTime {
 pub fn dk_at_or_after(utc: DateTime<Utc>) -> NaiveDateTime {
     let floored = floor(utc, TimeDelta::minutes(1));
     let ceiled = if floored < utc {
-        floored + TimeDelta::minutes(1)
+        floored
+            .checked_add_signed(TimeDelta::minutes(1))
+            .unwrap_or(floored)
     } else {
         floored
     };
-    let mut local = ceiled.with_timezone(&Copenhagen).naive_local();
+    let mut local = danish(ceiled);
     for _ in 0..4 {
         let r = readings(local);
         if !r.is_empty() && r.iter().all(|t| *t >= utc) {
             break;
         }
-        local += TimeDelta::hours(1);
+        match local.checked_add_signed(TimeDelta::hours(1)) {
+            Some(later) => local = later,
+            None => break,
+        }
     }
     local
 }
@@ -200,6 +261,21 @@ mod tests {
         for bad in ["", "5", "m", "5x", "-5m", "5 m", "1.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION));
+        for absurd in [
+            "3651d",
+            "3650d1ms",
+            "1000000000d",
+            "99999999999999999999s",
+            "18446744073709551615ms",
+        ] {
+            let e = parse_duration(absurd).unwrap_err();
+            assert!(e.contains("at most 3650d"), "{absurd}: {e}");
+        }
+        let day = std::time::Duration::from_secs(86_400);
+        assert!(parse_duration_upto("25h", day)
+            .unwrap_err()
+            .contains("at most 1d"));
         assert_eq!(format_span(TimeDelta::seconds(3900)), "1h5m");
         assert_eq!(format_span(TimeDelta::seconds(41 * 60)), "41m");
     }
@@ -250,6 +326,14 @@ mod tests {
         assert_eq!(floor(t, TimeDelta::minutes(5)), utc("2026-11-28T11:55:00Z"));
         let exact = utc("2026-11-28T12:00:00Z");
         assert_eq!(floor(exact, TimeDelta::minutes(1)), exact);
+        // No panic at the ends of chrono's range.
+        let _ = floor(DateTime::<Utc>::MIN_UTC, TimeDelta::days(3650));
+        let _ = floor(DateTime::<Utc>::MAX_UTC, TimeDelta::days(3650));
+        let _ = dk_at_or_before(DateTime::<Utc>::MIN_UTC);
+        let _ = dk_at_or_after(DateTime::<Utc>::MAX_UTC);
+        assert!(check_time_range(utc("2100-01-01T00:00:00Z"), "x").is_ok());
+        assert!(check_time_range(utc("2100-01-01T00:00:01Z"), "x").is_err());
+        assert!(check_time_range(utc("1999-12-31T23:59:59Z"), "x").is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::emit::Emitter;
 use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::{self, Cursors, Published};
-use crate::exit::{exit_of, fail, Exit};
+use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -243,7 +243,10 @@ impl Chunks<'_, '_> {
             if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
                 return Err(err.context(context));
             }
-            log::warn!("{context} failed ({err:#}); trying again ({attempt} of {ATTEMPTS} failed)");
+            log::warn!(
+                "{context} failed ({}); trying again ({attempt} of {ATTEMPTS} failed)",
+                message(&err)
+            );
         }
         unreachable!("the last attempt returns")
     }
@@ -264,7 +267,7 @@ impl Chunks<'_, '_> {
             *rows += 1;
             slider
                 .push(row, &mut |new, w| emitter.group(new, w))
-                .map_err(|e| fail(Exit::Data, format!("{e:#}")))
+                .map_err(|e| or_code(e, Exit::Data))
         })?;
         Ok(())
     }

@@ -25,10 +25,10 @@ use crate::aggregate::{resolve_fields, Aggregate};
 use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, Exit};
-use crate::kafka::Context;
+use crate::exit::{fail, fail_with, Exit, OrExit};
+use crate::kafka::{self, Context};
 use crate::sink::csv::{CsvSink, Table};
-use crate::sink::Sink;
+use crate::sink::{Sink, Watched};
 
 /// After the reported end arrived: a pause this long without a message is the end.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -36,6 +36,9 @@ const SETTLE: Duration = Duration::from_millis(100);
 const TAIL_MAX: Duration = Duration::from_secs(2);
 /// One poll while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
+
+/// What a missing topic's message tells a reader.
+const READ_HINT: &str = "check --topic and --dataset (publish --create-topics creates it)";
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
     let consumer = config.settings.consumer(config.group.as_deref())?;
@@ -50,7 +53,9 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
     if config.group.is_some() && reading.read > 0 {
         consumer
             .commit_consumer_state(CommitMode::Sync)
-            .map_err(|e| fail(Exit::Kafka, format!("committing offsets of {topic}: {e}")))?;
+            .or_exit(Exit::Kafka, |e| {
+                format!("committing offsets of {topic}: {e}")
+            })?;
     }
     log::debug!("read {} messages from {topic}", reading.read);
     log::info!("printed {} messages from {topic}", printer.printed);
@@ -63,21 +68,18 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
 fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Option<Ends>> {
     let settings = &config.settings;
     let topic = config.topic.as_str();
+    // A missing topic is said plainly (and never created by this request).
+    let partition = (config.start != Start::Committed).then_some(config.partition);
+    kafka::require_topic(consumer.client(), settings, topic, partition, READ_HINT)?;
     if config.start == Start::Committed {
         consumer
             .subscribe(&[topic])
-            .map_err(|e| fail(Exit::Kafka, format!("subscribing to {topic}: {e}")))?;
+            .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?;
         return Ok(None);
     }
     let (low, high) = consumer
         .fetch_watermarks(topic, config.partition, settings.timeout)
-        .map_err(|e| {
-            settings.unreachable(
-                &format!("read the offsets of {topic}"),
-                &e,
-                consumer.context(),
-            )
-        })?;
+        .map_err(|e| settings.offsets_error(consumer.client(), topic, config.partition, &e))?;
     // The high watermark can lag the log's end (tansu): start N before it,
     // read to the end, keep the last N.
     let from = match config.start {
@@ -331,7 +333,7 @@ fn is_aggregate(v: &Value) -> bool {
 /// whose kind (aggregates or records) and columns the first values decide.
 struct Printer<'c> {
     config: &'c ConsumeConfig,
-    json: Option<BufWriter<Stdout>>,
+    json: Option<BufWriter<Watched<Stdout>>>,
     csv: Option<(bool, CsvSink<Stdout>)>,
     printed: u64,
 }
@@ -354,7 +356,7 @@ impl<'c> Printer<'c> {
         if self.config.format == Format::Json {
             let out = self
                 .json
-                .get_or_insert_with(|| BufWriter::new(std::io::stdout()));
+                .get_or_insert_with(|| BufWriter::new(Watched(std::io::stdout())));
             for v in &values {
                 serde_json::to_writer(&mut *out, v)?;
                 out.write_all(b"\n")?;
@@ -374,8 +376,19 @@ impl<'c> Printer<'c> {
         let mut aggregates = Vec::new();
         let mut layout = None;
         for v in values.iter().filter(|v| is_aggregate(v)) {
-            let (agg, stats) = Aggregate::from_json(v, &self.config.dataset)
-                .with_context(|| format!("reading an aggregate of {}", self.config.topic))?;
+            // A message that looks like an aggregate but is not one of ours
+            // (for this dataset) is skipped, as a message that is not JSON is.
+            let (agg, stats) = match Aggregate::from_json(v, &self.config.dataset) {
+                Ok(read) => read,
+                Err(e) => {
+                    log::warn!(
+                        "{}: not an aggregate of {} ({e:#}); skipped",
+                        self.config.topic,
+                        self.config.dataset.name
+                    );
+                    continue;
+                }
+            };
             layout.get_or_insert_with(|| Table::Aggregates {
                 key_columns: self.config.dataset.key_columns.clone(),
                 fields: agg.fields.iter().map(|(f, _)| f.clone()).collect(),
@@ -409,7 +422,7 @@ impl<'c> Printer<'c> {
         }
         if self.csv.is_none() {
             let fields = resolve_fields(dataset, self.config.fields.named(), &rows)
-                .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+                .map_err(|e| fail_with(Exit::Data, format!("{e:#}"), e))?;
             let table = Table::Records {
                 dataset: dataset.clone(),
                 fields,

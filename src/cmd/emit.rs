@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::aggregate::aggregate;
 use crate::cursor::Published;
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, Exit};
+use crate::exit::{or_code, Exit};
 use crate::sink::Sink;
 use crate::window::{Slider, Window};
 
@@ -54,7 +54,7 @@ impl Emitter<'_> {
         for row in rows {
             slider
                 .push(row, &mut done)
-                .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+                .map_err(|e| or_code(e, Exit::Data))?;
         }
         slider.finish(&mut done)
     }

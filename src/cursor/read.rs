@@ -39,13 +39,7 @@ pub fn read(
     for topic in topics {
         let (low, high) = consumer
             .fetch_watermarks(topic, partition, settings.timeout)
-            .map_err(|e| {
-                settings.unreachable(
-                    &format!("read the offsets of {topic}"),
-                    &e,
-                    consumer.context(),
-                )
-            })?;
+            .map_err(|e| settings.offsets_error(consumer.client(), topic, partition, &e))?;
         tails.push(Tail::new(topic, partition, low, high));
     }
     let reader = Reader {

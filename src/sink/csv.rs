@@ -195,7 +195,7 @@ impl Table {
 
 /// Writes one table to a writer (stdout in the binary), header first.
 pub struct CsvSink<W: Write> {
-    out: csv::Writer<W>,
+    out: csv::Writer<super::Watched<W>>,
     table: Table,
     /// The line being written, reused.
     line: ByteRecord,
@@ -215,7 +215,7 @@ impl<W: Write> CsvSink<W> {
         CsvSink {
             out: csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
-                .from_writer(out),
+                .from_writer(super::Watched(out)),
             table,
             line: ByteRecord::new(),
             header_written: false,

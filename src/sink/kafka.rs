@@ -16,8 +16,8 @@ use rdkafka::ClientConfig;
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, Exit};
-use crate::kafka::{Context, KafkaSettings};
+use crate::exit::{fail, fail_with, Exit};
+use crate::kafka::{self, Context, KafkaSettings};
 
 /// Where the messages go; `None` for a topic not to publish to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,20 +96,7 @@ impl KafkaSink {
 
     /// The number of partitions of `topic`, or `None` when it does not exist.
     fn partitions(&self, topic: &str) -> Result<Option<usize>> {
-        let metadata = self
-            .producer
-            .client()
-            .fetch_metadata(Some(topic), self.settings.timeout)
-            .map_err(|e| {
-                self.settings
-                    .unreachable("fetch metadata", &e, self.producer.context())
-            })?;
-        Ok(metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
-            .map(|t| t.partitions().len()))
+        kafka::partitions(self.producer.client(), &self.settings, topic)
     }
 
     fn check_topic(&self, topic: &str, create: bool) -> Result<()> {
@@ -122,23 +109,14 @@ impl KafkaSink {
                 count = self.partitions(topic)?;
             }
         }
-        let partition = self.topics.partition;
-        match count {
-            None => Err(fail(
-                Exit::Kafka,
-                format!(
-                    "topic {topic} does not exist on {} (create it, or pass --create-topics)",
-                    self.settings.brokers()
-                ),
-            )),
-            Some(n) if partition < 0 || partition as usize >= n => Err(fail(
-                Exit::Kafka,
-                format!(
-                    "topic {topic} has {n} partition(s); --partition {partition} does not exist"
-                ),
-            )),
-            Some(_) => Ok(()),
-        }
+        kafka::check_partitions(
+            &self.settings,
+            topic,
+            count,
+            Some(self.topics.partition),
+            kafka::CREATE_HINT,
+        )
+        .map(|_| ())
     }
 
     fn send(&mut self, topic: &str, key: &str, payload: &[u8], timestamp_ms: i64) -> Result<()> {
@@ -163,13 +141,11 @@ impl KafkaSink {
                     self.producer.poll(Duration::from_millis(5));
                 }
                 Err((err, _)) => {
-                    return Err(fail(
-                        Exit::Kafka,
-                        self.settings.redact(&format!(
-                            "producing to {topic} on {}: {err}",
-                            self.settings.brokers()
-                        )),
-                    ))
+                    let message = self.settings.redact(&format!(
+                        "producing to {topic} on {}: {err}",
+                        self.settings.brokers()
+                    ));
+                    return Err(fail_with(Exit::Kafka, message, err));
                 }
             }
         }
@@ -194,13 +170,11 @@ fn create_topic(settings: &KafkaSettings, topic: &str) -> Result<()> {
         .request_timeout(Some(settings.timeout));
     let results =
         futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
-            fail(
-                Exit::Kafka,
-                settings.redact(&format!(
-                    "creating topic {topic} on {}: {e}",
-                    settings.brokers()
-                )),
-            )
+            let message = settings.redact(&format!(
+                "creating topic {topic} on {}: {e}",
+                settings.brokers()
+            ));
+            fail_with(Exit::Kafka, message, e)
         })?;
     for result in results {
         match result {

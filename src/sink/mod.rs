@@ -4,6 +4,8 @@
 pub mod csv;
 pub mod kafka;
 
+use std::io::{self, Write};
+
 use anyhow::Result;
 
 use crate::aggregate::Aggregate;
@@ -38,4 +40,29 @@ pub trait Sink {
     fn aggregate(&mut self, aggregate: &Aggregate) -> Result<()>;
     /// Flushes everything; returns only when all of it is written (or acknowledged).
     fn finish(&mut self) -> Result<Written>;
+}
+
+/// A writer (stdout) that notes when its reader went away (`| head`), so the
+/// run ends with exit 0 however the error is wrapped on its way up.
+pub struct Watched<W>(pub W);
+
+impl<W> Watched<W> {
+    fn note<T>(result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                crate::exit::note_output_closed();
+            }
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Self::note(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Self::note(self.0.flush())
+    }
 }
