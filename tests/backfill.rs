@@ -260,3 +260,36 @@ fn backfill_refuses_all_fields_and_bad_ranges() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn an_api_that_cannot_be_reached_before_any_data_fails_at_once() {
+    // Nothing listens on this port: connection refused, as for a wrong host.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let (code, _, err) = support::outcome(support::eds().args([
+        "backfill",
+        "--dry-run",
+        "--api-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-03",
+        "--min-request-interval",
+        "60s",
+    ]));
+    assert_eq!(code, 75, "{err}");
+    assert!(
+        err.contains("cannot be reached") && err.contains("--api-url"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "no paced retries: {:?}",
+        started.elapsed()
+    );
+}

@@ -83,3 +83,133 @@ fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
     let (limit, first_end) = (utc("2026-11-28T12:00:00Z"), utc("2026-11-28T10:50:00Z"));
     check(&shape, &brokers, RECORDS, AGGREGATES, limit, first_end);
 }
+
+/// Produces one message with our header for `dataset` (a forged cursor).
+fn produce_ours(brokers: &str, topic: &str, dataset: &str, key: &str) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::ClientConfig;
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "eds-dataset",
+        value: Some(dataset),
+    });
+    let record = BaseRecord::to(topic)
+        .partition(0)
+        .key(key)
+        .payload("{}")
+        .headers(headers);
+    producer.send(record).map_err(|(e, _)| e).unwrap();
+    producer.flush(std::time::Duration::from_secs(10)).unwrap();
+}
+
+fn publish_forecasts(stub: &StubApi, brokers: &str, now: &str) -> (i32, String, String) {
+    outcome(
+        eds()
+            .args(["publish", "--api-url", &stub.url, "--brokers", brokers])
+            .args([
+                "--dataset",
+                "Forecasts_5Min",
+                "--window",
+                "15m",
+                "--now",
+                now,
+            ]),
+    )
+}
+
+fn forecasts_stub() -> StubApi {
+    let shape = keyed::forecasts();
+    let stub = StubApi::start();
+    let rows = keyed::rows(
+        &shape,
+        utc("2026-11-28T10:45:00Z"),
+        utc("2026-11-28T12:15:00Z"),
+    )
+    .into_iter()
+    .map(|(t, k)| keyed::row(&shape, t, k))
+    .collect();
+    stub.serve_sorted_rows(rows);
+    stub
+}
+
+#[test]
+fn a_cursor_in_the_future_stops_the_run_loudly() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = forecasts_stub();
+    let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
+    assert_eq!(code, 0, "{err}");
+    produce_ours(
+        &brokers,
+        RECORDS,
+        "Forecasts_5Min",
+        "2030-01-01T00:00:00Z/DK1/Solar",
+    );
+    let requests = stub.requests().len();
+    let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:05:30Z");
+    assert_eq!(code, 3, "{err}");
+    for part in [
+        RECORDS,
+        "partition 0",
+        "offset ",
+        "2030-01-01T00:00:00Z/DK1/Solar",
+        "--now",
+    ] {
+        assert!(err.contains(part), "{part} not in: {err}");
+    }
+    assert_eq!(stub.requests().len(), requests, "no API request spent");
+}
+
+#[test]
+fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = forecasts_stub();
+    // What an older eds-kafka wrote for Forecasts_5Min: the area only.
+    produce_ours(
+        &brokers,
+        AGGREGATES,
+        "Forecasts_5Min",
+        "2026-11-28T11:55:00Z/DK1",
+    );
+    let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("PriceArea,ForecastType") && err.contains("new topics"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_equals_what_a_first_run_publishes() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = forecasts_stub();
+    let now = "2026-11-28T12:00:30Z";
+    let (code, _, err) = publish_forecasts(&stub, &brokers, now);
+    assert_eq!(code, 0, "{err}");
+    let args = ["--dataset", "Forecasts_5Min", "--window", "15m"];
+    let (_, expected, _) = support::dry_run(&stub, now, &args);
+    let (code, consumed, err) = outcome(
+        eds()
+            .args([
+                "consume",
+                "--brokers",
+                &brokers,
+                "--dataset",
+                "Forecasts_5Min",
+            ])
+            .args(["--from-beginning"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(consumed, expected);
+    assert_eq!(
+        consumed.lines().count(),
+        7,
+        "a header and six key combinations"
+    );
+}
