@@ -6,7 +6,7 @@ mod support;
 
 use rdkafka::mocking::MockCluster;
 use support::keyed::{self, z};
-use support::keyed_runs::{check, run_and_check};
+use support::keyed_runs::{check, run_and_check, Expected};
 use support::stub::{Fault, StubApi};
 use support::{eds, outcome, utc};
 
@@ -80,8 +80,13 @@ fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
     );
     assert_eq!(code, 0, "{err}");
     // A backfill publishes one aggregate for every row from --from on.
-    let (limit, first_end) = (utc("2026-11-28T12:00:00Z"), utc("2026-11-28T10:50:00Z"));
-    check(&shape, &brokers, RECORDS, AGGREGATES, limit, first_end);
+    let expected = Expected {
+        data_from: utc("2026-11-28T10:45:00Z"),
+        new_key_from: utc("2026-11-28T11:30:00Z"),
+        limit: utc("2026-11-28T12:00:00Z"),
+        first_end: utc("2026-11-28T10:50:00Z"),
+    };
+    check(&shape, &brokers, RECORDS, AGGREGATES, &expected);
 }
 
 /// Produces one message with our header for `dataset` (a forged cursor).

@@ -75,6 +75,10 @@ struct Tail {
     /// This pass reads `[from, until)`; the first pass reads to the end of the log.
     from: i64,
     until: Option<i64>,
+    /// The first offset this pass delivered. A broker may start a fetch at
+    /// the batch after the one holding `from` (tansu 0.6.0 does): then only
+    /// `[first, end)` was read, and the next pass must end there.
+    first: Option<i64>,
     cursor: TopicCursor,
     /// The oldest message time of ours read so far.
     oldest: Option<DateTime<Utc>>,
@@ -91,6 +95,7 @@ impl Tail {
             high,
             from: (high - 16).max(low),
             until: None,
+            first: None,
             cursor: TopicCursor {
                 topic: topic.to_string(),
                 partition,
@@ -102,9 +107,16 @@ impl Tail {
         }
     }
 
-    /// The offset whose arrival ends this pass.
+    /// The offset whose arrival (or a later one's) ends this pass.
     fn end(&self) -> i64 {
         self.until.unwrap_or(self.high) - 1
+    }
+
+    /// Notes that this pass delivered `offset`; whether the message is new
+    /// to the read (earlier passes read everything from their `first` on).
+    fn saw(&mut self, offset: i64) -> bool {
+        self.first = Some(self.first.map_or(offset, |f| f.min(offset)));
+        self.until.is_none_or(|u| offset < u)
     }
 
     /// Takes one message of ours at `offset`.
@@ -138,6 +150,7 @@ impl Tail {
             self.cursor.complete_since = Some(h);
             self.done = true;
         } else if self.from <= self.low {
+            // Read from the start of the log (a batch boundary, so nothing skipped).
             self.done = true;
         } else {
             self.go_back(newest, tail);
@@ -158,8 +171,16 @@ impl Tail {
             (estimate.min(i64::MAX as f64) as i64)
                 .clamp(read.saturating_mul(2), read.saturating_mul(64))
         });
-        self.until = Some(self.from);
-        self.from = self.high.saturating_sub(wanted).max(self.low);
+        // Read from where this pass really began (what came before it was skipped).
+        let read_from = self.first.map_or(self.from, |f| f.max(self.from));
+        let until = self.until.map_or(read_from, |u| u.min(read_from));
+        self.until = Some(until);
+        self.from = self
+            .high
+            .saturating_sub(wanted)
+            .min(until.saturating_sub(read.max(16)))
+            .max(self.low);
+        self.first = None;
     }
 }
 
@@ -189,6 +210,16 @@ impl Reader<'_> {
             }
             if list.count() == 0 {
                 return Ok(());
+            }
+            for t in tails.iter().filter(|t| !t.done) {
+                log::trace!(
+                    "cursor of {}: reading offsets {}..{} (log {}..{})",
+                    t.cursor.topic,
+                    t.from,
+                    t.until.map_or("end".to_string(), |u| u.to_string()),
+                    t.low,
+                    t.high
+                );
             }
             self.consumer.assign(&list).map_err(|e| {
                 fail(
@@ -245,14 +276,16 @@ impl Reader<'_> {
             return Ok(true);
         };
         let tail = &mut tails[i];
-        if tail.done || tail.until.is_some_and(|u| m.offset() >= u) || m.offset() < tail.from {
+        if tail.done || m.offset() < tail.from {
             return Ok(true);
         }
         if m.offset() >= tail.end() {
             pending[i] = false;
         }
-        if let Some(key) = self.ours(&m)? {
-            tail.take(key, m.offset());
+        if tail.saw(m.offset()) {
+            if let Some(key) = self.ours(&m)? {
+                tail.take(key, m.offset());
+            }
         }
         Ok(true)
     }
@@ -346,6 +379,31 @@ mod tests {
         t.next_pass(true, TimeDelta::hours(1));
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
+    }
+
+    #[test]
+    fn a_fetch_that_skips_to_the_next_batch_is_read_again_from_further_back() {
+        // tansu 0.6.0: a fetch from 279 starts at the batch based at 294.
+        let mut t = Tail::new("t", 0, 0, 295);
+        assert_eq!(t.from, 279);
+        assert!(t.saw(294));
+        t.take(key("2026-11-28T10:00:00Z/DK1"), 294);
+        t.next_pass(true, TimeDelta::hours(6));
+        assert_eq!(t.until, Some(294), "only 294.. was read");
+        assert!(t.from < 279);
+        // The broker skips again (to 294): nothing new, and the next pass goes further back.
+        let from = t.from;
+        assert!(!t.saw(294), "already read");
+        t.next_pass(true, TimeDelta::hours(6));
+        assert_eq!(t.until, Some(294));
+        assert!(t.from < from);
+        // From the start of the log (a batch boundary) everything comes.
+        t.from = 0;
+        assert!(t.saw(0));
+        t.take(key("2026-11-28T09:00:00Z/DK2"), 0);
+        t.next_pass(true, TimeDelta::hours(6));
+        assert!(t.done);
+        assert_eq!(t.cursor.last.len(), 2);
     }
 
     #[test]

@@ -98,21 +98,32 @@ pub fn run_and_check(brokers: &str, records: &str, aggregates: &str, create: boo
         let (code, _, err) = outcome(&mut cmd);
         assert_eq!(code, 0, "run at {now}: {err}");
     }
-    check(
-        &shape,
-        brokers,
-        records,
-        aggregates,
-        utc("2026-11-28T12:00:00Z"),
-        utc("2026-11-28T11:00:00Z"),
-    );
+    let expected = Expected {
+        data_from: utc("2026-11-28T10:45:00Z"),
+        new_key_from: utc(NEW_KEY_FROM),
+        limit: utc("2026-11-28T12:00:00Z"),
+        first_end: utc("2026-11-28T11:00:00Z"),
+    };
+    check(&shape, brokers, records, aggregates, &expected);
+}
+
+/// What the topics must hold in the end.
+pub struct Expected {
+    /// The first row time of the data.
+    pub data_from: DateTime<Utc>,
+    /// Key combination 5 has rows from this time on.
+    pub new_key_from: DateTime<Utc>,
+    /// Rows before this time are published.
+    pub limit: DateTime<Utc>,
+    /// The first aggregate of a key seen by the first run ends here.
+    pub first_end: DateTime<Utc>,
 }
 
 /// Every row before `limit`: (time, key index).
-fn expected_rows(shape: &Shape, limit: DateTime<Utc>) -> BTreeSet<(DateTime<Utc>, usize)> {
-    keyed::rows(shape, utc("2026-11-28T10:45:00Z"), limit)
+fn expected_rows(shape: &Shape, e: &Expected) -> BTreeSet<(DateTime<Utc>, usize)> {
+    keyed::rows(shape, e.data_from, e.limit)
         .into_iter()
-        .filter(|(t, k)| *k != 5 || *t >= utc(NEW_KEY_FROM))
+        .filter(|(t, k)| *k != 5 || *t >= e.new_key_from)
         .collect()
 }
 
@@ -132,16 +143,9 @@ fn parse_key(shape: &Shape, key: &str) -> (DateTime<Utc>, usize) {
 }
 
 /// Checks both topics against every row before `limit`.
-/// The first aggregate of a key seen by the first run ends at `first_end`.
-pub fn check(
-    shape: &Shape,
-    brokers: &str,
-    records: &str,
-    aggregates: &str,
-    limit: DateTime<Utc>,
-    first_end: DateTime<Utc>,
-) {
-    let rows = expected_rows(shape, limit);
+pub fn check(shape: &Shape, brokers: &str, records: &str, aggregates: &str, e: &Expected) {
+    let rows = expected_rows(shape, e);
+    let first_end = e.first_end;
     let got = read_all(brokers, records);
     let keys: Vec<(DateTime<Utc>, usize)> = got.iter().map(|r| parse_key(shape, &r.key)).collect();
     check_once_in_order(&keys, &rows, "records");
