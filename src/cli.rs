@@ -15,10 +15,11 @@ use crate::time::{check_time_range, parse_duration, parse_duration_upto};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
-  1   unexpected error (a bug, or stdout closed)
+  1   unexpected error (a bug); a stdout closed by its reader is success
   2   usage or configuration error: bad flag, duration, stat or dataset (retrying will not help)
   3   permanent API or data error: 4xx other than 429, a body that is not the expected JSON,
-      a missing time column or field, a body over --max-body
+      a missing time, key column or field, a body over --max-body; a message of ours whose
+      key is not ours or lies in the future (the message names topic, partition, offset)
   4   Kafka error: brokers unreachable within --kafka-timeout, a topic or partition missing,
       a delivery failed
   75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
@@ -52,6 +53,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Consume(ConsumeArgs),
     /// Print the JSON Schema of a dataset's record or aggregate message value
+    #[command(after_help = EXIT_CODES)]
     Schema(SchemaArgs),
 }
 
