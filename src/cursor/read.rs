@@ -44,6 +44,7 @@ pub fn read(
     }
     let reader = Reader {
         consumer: &consumer,
+        deadline: started + settings.timeout,
         settings,
         partition,
         dataset,
@@ -187,6 +188,8 @@ impl Tail {
 /// What every pass needs.
 struct Reader<'a> {
     consumer: &'a BaseConsumer<Context>,
+    /// All passes together end by then (`--kafka-timeout` from the start).
+    deadline: Instant,
     settings: &'a KafkaSettings,
     partition: i32,
     dataset: &'a Dataset,
@@ -240,7 +243,7 @@ impl Reader<'_> {
     /// last batch).
     fn pass(&self, tails: &mut [Tail]) -> Result<()> {
         let mut pending: Vec<bool> = tails.iter().map(|t| !t.done).collect();
-        let deadline = Instant::now() + self.settings.timeout;
+        let deadline = self.deadline;
         while pending.iter().any(|p| *p)
             || self.drain(tails, &mut pending, Duration::from_millis(5))?
         {
