@@ -20,6 +20,7 @@ pub mod records;
 pub mod redact;
 pub mod sink;
 pub mod time;
+pub mod topics;
 pub mod window;
 
 use std::time::Instant;

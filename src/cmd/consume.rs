@@ -16,9 +16,10 @@ use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
 use crate::exit::{fail, fail_with, Exit, OrExit};
-use crate::kafka::{self, Context};
+use crate::kafka::Context;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
+use crate::topics;
 
 /// What a missing topic's message tells a reader.
 const READ_HINT: &str = "check --topic and --dataset (publish --create-topics creates it)";
@@ -29,7 +30,7 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
     let topic = config.topic.as_str();
     // A missing topic is said plainly (and never created by this request).
     let partition = (config.start != Start::Committed).then_some(config.partition);
-    kafka::require_topic(consumer.client(), settings, topic, partition, READ_HINT)?;
+    topics::require(consumer.client(), settings, topic, partition, READ_HINT)?;
     match config.start {
         Start::Committed => consumer
             .subscribe(&[topic])
