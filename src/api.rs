@@ -396,12 +396,19 @@ fn quote(bytes: &[u8]) -> String {
     }
 }
 
+/// The error and its sources, `: `-separated; a source that says the same as
+/// the one before (reqwest wraps its body errors in I/O errors) is left out.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
+    let mut last = out.clone();
     let mut source = e.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let text = s.to_string();
+        if text != last {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
         source = s.source();
     }
     out
@@ -551,6 +558,29 @@ mod tests {
                 ("limit", "0".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn error_chain_skips_repeats() {
+        let timed_out = Link("operation timed out", None);
+        let inner = Link("body error", Some(Box::new(timed_out)));
+        let outer = Link("body error", Some(Box::new(inner)));
+        assert_eq!(error_chain(&outer), "body error: operation timed out");
+    }
+
+    #[derive(Debug)]
+    struct Link(&'static str, Option<Box<Link>>);
+    impl fmt::Display for Link {
+        fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Link {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
+        }
     }
 
     #[test]
