@@ -249,6 +249,15 @@ impl KafkaSettings {
 
     /// The error for brokers that did not answer in time.
     pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        if is_missing(err) {
+            // Not a timeout: the brokers answered that it does not exist.
+            let message = format!(
+                "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
+                self.brokers(),
+                crate::topics::CREATE_HINT
+            );
+            return fail_with(Exit::Kafka, self.redact(&message), err.clone());
+        }
         let detail = context
             .last_error()
             .map(|e| format!(" ({e})"))
@@ -271,12 +280,7 @@ impl KafkaSettings {
         partition: i32,
         err: &KafkaError,
     ) -> anyhow::Error {
-        use rdkafka::error::RDKafkaErrorCode as Code;
-        let missing = matches!(
-            err.rdkafka_error_code(),
-            Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
-        );
-        if missing {
+        if is_missing(err) {
             let hint = crate::topics::CREATE_HINT;
             if let Err(e) = crate::topics::require(client, self, topic, Some(partition), hint) {
                 return e;
@@ -288,6 +292,15 @@ impl KafkaSettings {
             client.context(),
         )
     }
+}
+
+/// Whether the brokers said that a topic or partition does not exist.
+fn is_missing(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
+    )
 }
 
 /// An `-X` argument for a message: hidden whole when it may hold a secret.
@@ -491,6 +504,23 @@ mod tests {
         assert_eq!(config.get("compression.type"), Some("lz4"));
         assert!(!s.describe().contains("hunter2"));
         assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
+    }
+
+    /// What the cursor read reported for a missing topic: "cannot read the
+    /// offsets ... within 30s: Meta data fetch error: UnknownPartition".
+    #[test]
+    fn a_missing_topic_is_not_called_a_timeout() {
+        use rdkafka::error::RDKafkaErrorCode;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownPartition);
+        let e = s.unreachable("read the offsets of t", &err, &Context::default());
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(text.contains("does not exist") && text.contains("--create-topics"), "{text}");
+        assert!(!text.contains("within"), "{text}");
+        let slow = KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut);
+        let text = s.unreachable("read x", &slow, &Context::default()).to_string();
+        assert!(text.contains("within 30s"), "{text}");
     }
 
     #[test]
