@@ -374,12 +374,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// A `Retry-After` value in seconds (`120`); the HTTP-date form and anything
 /// else is `None` (the run then does not wait).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|s| *s >= 0)
-        .map(|s| Duration::from_secs(s as u64))
+    let digits = value.trim();
+    // delay-seconds is 1*DIGIT (RFC 9110): no sign, no "-0".
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn header_int(headers: &HeaderMap, name: &str) -> Option<i64> {
@@ -580,6 +580,24 @@ mod tests {
             self.1
                 .as_deref()
                 .map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    /// "-0" was found by the retry_after fuzzer (read as 0 by an i64 parse).
+    #[test]
+    fn retry_after_is_digits_only() {
+        assert_eq!(parse_retry_after(" 20 "), Some(Duration::from_secs(20)));
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        for bad in [
+            "-0",
+            "+5",
+            "-1",
+            "",
+            "1.5",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
         }
     }
 

@@ -363,15 +363,26 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
         }
         pending.push_str(line);
         let entry = std::mem::take(&mut pending);
-        let cut = entry
-            .find(['=', ':'])
-            .or_else(|| entry.find(char::is_whitespace))
-            .with_context(|| format!("line {}: expected key=value", n + 1))?;
-        let key = entry[..cut].trim();
-        let value = entry[cut + 1..].trim();
+        let (key, value) =
+            split_entry(&entry).with_context(|| format!("line {}: expected key=value", n + 1))?;
+        out.extend(translate(key, value));
+    }
+    // A continuation on the last line ends the entry, as in Java.
+    if !pending.is_empty() {
+        let (key, value) = split_entry(&pending).context("last line: expected key=value")?;
         out.extend(translate(key, value));
     }
     Ok(out)
+}
+
+/// `key=value`, `key: value` or `key value` (any Unicode space: the cut is
+/// made after the separator's own bytes, which may be more than one).
+fn split_entry(entry: &str) -> Option<(&str, &str)> {
+    let (cut, sep) = entry
+        .char_indices()
+        .find(|(_, c)| *c == '=' || *c == ':')
+        .or_else(|| entry.char_indices().find(|(_, c)| c.is_whitespace()))?;
+    Some((entry[..cut].trim(), entry[cut + sep.len_utf8()..].trim()))
 }
 
 /// librdkafka callbacks: errors are kept (the last one explains a failure),
@@ -477,6 +488,22 @@ mod tests {
         );
     }
 
+    /// Found by the properties fuzzer: a separator of two bytes (U+0085, a
+    /// Unicode space) made the value's slice start inside it, a panic.
+    #[test]
+    fn multibyte_separators_and_a_last_continuation() {
+        let props = parse_properties("acks\u{85}all\nlinger.ms\u{3000}5\n").unwrap();
+        assert_eq!(
+            props,
+            vec![
+                ("acks".to_string(), "all".to_string()),
+                ("linger.ms".to_string(), "5".to_string())
+            ]
+        );
+        let props = parse_properties("a=1\nb=2\\").unwrap();
+        assert_eq!(props.last(), Some(&("b".to_string(), "2".to_string())));
+    }
+
     #[test]
     fn precedence_x_over_brokers_over_file() {
         let dir = std::env::temp_dir().join(format!("eds-kafka-props-{}", std::process::id()));
@@ -516,10 +543,15 @@ mod tests {
         let e = s.unreachable("read the offsets of t", &err, &Context::default());
         let text = e.to_string();
         assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
-        assert!(text.contains("does not exist") && text.contains("--create-topics"), "{text}");
+        assert!(
+            text.contains("does not exist") && text.contains("--create-topics"),
+            "{text}"
+        );
         assert!(!text.contains("within"), "{text}");
         let slow = KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut);
-        let text = s.unreachable("read x", &slow, &Context::default()).to_string();
+        let text = s
+            .unreachable("read x", &slow, &Context::default())
+            .to_string();
         assert!(text.contains("within 30s"), "{text}");
     }
 

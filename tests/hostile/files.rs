@@ -157,3 +157,31 @@ fn a_closed_stderr_pipe_does_not_turn_an_error_into_a_panic() {
     drop(child.stderr.take());
     assert_eq!(child.wait().unwrap().code(), Some(75));
 }
+
+/// A `--kafka-config` whose separator is a two-byte Unicode space (found by
+/// the properties fuzzer) used to panic the reader.
+#[test]
+fn a_kafka_config_with_unicode_spaces_is_read_without_a_panic() {
+    let path =
+        std::env::temp_dir().join(format!("eds-hostile-{}-nel.properties", std::process::id()));
+    std::fs::write(&path, "acks\u{85}all\nlinger.ms\u{3000}5\n").unwrap();
+    // An unknown -X property fails right after the file is read: exit 2.
+    let (code, _, err) = outcome(
+        eds()
+            .args([
+                "publish",
+                "--brokers",
+                "127.0.0.1:1",
+                "-X",
+                "no.such.property=1",
+            ])
+            .arg("--kafka-config")
+            .arg(&path),
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no.such.property") && !err.contains("panicked"),
+        "{err}"
+    );
+}
