@@ -58,7 +58,8 @@ fn absurd_values_are_usage_errors_naming_the_flag_and_the_limit() {
         (&backfill, "--to", "2100-01-02", "2100-01-01T00:00:00Z"),
         (&consume, "--idle-timeout", "100000000d", "1d"),
         (&consume, "--kafka-timeout", "100000000d", "1d"),
-        (&consume, "--last", "99999999999999999999", "1000000000"),
+        (&consume, "--last", "99999999999999999999", "1000000"),
+        (&consume, "--last", "1000001", "1000000"),
         (
             &consume,
             "--max-messages",
