@@ -371,12 +371,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// A `Retry-After` value in seconds (`120`); the HTTP-date form and anything
 /// else is `None` (the run then does not wait).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|s| *s >= 0)
-        .map(|s| Duration::from_secs(s as u64))
+    let digits = value.trim();
+    // delay-seconds is 1*DIGIT (RFC 9110): no sign, no "-0".
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn header_int(headers: &HeaderMap, name: &str) -> Option<i64> {
@@ -393,12 +393,19 @@ fn quote(bytes: &[u8]) -> String {
     }
 }
 
+/// The error and its sources, `: `-separated; a source that says the same as
+/// the one before (reqwest wraps its body errors in I/O errors) is left out.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
+    let mut last = out.clone();
     let mut source = e.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let text = s.to_string();
+        if text != last {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
         source = s.source();
     }
     out
@@ -559,6 +566,47 @@ mod tests {
                 ("limit", "0".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn error_chain_skips_repeats() {
+        let timed_out = Link("operation timed out", None);
+        let inner = Link("body error", Some(Box::new(timed_out)));
+        let outer = Link("body error", Some(Box::new(inner)));
+        assert_eq!(error_chain(&outer), "body error: operation timed out");
+    }
+
+    #[derive(Debug)]
+    struct Link(&'static str, Option<Box<Link>>);
+    impl fmt::Display for Link {
+        fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Link {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    /// "-0" was found by the retry_after fuzzer (read as 0 by an i64 parse).
+    #[test]
+    fn retry_after_is_digits_only() {
+        assert_eq!(parse_retry_after(" 20 "), Some(Duration::from_secs(20)));
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        for bad in [
+            "-0",
+            "+5",
+            "-1",
+            "",
+            "1.5",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -287,16 +287,28 @@ fn parse_partition(text: &str) -> Result<i32, String> {
     }
 }
 
-/// A message count, 0 to [`MAX_MESSAGES`].
+/// The largest `--last`: those messages are held in memory until printed.
+const MAX_LAST: u64 = 1_000_000;
+
+/// `--max-messages`: a count from 0 to [`MAX_MESSAGES`].
 fn parse_count(text: &str) -> Result<u64, String> {
+    count_upto(text, MAX_MESSAGES)
+}
+
+/// `--last`: a count from 0 to [`MAX_LAST`].
+fn parse_last(text: &str) -> Result<u64, String> {
+    count_upto(text, MAX_LAST)
+}
+
+fn count_upto(text: &str, max: u64) -> Result<u64, String> {
     let t = text.trim();
     match t.parse::<u64>() {
-        Ok(n) if n <= MAX_MESSAGES => Ok(n),
-        _ if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
-            "count '{text}' is too large: at most {MAX_MESSAGES}"
-        )),
+        Ok(n) if n <= max => Ok(n),
+        _ if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("count '{text}' is too large: at most {max}"))
+        }
         _ => Err(format!(
-            "invalid count '{text}': use a number from 0 to {MAX_MESSAGES}"
+            "invalid count '{text}': use a number from 0 to {max}"
         )),
     }
 }
@@ -346,7 +358,7 @@ pub struct ConsumeArgs {
     #[arg(long, conflicts_with = "last")]
     pub from_beginning: bool,
     /// Read the last N messages [default: 10]
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_last)]
     pub last: Option<u64>,
     /// Stop after this many messages
     #[arg(long, value_name = "N", value_parser = parse_count)]
@@ -454,6 +466,10 @@ mod tests {
             .unwrap_err()
             .contains("2147483647"));
         assert_eq!(parse_count("1000000000"), Ok(1_000_000_000));
+        assert_eq!(parse_last("1000000"), Ok(1_000_000));
+        assert!(parse_last("1000001")
+            .unwrap_err()
+            .contains("at most 1000000"));
         assert!(parse_count("1000000001")
             .unwrap_err()
             .contains("at most 1000000000"));

@@ -221,7 +221,7 @@ impl KafkaOutput {
             ("--aggregates-topic", &topics.aggregates),
         ] {
             if let Some(name) = name {
-                crate::kafka::check_topic_name(flag, name)?;
+                crate::topics::check_name(flag, name)?;
             }
         }
         if topics.records.is_none() && topics.aggregates.is_none() {
@@ -408,7 +408,7 @@ impl ConsumeConfig {
             .topic
             .clone()
             .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
-        crate::kafka::check_topic_name("--topic", &topic)?;
+        crate::topics::check_name("--topic", &topic)?;
         Ok(ConsumeConfig {
             settings: kafka_settings(&args.kafka)?,
             topic,

@@ -2,9 +2,9 @@
 //! shared by the producer and the consumer: role defaults, then the
 //! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
 //! then `-X key=value`. Also the client context that collects librdkafka's
-//! errors and delivery failures, the redaction that keeps secrets out of
-//! every log line and message, and the check that a topic exists (this
-//! program never lets a broker auto-create one).
+//! errors and delivery failures, and the redaction that keeps secrets out of
+//! every log line and message. No client made here lets a broker
+//! auto-create a topic; [`crate::topics`] checks that topics exist.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -249,6 +249,15 @@ impl KafkaSettings {
 
     /// The error for brokers that did not answer in time.
     pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        if is_missing(err) {
+            // Not a timeout: the brokers answered that it does not exist.
+            let message = format!(
+                "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
+                self.brokers(),
+                crate::topics::CREATE_HINT
+            );
+            return fail_with(Exit::Kafka, self.redact(&message), err.clone());
+        }
         let detail = context
             .last_error()
             .map(|e| format!(" ({e})"))
@@ -271,13 +280,9 @@ impl KafkaSettings {
         partition: i32,
         err: &KafkaError,
     ) -> anyhow::Error {
-        use rdkafka::error::RDKafkaErrorCode as Code;
-        let missing = matches!(
-            err.rdkafka_error_code(),
-            Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
-        );
-        if missing {
-            if let Err(e) = require_topic(client, self, topic, Some(partition), CREATE_HINT) {
+        if is_missing(err) {
+            let hint = crate::topics::CREATE_HINT;
+            if let Err(e) = crate::topics::require(client, self, topic, Some(partition), hint) {
                 return e;
             }
         }
@@ -289,96 +294,13 @@ impl KafkaSettings {
     }
 }
 
-/// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
-pub fn check_topic_name(flag: &str, name: &str) -> Result<()> {
-    let legal = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if legal && (1..=249).contains(&name.len()) && name != "." && name != ".." {
-        return Ok(());
-    }
-    let shown: String = name.chars().take(60).collect();
-    Err(fail(
-        Exit::Usage,
-        format!(
-            "{flag} '{shown}{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
-            if name.chars().count() > 60 { "..." } else { "" }
-        ),
-    ))
-}
-
-/// What a missing topic's message tells the operator to do, for publish and backfill.
-pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
-
-/// The number of partitions of `topic`, `None` when it does not exist. The
-/// metadata request never creates it (see [`KafkaSettings`]' configuration).
-pub fn partitions(
-    client: &Client<Context>,
-    settings: &KafkaSettings,
-    topic: &str,
-) -> Result<Option<usize>> {
-    let metadata = client
-        .fetch_metadata(Some(topic), settings.timeout)
-        .map_err(|e| settings.unreachable("fetch metadata", &e, client.context()))?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic)
-        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
-        .map(|t| t.partitions().len()))
-}
-
-/// The error for a topic that does not exist (exit 4); `hint` says what to do.
-pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
-    fail(
-        Exit::Kafka,
-        format!(
-            "topic {topic} does not exist on {}; {hint}",
-            settings.brokers()
-        ),
+/// Whether the brokers said that a topic or partition does not exist.
+fn is_missing(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
     )
-}
-
-/// Checks that `topic` has `count` partitions including `partition` (any
-/// partition for `None`): exit 4 otherwise. Warns when the topic has more
-/// partitions than the one this program uses.
-pub fn check_partitions(
-    settings: &KafkaSettings,
-    topic: &str,
-    count: Option<usize>,
-    partition: Option<i32>,
-    hint: &str,
-) -> Result<usize> {
-    let Some(n) = count else {
-        return Err(missing_topic(settings, topic, hint));
-    };
-    if let Some(p) = partition {
-        if p < 0 || p as usize >= n {
-            return Err(fail(
-                Exit::Kafka,
-                format!("topic {topic} has {n} partition(s); --partition {p} does not exist"),
-            ));
-        }
-        if n > 1 {
-            log::warn!(
-                "topic {topic} has {n} partitions; only partition {p} is written and read \
-                 (order and the cursor hold per partition)"
-            );
-        }
-    }
-    Ok(n)
-}
-
-/// [`partitions`] then [`check_partitions`]: the topic exists (and has `partition`).
-pub fn require_topic(
-    client: &Client<Context>,
-    settings: &KafkaSettings,
-    topic: &str,
-    partition: Option<i32>,
-    hint: &str,
-) -> Result<usize> {
-    let count = partitions(client, settings, topic)?;
-    check_partitions(settings, topic, count, partition, hint)
 }
 
 /// An `-X` argument for a message: hidden whole when it may hold a secret.
@@ -441,15 +363,26 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
         }
         pending.push_str(line);
         let entry = std::mem::take(&mut pending);
-        let cut = entry
-            .find(['=', ':'])
-            .or_else(|| entry.find(char::is_whitespace))
-            .with_context(|| format!("line {}: expected key=value", n + 1))?;
-        let key = entry[..cut].trim();
-        let value = entry[cut + 1..].trim();
+        let (key, value) =
+            split_entry(&entry).with_context(|| format!("line {}: expected key=value", n + 1))?;
+        out.extend(translate(key, value));
+    }
+    // A continuation on the last line ends the entry, as in Java.
+    if !pending.is_empty() {
+        let (key, value) = split_entry(&pending).context("last line: expected key=value")?;
         out.extend(translate(key, value));
     }
     Ok(out)
+}
+
+/// `key=value`, `key: value` or `key value` (any Unicode space: the cut is
+/// made after the separator's own bytes, which may be more than one).
+fn split_entry(entry: &str) -> Option<(&str, &str)> {
+    let (cut, sep) = entry
+        .char_indices()
+        .find(|(_, c)| *c == '=' || *c == ':')
+        .or_else(|| entry.char_indices().find(|(_, c)| c.is_whitespace()))?;
+    Some((entry[..cut].trim(), entry[cut + sep.len_utf8()..].trim()))
 }
 
 /// librdkafka callbacks: errors are kept (the last one explains a failure),
@@ -555,6 +488,22 @@ mod tests {
         );
     }
 
+    /// Found by the properties fuzzer: a separator of two bytes (U+0085, a
+    /// Unicode space) made the value's slice start inside it, a panic.
+    #[test]
+    fn multibyte_separators_and_a_last_continuation() {
+        let props = parse_properties("acks\u{85}all\nlinger.ms\u{3000}5\n").unwrap();
+        assert_eq!(
+            props,
+            vec![
+                ("acks".to_string(), "all".to_string()),
+                ("linger.ms".to_string(), "5".to_string())
+            ]
+        );
+        let props = parse_properties("a=1\nb=2\\").unwrap();
+        assert_eq!(props.last(), Some(&("b".to_string(), "2".to_string())));
+    }
+
     #[test]
     fn precedence_x_over_brokers_over_file() {
         let dir = std::env::temp_dir().join(format!("eds-kafka-props-{}", std::process::id()));
@@ -584,21 +533,26 @@ mod tests {
         assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
     }
 
+    /// What the cursor read reported for a missing topic: "cannot read the
+    /// offsets ... within 30s: Meta data fetch error: UnknownPartition".
     #[test]
-    fn topic_names_are_checked_as_kafka_does() {
-        for good in [
-            "eds.PowerSystemRightNow.records",
-            "a",
-            "A_b-c.9",
-            &"x".repeat(249),
-        ] {
-            assert!(check_topic_name("--topic", good).is_ok(), "{good}");
-        }
-        for bad in ["", ".", "..", "a b", "a/b", "ø", &"x".repeat(250)] {
-            let e = check_topic_name("--topic", bad).unwrap_err();
-            assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
-            assert!(e.to_string().starts_with("--topic"), "{e}");
-        }
+    fn a_missing_topic_is_not_called_a_timeout() {
+        use rdkafka::error::RDKafkaErrorCode;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownPartition);
+        let e = s.unreachable("read the offsets of t", &err, &Context::default());
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(
+            text.contains("does not exist") && text.contains("--create-topics"),
+            "{text}"
+        );
+        assert!(!text.contains("within"), "{text}");
+        let slow = KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut);
+        let text = s
+            .unreachable("read x", &slow, &Context::default())
+            .to_string();
+        assert!(text.contains("within 30s"), "{text}");
     }
 
     #[test]

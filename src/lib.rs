@@ -21,6 +21,7 @@ pub mod redact;
 pub mod schema;
 pub mod sink;
 pub mod time;
+pub mod topics;
 pub mod window;
 
 use std::time::Instant;

@@ -161,9 +161,18 @@ pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
             .and_then(|d| d.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?))
             .map(|n| n.and_utc());
     }
+    // Only what the fast path could mean, with fractions or without seconds:
+    // 4-digit years (chrono's `%Y` also takes `-22026` or `+10000`) and no leap
+    // second (chrono's `:60`, which the fast path refuses too).
     NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M"))
         .ok()
+        .filter(|n| {
+            use chrono::{Datelike, Timelike};
+            naive.as_bytes().get(4) == Some(&b'-')
+                && (0..=9999).contains(&n.year())
+                && n.nanosecond() < 1_000_000_000
+        })
         .map(|n| n.and_utc())
 }
 
@@ -291,6 +300,11 @@ mod tests {
             Some(utc("2026-04-08T21:30:00Z"))
         );
         assert_eq!(parse_utc("yesterday"), None);
+        // Found by the timestamp fuzzer: chrono's own parser took a signed
+        // 5-digit year and a leap second, which did not read back the same.
+        assert_eq!(parse_utc("-22026-04-08T10:20:60"), None);
+        assert_eq!(parse_utc("2026-04-08T10:20:60.5"), None);
+        assert_eq!(parse_utc("+10000-04-08T10:20:00.5"), None);
         assert_eq!(parse_utc("2026-02-30T00:00:00"), None);
         assert_eq!(parse_utc("2026-04-08T25:00:00"), None);
         assert_eq!(parse_utc("2026-04-08T2a:00:00"), None);

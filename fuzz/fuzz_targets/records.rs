@@ -18,7 +18,10 @@ struct Pieces<'a> {
 
 impl Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let size = self.sizes.get(self.n % self.sizes.len().max(1)).map_or(4096, |s| (*s as usize % 16) + 1);
+        let size = self
+            .sizes
+            .get(self.n % self.sizes.len().max(1))
+            .map_or(4096, |s| (*s as usize % 16) + 1);
         self.n += 1;
         let take = size.min(buf.len()).min(self.body.len());
         buf[..take].copy_from_slice(&self.body[..take]);
@@ -32,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let mut texts: Vec<Vec<u8>> = Vec::new();
     let mut reader = Pieces { body, sizes, n: 0 };
     let result = eds_kafka::records::split(&mut reader, &mut |text| {
-        assert!(text.first() == Some(&b'{') && text.last() == Some(&b'}'), "a record is an object's text");
+        assert!(
+            text.first() == Some(&b'{') && text.last() == Some(&b'}'),
+            "a record is an object's text"
+        );
         texts.push(text.to_vec());
         Ok(())
     });
@@ -46,6 +52,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     assert!(matches!(result, Ok(true)), "valid body refused: {result:?}");
-    let parsed: Vec<Value> = texts.iter().map(|t| serde_json::from_slice(t).expect("record text is JSON")).collect();
+    let parsed: Vec<Value> = texts
+        .iter()
+        .map(|t| serde_json::from_slice(t).expect("record text is JSON"))
+        .collect();
     assert_eq!(&parsed, records);
 });

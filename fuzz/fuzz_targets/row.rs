@@ -17,7 +17,8 @@ fuzz_target!(|text: &[u8]| {
             };
             let mut out = Vec::new();
             if row.write_json(&dataset.time_column, &mut out).is_ok() {
-                let v: serde_json::Value = serde_json::from_slice(&out).expect("written JSON parses");
+                let v: serde_json::Value =
+                    serde_json::from_slice(&out).expect("written JSON parses");
                 assert_eq!(
                     v[dataset.time_column.as_str()].as_str(),
                     Some(eds_kafka::time::format_utc(row.time).as_str())

@@ -13,6 +13,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(t) = parse_utc(text) {
         let written = format_utc(t);
         let again = parse_utc(&written).expect("what format_utc writes is read back");
-        assert_eq!(again, t.with_nanosecond(0).unwrap(), "{text:?} -> {written}");
+        assert_eq!(
+            again,
+            t.with_nanosecond(0).unwrap(),
+            "{text:?} -> {written}"
+        );
     }
 });

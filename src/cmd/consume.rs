@@ -26,9 +26,10 @@ use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
 use crate::exit::{fail, fail_with, Exit, OrExit};
-use crate::kafka::{self, Context};
+use crate::kafka::Context;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::{Sink, Watched};
+use crate::topics;
 
 /// After the reported end arrived: a pause this long without a message is the end.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -70,7 +71,7 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
     let topic = config.topic.as_str();
     // A missing topic is said plainly (and never created by this request).
     let partition = (config.start != Start::Committed).then_some(config.partition);
-    kafka::require_topic(consumer.client(), settings, topic, partition, READ_HINT)?;
+    topics::require(consumer.client(), settings, topic, partition, READ_HINT)?;
     if config.start == Start::Committed {
         consumer
             .subscribe(&[topic])

@@ -17,7 +17,8 @@ use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
-use crate::kafka::{self, Context, KafkaSettings};
+use crate::kafka::{Context, KafkaSettings};
+use crate::topics;
 
 /// Where the messages go; `None` for a topic not to publish to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +97,7 @@ impl KafkaSink {
 
     /// The number of partitions of `topic`, or `None` when it does not exist.
     fn partitions(&self, topic: &str) -> Result<Option<usize>> {
-        kafka::partitions(self.producer.client(), &self.settings, topic)
+        topics::partitions(self.producer.client(), &self.settings, topic)
     }
 
     fn check_topic(&self, topic: &str, create: bool) -> Result<()> {
@@ -109,12 +110,12 @@ impl KafkaSink {
                 count = self.partitions(topic)?;
             }
         }
-        kafka::check_partitions(
+        topics::check_partitions(
             &self.settings,
             topic,
             count,
             Some(self.topics.partition),
-            kafka::CREATE_HINT,
+            topics::CREATE_HINT,
         )
         .map(|_| ())
     }

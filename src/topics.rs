@@ -1,0 +1,125 @@
+//! Topics: names checked as Kafka checks them, and whether a topic (and the
+//! partition this program uses) exists. The metadata requests here never
+//! create a topic: every client gets `allow.auto.create.topics=false` from
+//! [`KafkaSettings`], so a missing topic is said plainly (exit 4) instead of
+//! appearing with the broker's defaults.
+
+use anyhow::Result;
+use rdkafka::client::Client;
+
+use crate::exit::{fail, Exit};
+use crate::kafka::{Context, KafkaSettings};
+
+/// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
+pub fn check_name(flag: &str, name: &str) -> Result<()> {
+    let legal = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if legal && (1..=249).contains(&name.len()) && name != "." && name != ".." {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(60).collect();
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "{flag} '{shown}{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
+            if name.chars().count() > 60 { "..." } else { "" }
+        ),
+    ))
+}
+
+/// What a missing topic's message tells the operator to do, for publish and backfill.
+pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
+
+/// The number of partitions of `topic`, `None` when it does not exist. The
+/// metadata request never creates it (see [`KafkaSettings`]' configuration).
+pub fn partitions(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+) -> Result<Option<usize>> {
+    let metadata = client
+        .fetch_metadata(Some(topic), settings.timeout)
+        .map_err(|e| settings.unreachable("fetch metadata", &e, client.context()))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len()))
+}
+
+/// The error for a topic that does not exist (exit 4); `hint` says what to do.
+pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
+    fail(
+        Exit::Kafka,
+        format!(
+            "topic {topic} does not exist on {}; {hint}",
+            settings.brokers()
+        ),
+    )
+}
+
+/// Checks that `topic` has `count` partitions including `partition` (any
+/// partition for `None`): exit 4 otherwise. Warns when the topic has more
+/// partitions than the one this program uses.
+pub fn check_partitions(
+    settings: &KafkaSettings,
+    topic: &str,
+    count: Option<usize>,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let Some(n) = count else {
+        return Err(missing_topic(settings, topic, hint));
+    };
+    if let Some(p) = partition {
+        if p < 0 || p as usize >= n {
+            return Err(fail(
+                Exit::Kafka,
+                format!("topic {topic} has {n} partition(s); --partition {p} does not exist"),
+            ));
+        }
+        if n > 1 {
+            log::warn!(
+                "topic {topic} has {n} partitions; only partition {p} is written and read \
+                 (order and the cursor hold per partition)"
+            );
+        }
+    }
+    Ok(n)
+}
+
+/// [`partitions`] then [`check_partitions`]: the topic exists (and has `partition`).
+pub fn require(
+    client: &Client<Context>,
+    settings: &KafkaSettings,
+    topic: &str,
+    partition: Option<i32>,
+    hint: &str,
+) -> Result<usize> {
+    let count = partitions(client, settings, topic)?;
+    check_partitions(settings, topic, count, partition, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_are_checked_as_kafka_does() {
+        for good in [
+            "eds.PowerSystemRightNow.records",
+            "a",
+            "A_b-c.9",
+            &"x".repeat(249),
+        ] {
+            assert!(check_name("--topic", good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "ø", &"x".repeat(250)] {
+            let e = check_name("--topic", bad).unwrap_err();
+            assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+            assert!(e.to_string().starts_with("--topic"), "{e}");
+        }
+    }
+}
