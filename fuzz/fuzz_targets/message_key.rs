@@ -17,5 +17,9 @@ fuzz_target!(|data: &[u8]| {
     // Any key values, written after a fixed time, read back unchanged.
     let values: Vec<String> = text.split('\u{1}').map(str::to_string).collect();
     let key = MessageKey::new(chrono::DateTime::UNIX_EPOCH, &values);
-    assert_eq!(key.to_string().parse::<MessageKey>().as_ref(), Ok(&key), "{values:?}");
+    assert_eq!(
+        key.to_string().parse::<MessageKey>().as_ref(),
+        Ok(&key),
+        "{values:?}"
+    );
 });
