@@ -16,7 +16,7 @@ use crate::config::{KafkaOutput, Output, PublishConfig};
 use crate::cursor::plan::newest_per_key;
 use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, or_code, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
@@ -129,7 +129,7 @@ fn fetch(
         ));
     }
     let fields = resolve_fields(dataset, config.aggregate.fields.named(), &rows)
-        .map_err(|e| fail(Exit::Data, format!("{e:#}")))?;
+        .map_err(|e| or_code(e, Exit::Data))?;
     log::debug!(
         "newest row {} ({} old)",
         format_utc(newest),
