@@ -36,7 +36,7 @@ fn main() {
         .collect();
     let stats = r#"{"count":5,"mean":1234.5678,"min":1200.25,"max":1300.75,"last":1250.5}"#;
     // The default --fields: the first seven of the dataset.
-    let fields: Vec<String> = stub::FULL_FIELDS[..7]
+    let fields: Vec<String> = stub::full_fields()[..7]
         .iter()
         .map(|f| format!("\"{f}\":{stats}"))
         .collect();

@@ -161,15 +161,7 @@ impl Dataset {
                 ));
             }
         }
-        let reserved = [
-            "dataset",
-            "window_start",
-            "window_end",
-            "rows",
-            "expected_rows",
-            "missing",
-            "fields",
-        ];
+        let reserved = crate::aggregate::MEMBERS;
         if let Some(k) = self
             .key_columns
             .iter()

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::aggregate::Stat;
+use crate::aggregate::{Stat, MEMBERS};
 use crate::dataset::Dataset;
 
 /// Which message value.
@@ -26,7 +26,7 @@ impl Kind {
 }
 
 /// Value fields known for certain of a dataset (others may appear any time).
-fn known_fields(dataset: &str) -> &'static [&'static str] {
+pub fn known_fields(dataset: &str) -> &'static [&'static str] {
     match dataset {
         "PowerSystemRightNow" => &[
             "CO2Emission",
@@ -167,18 +167,7 @@ fn aggregates(d: &Dataset) -> Value {
             }
         }),
     );
-    let mut required: Vec<String> = [
-        "dataset",
-        "window_start",
-        "window_end",
-        "rows",
-        "expected_rows",
-        "missing",
-        "fields",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut required: Vec<String> = MEMBERS.iter().map(|s| s.to_string()).collect();
     required.extend(d.key_columns.iter().cloned());
     json!({
         "description": format!(

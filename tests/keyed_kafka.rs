@@ -31,17 +31,7 @@ fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
     let shape = keyed::forecasts();
-    let stub = StubApi::start();
-    let rows = keyed::rows(
-        &shape,
-        utc("2026-11-28T10:45:00Z"),
-        utc("2026-11-28T12:15:00Z"),
-    )
-    .into_iter()
-    .filter(|(t, k)| *k != 5 || *t >= utc("2026-11-28T11:30:00Z"))
-    .map(|(t, k)| keyed::row(&shape, t, k))
-    .collect();
-    stub.serve_sorted_rows(rows);
+    let stub = forecasts_stub("2026-11-28T11:30:00Z");
     let backfill = |to: &str| {
         outcome(
             eds()
@@ -126,7 +116,8 @@ fn publish_forecasts(stub: &StubApi, brokers: &str, now: &str) -> (i32, String, 
     )
 }
 
-fn forecasts_stub() -> StubApi {
+/// Forecasts_5Min rows from 10:45 to 12:15, key combination 5 only from `new_key_from`.
+fn forecasts_stub(new_key_from: &str) -> StubApi {
     let shape = keyed::forecasts();
     let stub = StubApi::start();
     let rows = keyed::rows(
@@ -135,6 +126,7 @@ fn forecasts_stub() -> StubApi {
         utc("2026-11-28T12:15:00Z"),
     )
     .into_iter()
+    .filter(|(t, k)| *k != 5 || *t >= utc(new_key_from))
     .map(|(t, k)| keyed::row(&shape, t, k))
     .collect();
     stub.serve_sorted_rows(rows);
@@ -145,7 +137,7 @@ fn forecasts_stub() -> StubApi {
 fn a_cursor_in_the_future_stops_the_run_loudly() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
-    let stub = forecasts_stub();
+    let stub = forecasts_stub("2026-11-28T10:45:00Z");
     let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
     assert_eq!(code, 0, "{err}");
     produce_ours(
@@ -173,7 +165,7 @@ fn a_cursor_in_the_future_stops_the_run_loudly() {
 fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
-    let stub = forecasts_stub();
+    let stub = forecasts_stub("2026-11-28T10:45:00Z");
     // What an older eds-kafka wrote for Forecasts_5Min: the area only.
     produce_ours(
         &brokers,
@@ -193,7 +185,7 @@ fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
 fn dry_run_equals_what_a_first_run_publishes() {
     let mock = cluster();
     let brokers = mock.bootstrap_servers();
-    let stub = forecasts_stub();
+    let stub = forecasts_stub("2026-11-28T10:45:00Z");
     let now = "2026-11-28T12:00:30Z";
     let (code, _, err) = publish_forecasts(&stub, &brokers, now);
     assert_eq!(code, 0, "{err}");

@@ -6,6 +6,17 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::{Aggregate, Completeness, FieldStats, Stat};
+
+/// The members every aggregate message value has (besides its key columns).
+pub const MEMBERS: [&str; 7] = [
+    "dataset",
+    "window_start",
+    "window_end",
+    "rows",
+    "expected_rows",
+    "missing",
+    "fields",
+];
 use crate::dataset::Dataset;
 use crate::time::{format_utc, parse_utc};
 

@@ -14,7 +14,7 @@ use crate::time::format_utc;
 use crate::window::Window;
 
 mod json;
-pub use json::AggregateJson;
+pub use json::{AggregateJson, MEMBERS};
 
 /// A statistic of one field over a window; nulls and missing values are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

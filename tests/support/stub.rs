@@ -57,37 +57,17 @@ pub struct StubApi {
     server: Arc<Server>,
 }
 
-/// Every field of the real dataset, for [`psrn_full_row`].
-pub const FULL_FIELDS: [&str; 22] = [
-    "CO2Emission",
-    "ProductionGe100MW",
-    "ProductionLt100MW",
-    "SolarPower",
-    "OffshoreWindPower",
-    "OnshoreWindPower",
-    "Exchange_Sum",
-    "Exchange_DK1_DE",
-    "Exchange_DK1_NL",
-    "Exchange_DK1_GB",
-    "Exchange_DK1_NO",
-    "Exchange_DK1_SE",
-    "Exchange_DK1_DK2",
-    "Exchange_DK2_DE",
-    "Exchange_DK2_SE",
-    "Exchange_Bornholm_SE",
-    "aFRR_ActivatedDK1",
-    "aFRR_ActivatedDK2",
-    "mFRR_ActivatedDK1",
-    "mFRR_ActivatedDK2",
-    "ImbalanceDK1",
-    "ImbalanceDK2",
-];
+/// Every field of the real dataset, for [`psrn_full_row`]: the value fields
+/// the records schema knows (`docs/api.md` lists them).
+pub fn full_fields() -> &'static [&'static str] {
+    eds_kafka::schema::known_fields("PowerSystemRightNow")
+}
 
 /// A row with all 24 columns of PowerSystemRightNow (values depend only on `t`).
 pub fn psrn_full_row(t: DateTime<Utc>) -> Value {
     let m = t.timestamp() / 60;
     let mut row = psrn_row(t).as_object().unwrap().clone();
-    for (i, name) in FULL_FIELDS.iter().enumerate() {
+    for (i, name) in full_fields().iter().enumerate() {
         if !row.contains_key(*name) || row[*name].is_null() {
             let i = i as i64;
             row.insert(
