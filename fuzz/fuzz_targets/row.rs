@@ -24,7 +24,7 @@ fuzz_target!(|text: &[u8]| {
                     Some(eds_kafka::time::format_utc(row.time).as_str())
                 );
             }
-            assert!(!row.id().is_empty());
+            assert!(!row.message_key().to_string().is_empty());
             for f in wanted {
                 let _ = row.number(f);
             }
