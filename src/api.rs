@@ -540,7 +540,6 @@ pub fn is_connect_failure(err: &anyhow::Error) -> bool {
         && err.chain().any(|e| {
             e.downcast_ref::<reqwest::Error>()
                 .is_some_and(reqwest::Error::is_connect)
-                || e.to_string().contains(": cannot connect: ")
         })
 }
 
