@@ -194,6 +194,12 @@ pub struct TopicArgs {
     /// Create missing topics (1 partition) with the admin API
     #[arg(long, env = "EDS_CREATE_TOPICS")]
     pub create_topics: bool,
+    /// With --create-topics: replicas of each new topic [default: the broker's default.replication.factor]
+    #[arg(long, env = "EDS_REPLICATION_FACTOR", requires = "create_topics", value_parser = parse_replication_factor, value_name = "N")]
+    pub replication_factor: Option<i16>,
+    /// With --create-topics: topic config of new topics, e.g. min.insync.replicas=2 (repeatable; ';' between pairs in the variable)
+    #[arg(long, env = "EDS_TOPIC_CONFIG", requires = "create_topics", value_delimiter = ';', action = ArgAction::Append, value_name = "KEY=VALUE")]
+    pub topic_config: Vec<String>,
 }
 
 /// `--dry-run` and `--records` (display order 0) come first in the help.
@@ -272,6 +278,21 @@ const MAX_MESSAGES: u64 = 1_000_000_000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// The largest `--max-body`.
 const MAX_BODY: u64 = 16 << 30;
+
+/// A topic's replication factor: 1 to 32767 (Kafka's is 16-bit).
+fn parse_replication_factor(text: &str) -> Result<i16, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(i16::MAX)).contains(&n) => Ok(n as i16),
+        Ok(_) => Err(format!(
+            "replication factor '{text}' out of range: use 1 to {} (leave it out for the broker's default)",
+            i16::MAX
+        )),
+        Err(_) => Err(format!(
+            "invalid replication factor '{text}': use a number from 1 to {}",
+            i16::MAX
+        )),
+    }
+}
 
 /// A partition number, 0 to [`MAX_PARTITION`].
 fn parse_partition(text: &str) -> Result<i32, String> {

@@ -65,7 +65,49 @@ pub enum Output {
 pub struct KafkaOutput {
     pub settings: KafkaSettings,
     pub topics: Topics,
-    pub create_topics: bool,
+    /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
+    pub create_topics: Option<NewTopics>,
+}
+
+/// How `--create-topics` creates a topic (always one partition).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewTopics {
+    /// `--replication-factor`; `None`: the broker's `default.replication.factor`.
+    pub replication_factor: Option<i16>,
+    /// `--topic-config` pairs, in order.
+    pub config: Vec<(String, String)>,
+}
+
+impl NewTopics {
+    fn from_args(args: &TopicArgs) -> Result<Option<NewTopics>> {
+        if !args.create_topics {
+            return Ok(None);
+        }
+        let mut config: Vec<(String, String)> = Vec::new();
+        for pair in args.topic_config.iter().filter(|p| !p.trim().is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .filter(|(k, _)| {
+                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                })
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
+                    ))
+                })?;
+            if config.iter().any(|(k, _)| k == key) {
+                return Err(usage(format!(
+                    "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
+                )));
+            }
+            config.push((key.to_string(), value.to_string()));
+        }
+        Ok(Some(NewTopics {
+            replication_factor: args.replication_factor,
+            config,
+        }))
+    }
 }
 
 /// Where `consume` starts reading.
@@ -205,7 +247,7 @@ impl KafkaOutput {
         topics: &TopicArgs,
         dataset: &Dataset,
     ) -> Result<KafkaOutput> {
-        let args_create = topics.create_topics;
+        let args_create = NewTopics::from_args(topics)?;
         let topic = |given: &Option<String>, kind: &str| match given {
             None => Some(default_topic(dataset, kind)),
             Some(t) if t.trim().is_empty() => None,
@@ -521,7 +563,7 @@ mod tests {
             k.topics.aggregates.as_deref(),
             Some("eds.PowerSystemRightNow.aggregates")
         );
-        assert!(!k.create_topics);
+        assert_eq!(k.create_topics, None);
         let Output::Kafka(k) = publish(&["--records-topic", "", "--create-topics"])
             .unwrap()
             .output
@@ -529,9 +571,58 @@ mod tests {
             panic!()
         };
         assert_eq!(k.topics.records, None);
-        assert!(k.create_topics);
+        assert_eq!(k.create_topics, Some(NewTopics::default()));
         let e = publish(&["--records-topic", "", "--aggregates-topic", ""]).unwrap_err();
         assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+    }
+
+    #[test]
+    fn replication_factor_and_topic_config_shape_new_topics() {
+        let created = |extra: &[&str]| {
+            let mut argv = vec!["eds-kafka", "publish", "--brokers", "b:9092"];
+            argv.extend_from_slice(extra);
+            let args = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+            let Command::Publish(args) = args.command else {
+                panic!()
+            };
+            let config = PublishConfig::from_args(&args, DateTime::from_timestamp(0, 0).unwrap())
+                .map_err(|e| e.to_string())?;
+            let Output::Kafka(k) = config.output else {
+                panic!()
+            };
+            Ok::<_, String>(k.create_topics)
+        };
+        let new = created(&[
+            "--create-topics",
+            "--replication-factor",
+            "3",
+            "--topic-config",
+            "min.insync.replicas=2",
+            "--topic-config",
+            "cleanup.policy=compact,delete",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(new.replication_factor, Some(3));
+        assert_eq!(
+            new.config,
+            [
+                ("min.insync.replicas".into(), "2".into()),
+                ("cleanup.policy".into(), "compact,delete".into())
+            ]
+        );
+        for bad in [
+            &["--create-topics", "--replication-factor", "0"][..],
+            &["--create-topics", "--replication-factor", "40000"],
+            &["--create-topics", "--replication-factor", "x"],
+            &["--replication-factor", "3"],
+            &["--topic-config", "min.insync.replicas=2"],
+            &["--create-topics", "--topic-config", "novalue"],
+            &["--create-topics", "--topic-config", "a b=1"],
+            &["--create-topics", "--topic-config", "x=1", "--topic-config", "x=2"],
+        ] {
+            assert!(created(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! No gaps, no duplicates, against tansu: an hour of per-minute runs with
+//! No gaps, no duplicates, against Apache Kafka: an hour of per-minute runs with
 //! faults injected between them, and runs killed with SIGKILL mid-publish,
 //! must leave every minute in the topics exactly once, in order.
 

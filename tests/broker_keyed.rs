@@ -1,4 +1,4 @@
-//! The keyed exactly-once scenario against tansu (a real Kafka-protocol
+//! The keyed exactly-once scenario against Apache Kafka (the real
 //! broker): thirteen cron runs five minutes apart on Forecasts_5Min, rows of
 //! two key combinations arriving a run late, one combination appearing
 //! midway; every (time, key) record and (window end, key) aggregate once.
@@ -9,7 +9,7 @@ use support::broker::{test_broker, Topics};
 use support::keyed_runs::run_and_check;
 
 #[test]
-fn keyed_cron_runs_on_tansu_publish_each_time_and_key_once() {
+fn keyed_cron_runs_on_kafka_publish_each_time_and_key_once() {
     let Some(brokers) = test_broker() else {
         return;
     };
@@ -21,7 +21,7 @@ fn keyed_cron_runs_on_tansu_publish_each_time_and_key_once() {
 /// starts a fetch at the batch after the requested offset, so the cursor read
 /// must go back to a batch boundary. Then cron runs hand over, exactly once.
 #[test]
-fn keyed_backfill_then_cron_runs_on_tansu_continue_exactly_once() {
+fn keyed_backfill_then_cron_runs_on_kafka_continue_exactly_once() {
     use support::keyed::{self, z};
     use support::keyed_runs::{check, Expected};
     use support::stub::StubApi;

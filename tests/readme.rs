@@ -33,7 +33,7 @@ fn try_locally_block_is_what_the_script_runs() {
     assert_eq!(&script[start..start + len], readme);
     for step in [
         "--example stub_api",
-        "tansu broker",
+        "scripts/kafka start",
         "publish --create-topics",
         "consume --last 1",
         "publish --dry-run",

@@ -242,7 +242,7 @@ pub fn connect(
         let sink = KafkaSink::connect(
             &kafka.settings,
             kafka.topics.clone(),
-            kafka.create_topics,
+            kafka.create_topics.as_ref(),
             dataset,
             stats.to_vec(),
         );
@@ -255,7 +255,7 @@ pub fn connect(
     let found = match early {
         Ok(found) => found,
         // A topic the sink has just created could not be read before it existed.
-        Err(_) if kafka.create_topics => read()?,
+        Err(_) if kafka.create_topics.is_some() => read()?,
         Err(e) => return Err(e),
     };
     let mut found = found.into_iter();

@@ -15,6 +15,7 @@ use rdkafka::ClientConfig;
 
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
+use crate::config::NewTopics;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
@@ -59,7 +60,7 @@ impl KafkaSink {
     pub fn connect(
         settings: &KafkaSettings,
         topics: Topics,
-        create_topics: bool,
+        create_topics: Option<&NewTopics>,
         dataset: &Dataset,
         stats: Vec<Stat>,
     ) -> Result<KafkaSink> {
@@ -100,10 +101,10 @@ impl KafkaSink {
         topics::partitions(self.producer.client(), &self.settings, topic)
     }
 
-    fn check_topic(&self, topic: &str, create: bool) -> Result<()> {
+    fn check_topic(&self, topic: &str, create: Option<&NewTopics>) -> Result<()> {
         let mut count = self.partitions(topic)?;
-        if count.is_none() && create {
-            create_topic(&self.settings, topic)?;
+        if let (None, Some(new)) = (count, create) {
+            create_topic(&self.settings, topic, new)?;
             let deadline = Instant::now() + self.settings.timeout;
             while count.is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
@@ -158,14 +159,18 @@ impl KafkaSink {
     }
 }
 
-fn create_topic(settings: &KafkaSettings, topic: &str) -> Result<()> {
+fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Result<()> {
     let mut config = ClientConfig::new();
     for (k, v) in settings.producer_config().config_map() {
         config.set(k, v);
     }
     let admin: AdminClient<DefaultClientContext> =
         config.create().map_err(|e| settings.creation_error(e))?;
-    let new = NewTopic::new(topic, 1, TopicReplication::Fixed(-1));
+    let replication = how.replication_factor.map_or(-1, i32::from);
+    let mut new = NewTopic::new(topic, 1, TopicReplication::Fixed(replication));
+    for (key, value) in &how.config {
+        new = new.set(key, value);
+    }
     let options = AdminOptions::new()
         .operation_timeout(Some(settings.timeout))
         .request_timeout(Some(settings.timeout));
@@ -179,17 +184,44 @@ fn create_topic(settings: &KafkaSettings, topic: &str) -> Result<()> {
         })?;
     for result in results {
         match result {
-            Ok(name) => log::info!("created topic {name} (1 partition)"),
+            Ok(name) => log::info!(
+                "created topic {name} (1 partition, replication factor {})",
+                how.replication_factor
+                    .map_or("of the broker's default".to_string(), |n| n.to_string())
+            ),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => {
-                return Err(fail(
-                    Exit::Kafka,
-                    format!("creating topic {name} on {}: {code}", settings.brokers()),
-                ))
-            }
+            Err((name, code)) => return Err(creation_refused(settings, &name, code)),
         }
     }
     Ok(())
+}
+
+/// The broker's refusal to create `topic`, with what to do about it.
+fn creation_refused(settings: &KafkaSettings, topic: &str, code: RDKafkaErrorCode) -> anyhow::Error {
+    let (exit, hint) = match code {
+        RDKafkaErrorCode::InvalidReplicationFactor => (
+            Exit::Usage,
+            "the cluster has fewer brokers than --replication-factor / EDS_REPLICATION_FACTOR",
+        ),
+        RDKafkaErrorCode::InvalidConfig | RDKafkaErrorCode::PolicyViolation => (
+            Exit::Usage,
+            "check --topic-config / EDS_TOPIC_CONFIG against the broker's topic configs",
+        ),
+        RDKafkaErrorCode::TopicAuthorizationFailed
+        | RDKafkaErrorCode::ClusterAuthorizationFailed => (
+            Exit::Kafka,
+            "this principal may not create topics (no Create ACL): have an admin create it \
+             with 1 partition, or grant Create on the topic",
+        ),
+        _ => (Exit::Kafka, "see the broker's log"),
+    };
+    fail(
+        exit,
+        format!(
+            "creating topic {topic} on {}: {code}; {hint}",
+            settings.brokers()
+        ),
+    )
 }
 
 impl Sink for KafkaSink {

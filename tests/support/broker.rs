@@ -1,10 +1,11 @@
 //! Helpers of the broker suite (tests/broker_*.rs): the shared test broker
-//! (tansu, started by scripts/test), a broker of a test's own, unique topics,
-//! and publish/consume runs against them.
+//! (one Apache Kafka node, started by scripts/test), unique topics, and
+//! publish/consume runs against them. Clusters of a test's own are in
+//! [`super::kafka`].
 //!
 //! Without `EDS_TEST_BROKER` a broker test is skipped with one line on stderr,
-//! so that a plain `cargo test` on a machine without tansu passes; in CI (`CI`
-//! set) a missing broker is a failure instead.
+//! so that a plain `cargo test` on a machine without a broker passes; in CI
+//! (`CI` set) a missing broker is a failure instead.
 
 #![allow(dead_code)]
 
@@ -20,7 +21,7 @@ pub fn test_broker() -> Option<String> {
     match std::env::var("EDS_TEST_BROKER") {
         Ok(address) if !address.is_empty() => Some(address),
         _ if std::env::var_os("CI").is_some() => panic!(
-            "CI is set but EDS_TEST_BROKER is not: the broker suite needs a running tansu; \
+            "CI is set but EDS_TEST_BROKER is not: the broker suite needs Apache Kafka; \
              run scripts/test, which starts one and sets EDS_TEST_BROKER=host:port"
         ),
         _ => {
@@ -29,15 +30,15 @@ pub fn test_broker() -> Option<String> {
             // Straight to stderr: libtest captures eprintln! of passing tests.
             let _ = writeln!(
                 std::io::stderr(),
-                "skipped {test}: no test broker (EDS_TEST_BROKER is unset); scripts/test starts tansu and runs it"
+                "skipped {test}: no test broker (EDS_TEST_BROKER is unset); scripts/test starts Apache Kafka and runs it"
             );
             None
         }
     }
 }
 
-/// Whether the broker suite runs here (tests that start brokers of their
-/// own, which needs tansu on PATH): the same rule as [`test_broker`].
+/// Whether the broker suite runs here (tests that start clusters of their
+/// own with scripts/kafka): the same rule as [`test_broker`].
 pub fn broker_suite_runs() -> bool {
     test_broker().is_some()
 }
@@ -122,52 +123,11 @@ pub fn consume(brokers: &str, topic: &str, extra: &[&str]) -> String {
     out
 }
 
-/// Starts `tansu broker` with in-memory storage, listening on `listen` and
-/// advertising `advertised` (host:port each).
-pub fn spawn_tansu(listen: &str, advertised: &str) -> std::process::Child {
-    std::process::Command::new("tansu")
-        .arg("broker")
-        .args(["--listener-url", &format!("tcp://{listen}")])
-        .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("tansu must be on PATH (scripts/test installs it)")
-}
-
 /// Waits until something listens on `address`.
 pub fn wait_for_listener(address: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(address).is_err() {
         assert!(Instant::now() < deadline, "nothing listens on {address}");
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A tansu broker of this test's own (stopped on drop), for tests that stop it.
-pub struct OwnTansu {
-    pub address: String,
-    child: std::process::Child,
-}
-
-impl OwnTansu {
-    pub fn start() -> OwnTansu {
-        let address = format!("127.0.0.1:{}", super::free_port());
-        let child = spawn_tansu(&address, &address);
-        let tansu = OwnTansu { address, child };
-        wait_for_listener(&tansu.address);
-        tansu
-    }
-
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnTansu {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

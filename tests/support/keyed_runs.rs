@@ -1,5 +1,5 @@
 //! The keyed exactly-once scenario, run against any broker (librdkafka's
-//! mock cluster, tansu): cron runs five minutes apart on Forecasts_5Min while
+//! mock cluster, Apache Kafka): cron runs five minutes apart on Forecasts_5Min while
 //! some rows arrive a run late and a key combination appears midway; then
 //! every (time, key) record and every (window end, key) aggregate must be in
 //! the topics exactly once, per key in time order, with the right values.

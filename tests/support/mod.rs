@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod kafka;
 pub mod keyed;
 pub mod keyed_runs;
 pub mod mock;

@@ -1,10 +1,11 @@
-//! The broker suite: the real binary against a real Kafka-protocol broker,
-//! tansu 0.6.0 (scripts/test starts it and sets EDS_TEST_BROKER). tansu may not
-//! auto-create topics, so every test creates its topics with --create-topics.
+//! The broker suite: the real binary against Apache Kafka (one KRaft node
+//! that scripts/test starts, EDS_TEST_BROKER). The broker would auto-create
+//! topics (its default); every test creates its topics with --create-topics.
 
 mod support;
 
-use support::broker::{consume, stub_at, test_broker, OwnTansu, Topics};
+use support::broker::{consume, stub_at, test_broker, Topics};
+use support::kafka::Cluster;
 use support::{dry_run, eds, outcome, unique_topic};
 
 const NOW: &str = "2026-11-28T12:00:30Z";
@@ -43,8 +44,7 @@ fn publish_then_consume_equals_dry_run() {
             .contains("\"Minutes1UTC\":\"2026-11-28T11:55:00Z\""),
         "{json}"
     );
-    // tansu reports a high watermark below the end of the log (the last
-    // batch's base offset + 1): --last 2 still prints the last two, at once.
+    // --last 2 prints the last two at once (it does not wait for the idle timeout).
     let started = std::time::Instant::now();
     let last = consume(
         &brokers,
@@ -109,13 +109,14 @@ fn stopped_broker_exits_4() {
     if test_broker().is_none() {
         return;
     }
-    let mut broker = OwnTansu::start();
+    let broker = Cluster::single();
+    let address = broker.plaintext().to_string();
     let stub = stub_at(NOW);
     let t = topics();
-    let (code, _, err) = t.publish(&stub, &broker.address, NOW, &[]);
+    let (code, _, err) = t.publish(&stub, &address, NOW, &[]);
     assert_eq!(code, 0, "{err}");
-    broker.stop();
-    let (code, out, err) = t.publish(&stub, &broker.address, NOW, &["--kafka-timeout", "3s"]);
+    drop(broker);
+    let (code, out, err) = t.publish(&stub, &address, NOW, &["--kafka-timeout", "3s"]);
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
-    assert!(err.contains(&broker.address), "{err}");
+    assert!(err.contains(&address), "{err}");
 }

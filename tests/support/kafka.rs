@@ -1,0 +1,233 @@
+//! Apache Kafka clusters of a test's own, started by `scripts/kafka` from
+//! Maven Central's jars: one KRaft node, or three brokers with a controller.
+//! A cluster is stopped on drop, and by `scripts/kafka`'s watchdog when the
+//! test process ends (a static cluster, a killed test binary). Also an
+//! independent reader: a plain librdkafka consumer, written here and sharing
+//! no code with the binary's `consume` or cursor read, that returns every
+//! message of a partition with its key.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+/// `scripts/kafka` of this checkout.
+pub fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka")
+}
+
+/// What to start: `scripts/kafka start` options.
+#[derive(Default)]
+pub struct Spec<'a> {
+    /// 1 or 3 brokers.
+    pub nodes: u8,
+    /// Client listeners besides PLAINTEXT (SASL_PLAINTEXT, SSL, SASL_SSL).
+    pub listeners: &'a [&'a str],
+    /// server.properties lines for every node.
+    pub config: &'a str,
+    /// `--scram` specs.
+    pub scram: &'a [&'a str],
+}
+
+pub struct Cluster {
+    dir: PathBuf,
+    /// Bootstrap list per listener name (PLAINTEXT, SSL, ...).
+    bootstrap: HashMap<String, String>,
+    pub nodes: u8,
+}
+
+impl Cluster {
+    pub fn start(spec: &Spec) -> Cluster {
+        let dir = std::env::temp_dir().join(super::unique_topic("eds-kafka-cluster"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new(script());
+        cmd.arg("start")
+            .arg(&dir)
+            .args(["--nodes", &spec.nodes.max(1).to_string()])
+            .args(["--owner", &std::process::id().to_string()]);
+        if !spec.listeners.is_empty() {
+            cmd.args(["--listeners", &spec.listeners.join(",")]);
+        }
+        if !spec.config.is_empty() {
+            let file = dir.join("extra.properties");
+            std::fs::write(&file, spec.config).unwrap();
+            cmd.arg("--config").arg(file);
+        }
+        for s in spec.scram {
+            cmd.args(["--scram", s]);
+        }
+        let out = cmd.output().expect("scripts/kafka runs");
+        assert!(
+            out.status.success(),
+            "scripts/kafka start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bootstrap = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Cluster {
+            dir,
+            bootstrap,
+            nodes: spec.nodes.max(1),
+        }
+    }
+
+    /// One combined broker+controller node, plaintext only.
+    pub fn single() -> Cluster {
+        Cluster::start(&Spec {
+            nodes: 1,
+            ..Spec::default()
+        })
+    }
+
+    pub fn plaintext(&self) -> &str {
+        self.listener("PLAINTEXT")
+    }
+
+    pub fn listener(&self, name: &str) -> &str {
+        &self.bootstrap[name]
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn script(&self, args: &[&str]) {
+        let out = Command::new(script())
+            .arg(args[0])
+            .arg(&self.dir)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/kafka {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// SIGKILL broker `node` (1-based).
+    pub fn kill(&self, node: i32) {
+        self.script(&["kill", &node.to_string()]);
+    }
+
+    /// Stops broker `node` cleanly.
+    pub fn term(&self, node: i32) {
+        self.script(&["term", &node.to_string()]);
+    }
+
+    /// Starts broker `node` again and waits until metadata lists every broker.
+    pub fn restart(&self, node: i32) {
+        self.script(&["restart", &node.to_string()]);
+    }
+
+    /// Runs a Kafka tool class (e.g. `org.apache.kafka.tools.AclCommand`).
+    pub fn tool(&self, class: &str, args: &[&str]) {
+        let out = Command::new(script())
+            .arg("tool")
+            .arg(&self.dir)
+            .arg(class)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{class} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The node id leading partition 0 of `topic`, as the cluster says now.
+    pub fn leader(&self, topic: &str) -> i32 {
+        let consumer = plain_consumer(self.plaintext());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(m) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+                if let Some(p) = m
+                    .topics()
+                    .first()
+                    .and_then(|t| t.partitions().first())
+                    .filter(|p| p.leader() >= 0)
+                {
+                    return p.leader();
+                }
+            }
+            assert!(Instant::now() < deadline, "{topic} has no leader");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(script()).arg("stop").arg(&self.dir).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn plain_consumer(brokers: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "eds-kafka-tests-reader")
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .unwrap()
+}
+
+/// One message as the independent reader saw it.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub key: String,
+    pub value: serde_json::Value,
+}
+
+/// Every message of partition 0 of `topic`, in order, read with a plain
+/// librdkafka consumer (plaintext `brokers`), up to the high watermark.
+pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
+    let consumer = plain_consumer(brokers);
+    let (low, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("watermarks of {topic}: {e}"));
+    let mut out = Vec::new();
+    if high <= low {
+        return out;
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(low))
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (out.len() as i64) + low < high {
+        assert!(Instant::now() < deadline, "reading {topic} timed out");
+        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
+        let value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+        out.push(Read { key, value });
+        if message.offset() + 1 >= high {
+            break;
+        }
+    }
+    out
+}
+
+/// The keys of `messages`, asserting that none repeats.
+pub fn unique_keys(topic: &str, messages: &[Read]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    for m in messages {
+        assert!(seen.insert(m.key.clone()), "{topic}: key {} twice", m.key);
+    }
+    messages.iter().map(|m| m.key.clone()).collect()
+}
