@@ -1,7 +1,5 @@
 //! Thin entry point: parse, run, map the error to an exit code.
 
-use std::io::Write;
-
 use clap::Parser;
 use eds_kafka::cli::Cli;
 use eds_kafka::exit::{exit_of, report, Exit};
@@ -18,8 +16,8 @@ fn main() {
                 // -v and more: the errors that caused it, one per line.
                 let causes = log::max_level() >= log::LevelFilter::Debug;
                 let text = report(&err, causes, eds_kafka::redact::text);
-                // Not eprintln!, which panics when stderr is closed (`2>&-`).
-                let _ = writeln!(std::io::stderr(), "eds-kafka: error: {text}");
+                // Timestamped as the log lines; never panics on a closed stderr.
+                eds_kafka::logging::error(&text);
             }
             code
         }
