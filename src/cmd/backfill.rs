@@ -16,6 +16,7 @@ use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::{self, Cursors, Published};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
+use crate::logging::{count, elapsed};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -186,17 +187,31 @@ impl<'a> Pacer<'a> {
         }
     }
 
-    /// Waits until the next request is allowed; returns how long it waited.
+    /// Waits until the next request is allowed (saying so first when the
+    /// wait is noticeable); returns how long it waited.
     fn wait(&mut self) -> Duration {
         let wait = self.last.map_or(Duration::ZERO, |at| {
             self.interval.saturating_sub(at.elapsed())
         });
+        if let Some(note) = wait_note(wait) {
+            log::info!("{note}");
+        }
         if !wait.is_zero() {
             (self.sleep)(wait);
         }
         self.last = Some(Instant::now());
         wait
     }
+}
+
+/// What a wait of about a second or more is logged as: the run is not stuck.
+fn wait_note(wait: Duration) -> Option<String> {
+    (wait >= Duration::from_millis(500)).then(|| {
+        format!(
+            "waiting {}s (API limit, --min-request-interval / EDS_MIN_REQUEST_INTERVAL)",
+            wait.as_secs_f64().round()
+        )
+    })
 }
 
 /// The chunk loop's state: what was handed to the sliding window so far.
@@ -237,7 +252,7 @@ impl Chunks<'_, '_> {
             if !self.any_succeeded && api::is_connect_failure(&err) {
                 return Err(err.context(format!(
                     "{context}: the API cannot be reached at all before any data arrived; \
-                     check --api-url and the network (not retried)"
+                     check --api-url / EDS_API_URL and the network (not retried)"
                 )));
             }
             if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
@@ -292,6 +307,8 @@ impl Progress {
             );
             bar
         });
+        // Log lines (a retry's warning, a wait) go above the bar, not onto it.
+        crate::logging::show_progress(bar.clone());
         Progress {
             bar,
             started: Instant::now(),
@@ -312,8 +329,9 @@ impl Progress {
 
     fn chunk_done(&self, done_until: DateTime<Utc>, rows: u64) {
         let line = format!(
-            "up to {}: {rows} rows, {:.0} rows/s, {} left",
+            "up to {}: {}, {:.0} rows/s, {} of data left",
             format_utc(done_until),
+            count(rows, "row"),
             self.rate(rows),
             format_span(self.to - done_until)
         );
@@ -327,12 +345,51 @@ impl Progress {
     }
 
     fn finish(&self, records: u64, aggregates: u64) {
+        self.clear();
+        log::info!(
+            "backfill done: {} and {} in {}",
+            count(records, "record"),
+            count(aggregates, "aggregate"),
+            elapsed(self.started.elapsed())
+        );
+    }
+
+    /// Removes the bar (before the last log line, or the error `main` reports).
+    fn clear(&self) {
+        crate::logging::show_progress(None);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        log::info!(
-            "backfill done: {records} records and {aggregates} aggregates in {:.1}s",
-            self.started.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pacer_says_why_it_waits_before_waiting() {
+        let mut slept = Vec::new();
+        let mut sleep = |d: Duration| slept.push(d);
+        let mut pacer = Pacer::new(Duration::from_secs(60), &mut sleep);
+        assert_eq!(pacer.wait(), Duration::ZERO, "the first request at once");
+        let second = pacer.wait();
+        assert!(second > Duration::from_secs(59), "{second:?}");
+        assert_eq!(slept, vec![second]);
+        assert_eq!(
+            wait_note(second).as_deref(),
+            Some("waiting 60s (API limit, --min-request-interval / EDS_MIN_REQUEST_INTERVAL)")
+        );
+        assert_eq!(
+            wait_note(Duration::from_millis(200)),
+            None,
+            "too short to say"
         );
     }
 }
