@@ -173,8 +173,9 @@ impl Api {
             .and_then(|response| self.parse(dataset, &url, response, deadline, on_row))
             .map(|(rows, bytes)| {
                 log::info!(
-                    "fetched {rows} rows ({bytes} bytes) from {url} in {} ms",
-                    started.elapsed().as_millis()
+                    "fetched {} ({bytes} bytes) from {url} in {}",
+                    crate::logging::count(rows, "row"),
+                    crate::logging::elapsed(started.elapsed())
                 );
                 FetchInfo {
                     rows,
@@ -224,7 +225,7 @@ impl Api {
             Some(n) if n > self.config.max_body => Err(fail(
                 Exit::Data,
                 format!(
-                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body)",
+                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY)",
                     self.config.max_body
                 ),
             )),
@@ -285,7 +286,7 @@ impl Api {
                 return Err(fail(
                     Exit::Data,
                     format!(
-                        "{url}: response body is larger than the {} byte cap (--max-body)",
+                        "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
                         self.config.max_body
                     ),
                 ))
@@ -295,7 +296,7 @@ impl Api {
                     || error_chain(&e).contains("timed out")
                 {
                     format!(
-                        "timed out reading the body (--http-timeout {}s, body included)",
+                        "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
                         self.config.http_timeout.as_secs_f64()
                     )
                 } else {

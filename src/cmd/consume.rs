@@ -27,6 +27,7 @@ use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
 use crate::exit::{fail, fail_with, Exit, OrExit};
 use crate::kafka::Context;
+use crate::logging::count;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::{Sink, Watched};
 use crate::topics;
@@ -39,7 +40,8 @@ const TAIL_MAX: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(20);
 
 /// What a missing topic's message tells a reader.
-const READ_HINT: &str = "check --topic and --dataset (publish --create-topics creates it)";
+const READ_HINT: &str = "check --topic and --dataset / EDS_DATASET \
+     (publish --create-topics / EDS_CREATE_TOPICS=true creates it)";
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
     let consumer = config.settings.consumer(config.group.as_deref())?;
@@ -58,8 +60,8 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
                 format!("committing offsets of {topic}: {e}")
             })?;
     }
-    log::debug!("read {} messages from {topic}", reading.read);
-    log::info!("printed {} messages from {topic}", printer.printed);
+    log::debug!("read {} from {topic}", count(reading.read, "message"));
+    log::info!("printed {} from {topic}", count(printer.printed, "message"));
     Ok(())
 }
 
