@@ -44,6 +44,9 @@ const READ_HINT: &str = "check --topic and --dataset / EDS_DATASET \
      (publish --create-topics / EDS_CREATE_TOPICS=true creates it)";
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
+    crate::probe::check_bootstrap(&config.settings, || {
+        config.settings.consumer(config.group.as_deref()).map(drop)
+    })?;
     let consumer = config.settings.consumer(config.group.as_deref())?;
     let ends = start(&consumer, config)?;
     let stop = interrupted()?;

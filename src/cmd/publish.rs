@@ -225,6 +225,16 @@ pub fn connect(
     stats: &[Stat],
     tail: TimeDelta,
 ) -> Result<(KafkaSink, Cursors)> {
+    // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
+    crate::probe::check_bootstrap(&kafka.settings, || {
+        let settings = &kafka.settings;
+        let producer: rdkafka::producer::BaseProducer = settings
+            .producer_config()
+            .create()
+            .map_err(|e| settings.creation_error(e))?;
+        drop(producer);
+        Ok(())
+    })?;
     let topics: Vec<&str> = kafka.topics.names().collect();
     let read = || {
         cursor::read(
