@@ -25,6 +25,9 @@ use crate::exit::{fail, fail_with, Exit};
 use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
+/// The public API, `--api-url`'s default.
+pub const DEFAULT_URL: &str = "https://api.energidataservice.dk";
+
 /// The longest `Retry-After` a run waits for before giving up (exit 75).
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
 /// How much of an unexpected body an error message quotes.
@@ -203,16 +206,19 @@ impl Api {
             .send()
             .map_err(|e| {
                 let e = e.without_url();
-                let what = if e.is_timeout() {
-                    format!("timed out after {}s", timeout.as_secs_f64())
+                let (what, hint) = if e.is_timeout() {
+                    (format!("timed out after {}s", timeout.as_secs_f64()), "")
                 } else if e.is_connect() {
-                    "cannot connect".to_string()
+                    (
+                        "cannot connect".to_string(),
+                        connect_hint(&self.config.base_url),
+                    )
                 } else if e.is_redirect() {
-                    "redirect failed".to_string()
+                    ("redirect failed".to_string(), "")
                 } else {
-                    "request failed".to_string()
+                    ("request failed".to_string(), "")
                 };
-                let message = format!("GET {url}: {what}: {}", error_chain(&e));
+                let message = format!("GET {url}: {what}: {}{hint}", error_chain(&e));
                 fail_with(Exit::Temporary, crate::redact::text(&message), e)
             })?;
         Ok((response, deadline))
@@ -534,6 +540,18 @@ impl<'de> Visitor<'de> for Keep<'_> {
     }
 }
 
+/// What a connection failure (DNS, refused) adds to its message: the public
+/// API unreachable usually means no internet access, and there is a way to
+/// try the program without it.
+fn connect_hint(base_url: &str) -> &'static str {
+    if base_url.trim_end_matches('/') == DEFAULT_URL {
+        "; no internet access? To try eds-kafka without it, point --api-url / EDS_API_URL \
+         at the local stub API (README, \"Try it locally\")"
+    } else {
+        "; check --api-url / EDS_API_URL"
+    }
+}
+
 /// Whether a fetch failed because the host could not be reached at all (DNS,
 /// connection refused): before any data flowed, that is configuration.
 pub fn is_connect_failure(err: &anyhow::Error) -> bool {
@@ -566,6 +584,19 @@ mod tests {
                 ("limit", "0".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn an_unreachable_api_points_at_api_url_and_the_stub() {
+        for default in [DEFAULT_URL, "https://api.energidataservice.dk/"] {
+            let hint = connect_hint(default);
+            assert!(
+                hint.contains("--api-url / EDS_API_URL") && hint.contains("Try it locally"),
+                "{hint}"
+            );
+        }
+        let other = connect_hint("http://127.0.0.1:8480");
+        assert_eq!(other, "; check --api-url / EDS_API_URL");
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub struct SourceArgs {
     #[arg(
         long,
         env = "EDS_API_URL",
-        default_value = "https://api.energidataservice.dk",
+        default_value = crate::api::DEFAULT_URL,
         value_name = "URL"
     )]
     pub api_url: String,

@@ -251,8 +251,8 @@ impl Chunks<'_, '_> {
             let context = format!("backfilling {} .. {}", format_utc(from), format_utc(to));
             if !self.any_succeeded && api::is_connect_failure(&err) {
                 return Err(err.context(format!(
-                    "{context}: the API cannot be reached at all before any data arrived; \
-                     check --api-url / EDS_API_URL and the network (not retried)"
+                    "{context}: the API cannot be reached at all before any data arrived \
+                     (not retried)"
                 )));
             }
             if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
