@@ -25,7 +25,7 @@ use crate::aggregate::{resolve_fields, Aggregate};
 use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, fail_with, Exit, OrExit};
+use crate::exit::{fail, or_code, Exit, OrExit};
 use crate::kafka::Context;
 use crate::logging::count;
 use crate::sink::csv::{CsvSink, Table};
@@ -428,7 +428,7 @@ impl<'c> Printer<'c> {
         }
         if self.csv.is_none() {
             let fields = resolve_fields(dataset, self.config.fields.named(), &rows)
-                .map_err(|e| fail_with(Exit::Data, format!("{e:#}"), e))?;
+                .map_err(|e| or_code(e, Exit::Data))?;
             let table = Table::Records {
                 dataset: dataset.clone(),
                 fields,
