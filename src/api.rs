@@ -587,19 +587,6 @@ mod tests {
     }
 
     #[test]
-    fn an_unreachable_api_points_at_api_url_and_the_stub() {
-        for default in [DEFAULT_URL, "https://api.energidataservice.dk/"] {
-            let hint = connect_hint(default);
-            assert!(
-                hint.contains("--api-url / EDS_API_URL") && hint.contains("Try it locally"),
-                "{hint}"
-            );
-        }
-        let other = connect_hint("http://127.0.0.1:8480");
-        assert_eq!(other, "; check --api-url / EDS_API_URL");
-    }
-
-    #[test]
     fn error_chain_skips_repeats() {
         let timed_out = Link("operation timed out", None);
         let inner = Link("body error", Some(Box::new(timed_out)));
