@@ -187,15 +187,16 @@ impl<'a> Pacer<'a> {
         }
     }
 
-    /// Waits until the next request is allowed (saying so first when the
-    /// wait is noticeable); returns how long it waited.
-    fn wait(&mut self) -> Duration {
-        let wait = self.last.map_or(Duration::ZERO, |at| {
+    /// How long until the next request is allowed.
+    fn due(&self) -> Duration {
+        self.last.map_or(Duration::ZERO, |at| {
             self.interval.saturating_sub(at.elapsed())
-        });
-        if let Some(note) = wait_note(wait) {
-            log::info!("{note}");
-        }
+        })
+    }
+
+    /// Waits until the next request is allowed; returns how long it waited.
+    fn wait(&mut self) -> Duration {
+        let wait = self.due();
         if !wait.is_zero() {
             (self.sleep)(wait);
         }
@@ -237,8 +238,9 @@ impl Chunks<'_, '_> {
         emitter: &mut Emitter<'_>,
     ) -> Result<()> {
         for attempt in 1..=ATTEMPTS {
-            let wait = self.pacer.wait();
-            self.progress.waiting(wait);
+            // Said before the wait, so that a minute's silence is explained.
+            self.progress.waiting(self.pacer.due());
+            self.pacer.wait();
             let err = match self.fetch(from, to, emitter) {
                 Ok(()) => {
                     self.slider.finish(&mut |new, w| emitter.group(new, w))?;
@@ -321,9 +323,14 @@ impl Progress {
         rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
     }
 
+    /// Before a wait for the next allowed request: a log line (above the
+    /// bar on a terminal) when it is noticeable, and the bar's message.
     fn waiting(&self, wait: Duration) {
+        if let Some(note) = wait_note(wait) {
+            log::info!("{note}");
+        }
         if let (Some(bar), false) = (&self.bar, wait.is_zero()) {
-            bar.set_message(format!("next request in {}s", wait.as_secs()));
+            bar.set_message(format!("next request in {}s", wait.as_secs_f64().round()));
         }
     }
 
@@ -374,11 +381,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pacer_says_why_it_waits_before_waiting() {
+    fn the_pacer_waits_and_the_wait_is_explained() {
         let mut slept = Vec::new();
         let mut sleep = |d: Duration| slept.push(d);
         let mut pacer = Pacer::new(Duration::from_secs(60), &mut sleep);
         assert_eq!(pacer.wait(), Duration::ZERO, "the first request at once");
+        let due = pacer.due();
+        assert!(due > Duration::from_secs(59), "{due:?}");
         let second = pacer.wait();
         assert!(second > Duration::from_secs(59), "{second:?}");
         assert_eq!(slept, vec![second]);
