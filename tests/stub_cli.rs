@@ -105,6 +105,21 @@ fn every_known_dataset_is_served_with_its_keys() {
             lines,
             "{dataset}: one aggregate per key:\n{out}"
         );
+        // Plausible values: no negative power or price, CO2 in g/kWh.
+        let top = if dataset.starts_with("CO2") {
+            220.0
+        } else {
+            2400.0
+        };
+        let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+        for row in &rows {
+            for (name, cell) in header.iter().zip(row.split(',')) {
+                if name.ends_with("_mean") && dataset != "PowerSystemRightNow" {
+                    let v: f64 = cell.parse().unwrap();
+                    assert!((0.0..=top).contains(&v), "{dataset} {name} {v}");
+                }
+            }
+        }
         for key in keys {
             assert!(
                 rows.iter().any(|r| r.contains(&format!(",{key},"))),

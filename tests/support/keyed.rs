@@ -116,6 +116,16 @@ pub fn value(shape: &Shape, t: DateTime<Utc>, key_index: usize, field: usize) ->
 
 /// The API's row of key combination `key_index` at `t`.
 pub fn row(shape: &Shape, t: DateTime<Utc>, key_index: usize) -> Value {
+    row_with(shape, t, key_index, |f| value(shape, t, key_index, f))
+}
+
+/// [`row`] with the value of each field (by index) from `value`.
+pub fn row_with(
+    shape: &Shape,
+    t: DateTime<Utc>,
+    key_index: usize,
+    value: impl Fn(usize) -> Option<f64>,
+) -> Value {
     let mut r = Map::new();
     r.insert(
         shape.time_column.into(),
@@ -132,10 +142,7 @@ pub fn row(shape: &Shape, t: DateTime<Utc>, key_index: usize) -> Value {
         r.insert((*col).into(), json!(v));
     }
     for (i, f) in shape.fields.iter().enumerate() {
-        r.insert(
-            (*f).into(),
-            value(shape, t, key_index, i).map_or(Value::Null, |v| json!(v)),
-        );
+        r.insert((*f).into(), value(i).map_or(Value::Null, |v| json!(v)));
     }
     Value::Object(r)
 }
