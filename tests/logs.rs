@@ -45,6 +45,25 @@ fn info_and_error_lines_have_the_same_timestamp() {
 }
 
 #[test]
+fn a_bad_flag_value_is_an_error_line_too() {
+    // From the command line or, in cron, from the env file: the same line.
+    let (code, _, err) = support::outcome(support::eds().args(["publish", "--window", "abc"]));
+    assert_eq!(code, 2, "{err}");
+    let first = err.lines().next().unwrap();
+    assert!(
+        stamped(first, "ERROR") && first.contains("invalid value 'abc' for '--window"),
+        "{err}"
+    );
+    let (code, _, err) = support::outcome(support::eds().arg("publish").env("EDS_WINDOW", "abc"));
+    assert_eq!(code, 2, "{err}");
+    assert!(stamped(err.lines().next().unwrap(), "ERROR"), "{err}");
+    // --help is not an error: plain text on stdout, exit 0.
+    let (code, out, _) = support::outcome(support::eds().args(["publish", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("One run"), "{out}");
+}
+
+#[test]
 fn the_stamp_checker_rejects_other_shapes() {
     assert!(stamped("2026-12-01T08:44:02.123Z [INFO] x", "INFO"));
     assert!(!stamped("2026-12-01T08:44:02.12Z [INFO] x", "INFO"));
