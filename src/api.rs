@@ -25,6 +25,9 @@ use crate::exit::{fail, fail_with, Exit};
 use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
+/// The public API, `--api-url`'s default.
+pub const DEFAULT_URL: &str = "https://api.energidataservice.dk";
+
 /// The longest `Retry-After` a run waits for before giving up (exit 75).
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
 /// How much of an unexpected body an error message quotes.
@@ -173,8 +176,9 @@ impl Api {
             .and_then(|response| self.parse(dataset, &url, response, deadline, on_row))
             .map(|(rows, bytes)| {
                 log::info!(
-                    "fetched {rows} rows ({bytes} bytes) from {url} in {} ms",
-                    started.elapsed().as_millis()
+                    "fetched {} ({bytes} bytes) from {url} in {}",
+                    crate::logging::count(rows, "row"),
+                    crate::logging::elapsed(started.elapsed())
                 );
                 FetchInfo {
                     rows,
@@ -202,16 +206,19 @@ impl Api {
             .send()
             .map_err(|e| {
                 let e = e.without_url();
-                let what = if e.is_timeout() {
-                    format!("timed out after {}s", timeout.as_secs_f64())
+                let (what, hint) = if e.is_timeout() {
+                    (format!("timed out after {}s", timeout.as_secs_f64()), "")
                 } else if e.is_connect() {
-                    "cannot connect".to_string()
+                    (
+                        "cannot connect".to_string(),
+                        connect_hint(&self.config.base_url),
+                    )
                 } else if e.is_redirect() {
-                    "redirect failed".to_string()
+                    ("redirect failed".to_string(), "")
                 } else {
-                    "request failed".to_string()
+                    ("request failed".to_string(), "")
                 };
-                let message = format!("GET {url}: {what}: {}", error_chain(&e));
+                let message = format!("GET {url}: {what}: {}{hint}", error_chain(&e));
                 fail_with(Exit::Temporary, crate::redact::text(&message), e)
             })?;
         Ok((response, deadline))
@@ -224,7 +231,7 @@ impl Api {
             Some(n) if n > self.config.max_body => Err(fail(
                 Exit::Data,
                 format!(
-                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body)",
+                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY)",
                     self.config.max_body
                 ),
             )),
@@ -285,7 +292,7 @@ impl Api {
                 return Err(fail(
                     Exit::Data,
                     format!(
-                        "{url}: response body is larger than the {} byte cap (--max-body)",
+                        "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
                         self.config.max_body
                     ),
                 ))
@@ -295,7 +302,7 @@ impl Api {
                     || error_chain(&e).contains("timed out")
                 {
                     format!(
-                        "timed out reading the body (--http-timeout {}s, body included)",
+                        "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
                         self.config.http_timeout.as_secs_f64()
                     )
                 } else {
@@ -530,6 +537,18 @@ impl<'de> Visitor<'de> for Keep<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// What a connection failure (DNS, refused) adds to its message: the public
+/// API unreachable usually means no internet access, and there is a way to
+/// try the program without it.
+fn connect_hint(base_url: &str) -> &'static str {
+    if base_url.trim_end_matches('/') == DEFAULT_URL {
+        "; no internet access? To try eds-kafka without it, point --api-url / EDS_API_URL \
+         at the local stub API (README, \"Try it locally\")"
+    } else {
+        "; check --api-url / EDS_API_URL"
     }
 }
 

@@ -16,14 +16,35 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
   1   unexpected error (a bug); a stdout closed by its reader is success
-  2   usage or configuration error: bad flag, duration, stat or dataset (retrying will not help)
+  2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
+      no row has (retrying will not help)
   3   permanent API or data error: 4xx other than 429, a body that is not the expected JSON,
-      a missing time, key column or field, a body over --max-body; a message of ours whose
-      key is not ours or lies in the future (the message names topic, partition, offset)
-  4   Kafka error: brokers unreachable within --kafka-timeout, a topic or partition missing,
-      a delivery failed
+      a missing time or key column, a non-numeric field, a body over --max-body; a message
+      of ours whose key is not ours or lies in the future (the message names topic,
+      partition, offset)
+  4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
+      unreachable within --kafka-timeout, a topic or partition missing, a delivery failed
   75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
       (the next run retries)";
+
+/// Parses the process's command line. `--help` and `--version` print and
+/// end the process (exit 0), as does the help shown for a missing command
+/// (exit 2); any other clap error is a usage error (exit 2) that `main`
+/// reports like every other error (a timestamped log line).
+pub fn parse() -> anyhow::Result<Cli> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            e.exit()
+        }
+        let text = e.render().to_string();
+        let text = text.trim_end();
+        crate::exit::fail(
+            crate::exit::Exit::Usage,
+            text.strip_prefix("error: ").unwrap_or(text),
+        )
+    })
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,7 +120,7 @@ pub struct SourceArgs {
     #[arg(
         long,
         env = "EDS_API_URL",
-        default_value = "https://api.energidataservice.dk",
+        default_value = crate::api::DEFAULT_URL,
         value_name = "URL"
     )]
     pub api_url: String,

@@ -389,7 +389,7 @@ impl BackfillConfig {
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
         if aggregate.fields == Fields::All {
             return Err(usage(format!(
-                "backfill needs named --fields (the default for {} is 'all'): older rows lack \
+                "backfill needs named --fields / EDS_FIELDS (the default for {} is 'all'): older rows lack \
                      newer fields, so 'all' would change along the way",
                 source.dataset.name
             )));
@@ -438,7 +438,9 @@ impl ConsumeConfig {
         {
             // consume has no --dry-run to suggest.
             return Err(usage(
-                "no Kafka brokers: give --brokers (KAFKA_BROKERS) or bootstrap.servers in --kafka-config".into(),
+                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
+                 --kafka-config / KAFKA_CONFIG_FILE"
+                    .into(),
             ));
         }
         let start = match (&args.group, args.from_beginning, args.last) {

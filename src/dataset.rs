@@ -124,7 +124,8 @@ impl Dataset {
             (None, _, _) => {
                 return Err(format!(
                     "unknown dataset '{name}': known datasets are {}; describe another one with \
-                     --time-column and --resolution (and --key-columns, --dk-time-column)",
+                     --time-column / EDS_TIME_COLUMN and --resolution / EDS_RESOLUTION (and \
+                     --key-columns / EDS_KEY_COLUMNS, --dk-time-column / EDS_DK_TIME_COLUMN)",
                     Dataset::known_names().join(", ")
                 ))
             }

@@ -125,7 +125,7 @@ impl KafkaSettings {
         if !user.contains_key("bootstrap.servers") {
             return Err(fail(
                 Exit::Usage,
-                "no Kafka brokers: give --brokers (KAFKA_BROKERS), bootstrap.servers in --kafka-config, or use --dry-run",
+                "no Kafka brokers: give --brokers / KAFKA_BROKERS, bootstrap.servers in --kafka-config / KAFKA_CONFIG_FILE, or use --dry-run",
             ));
         }
         if timeout.is_zero() {
@@ -192,7 +192,9 @@ impl KafkaSettings {
         // A metadata request for a missing topic must never create it with the
         // broker's defaults (librdkafka's producer asks for that by default).
         if self.user.get(AUTO_CREATE).is_some_and(|v| v != "false") {
-            log::warn!("{AUTO_CREATE} is always false here; create topics with --create-topics");
+            log::warn!(
+                "{AUTO_CREATE} is always false here; create topics with --create-topics / EDS_CREATE_TOPICS=true"
+            );
         }
         config.set(AUTO_CREATE, "false");
         config
@@ -254,7 +256,7 @@ impl KafkaSettings {
             let message = format!(
                 "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
                 self.brokers(),
-                crate::topics::CREATE_HINT
+                crate::sink::kafka::CREATE_HINT
             );
             return fail_with(Exit::Kafka, self.redact(&message), err.clone());
         }
@@ -281,7 +283,7 @@ impl KafkaSettings {
         err: &KafkaError,
     ) -> anyhow::Error {
         if is_missing(err) {
-            let hint = crate::topics::CREATE_HINT;
+            let hint = crate::sink::kafka::CREATE_HINT;
             if let Err(e) = crate::topics::require(client, self, topic, Some(partition), hint) {
                 return e;
             }

@@ -16,6 +16,7 @@ pub mod files;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
+pub mod probe;
 pub mod records;
 pub mod redact;
 pub mod schema;

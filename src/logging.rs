@@ -1,11 +1,16 @@
 //! Log setup: everything goes to stderr (stdout carries data only), at the
 //! level EDS_LOG / --log-level gives, raised by -v and lowered by -q. Every
-//! line passes through [`crate::redact`] on its way out.
+//! line starts with a fixed-width UTC timestamp (`2026-12-01T08:44:02.123Z`),
+//! the error `main` reports too, and passes through [`crate::redact`] on its
+//! way out. While a progress bar is shown ([`show_progress`]), lines are
+//! written above it, not onto its line.
 
 use std::io::{self, Write};
+use std::sync::Mutex;
 
-use log::LevelFilter;
-use simplelog::{ConfigBuilder, WriteLogger};
+use chrono::{DateTime, Utc};
+use indicatif::ProgressBar;
+use log::{Level, LevelFilter, Log, Metadata, Record};
 
 use crate::cli::LogArgs;
 
@@ -18,6 +23,9 @@ const LEVELS: [LevelFilter; 6] = [
     LevelFilter::Trace,
 ];
 
+/// The progress bar log lines are written above, while one is shown.
+static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
 /// The base level moved up by `verbose` steps and down by `quiet` steps.
 pub fn level(args: &LogArgs) -> LevelFilter {
     let base = LEVELS
@@ -29,14 +37,80 @@ pub fn level(args: &LogArgs) -> LevelFilter {
 }
 
 pub fn init(args: &LogArgs) {
-    let config = ConfigBuilder::new()
-        .set_time_format_rfc3339()
-        .set_thread_level(LevelFilter::Off)
-        .set_target_level(LevelFilter::Off)
-        .set_location_level(LevelFilter::Off)
-        .build();
+    let level = level(args);
     // Only fails when a logger is already set, which is harmless.
-    let _ = WriteLogger::init(level(args), config, Redacting::new(std::io::stderr()));
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// `2026-12-01T08:44:02.123Z`: always milliseconds, so every line's message
+/// starts in the same column.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// One log line: `2026-12-01T08:44:02.123Z [INFO] text`, newline included.
+pub fn line(t: DateTime<Utc>, level: Level, text: &str) -> String {
+    format!("{} [{level}] {text}\n", timestamp(t))
+}
+
+/// Writes the error `main` reports, as an `ERROR` line of the log (whatever
+/// the log level). Never panics, also when stderr is closed (`2>&-`).
+pub fn error(text: &str) {
+    write_line(&line(Utc::now(), Level::Error, text));
+}
+
+/// Shows log lines above `bar` (`None`: the bar is gone).
+pub fn show_progress(bar: Option<ProgressBar>) {
+    *BAR.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
+/// `1 message`, `0 messages`, `5 messages`.
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// Elapsed time as every log line gives it: seconds with milliseconds (`0.331s`).
+pub fn elapsed(d: std::time::Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+fn write_line(line: &str) {
+    let write = || {
+        let mut out = Redacting::new(io::stderr().lock());
+        let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+    };
+    let bar = BAR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(bar) if !bar.is_hidden() => bar.suspend(write),
+        _ => write(),
+    }
+}
+
+struct Logger;
+
+static LOGGER: Logger = Logger;
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record) {
+        if self.enabled(record.metadata()) {
+            write_line(&line(
+                Utc::now(),
+                record.level(),
+                &record.args().to_string(),
+            ));
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// Writes whole lines, each with its secrets hidden ([`crate::redact::text`]).
@@ -93,6 +167,27 @@ mod tests {
         assert_eq!(level(&args(5, 0, LevelFilter::Info)), LevelFilter::Trace);
         assert_eq!(level(&args(0, 1, LevelFilter::Info)), LevelFilter::Warn);
         assert_eq!(level(&args(0, 9, LevelFilter::Debug)), LevelFilter::Off);
+    }
+
+    #[test]
+    fn lines_have_a_fixed_width_timestamp() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 8, 44, 2).unwrap();
+        assert_eq!(
+            line(t, Level::Error, "boom"),
+            "2026-12-01T08:44:02.000Z [ERROR] boom\n"
+        );
+        let t = t + chrono::TimeDelta::microseconds(123_456);
+        assert_eq!(timestamp(t), "2026-12-01T08:44:02.123Z");
+    }
+
+    #[test]
+    fn counts_are_singular_or_plural() {
+        assert_eq!(count(1, "message"), "1 message");
+        assert_eq!(count(0, "message"), "0 messages");
+        assert_eq!(count(5, "aggregate"), "5 aggregates");
+        assert_eq!(elapsed(std::time::Duration::from_millis(331)), "0.331s");
+        assert_eq!(elapsed(std::time::Duration::from_secs(12)), "12.000s");
     }
 
     #[test]

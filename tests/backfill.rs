@@ -121,6 +121,17 @@ fn failed_chunks_are_retried_and_requests_are_paced() {
         "requests at least 1s apart"
     );
     assert_eq!(out.lines().count(), 31);
+    // Each paced wait is said before it happens (not a silent minute), and
+    // the progress line's span is of data, not of time.
+    let waits = err
+        .matches("waiting 1s (API limit, --min-request-interval / EDS_MIN_REQUEST_INTERVAL)")
+        .count();
+    assert_eq!(waits, 2, "before the retry and the second chunk: {err}");
+    assert!(err.contains("15m of data left"), "{err}");
+    assert!(
+        err.contains("backfill done: 30 records and 0 aggregates in "),
+        "{err}"
+    );
 }
 
 fn keys(brokers: &str, topic: &str) -> Vec<String> {

@@ -51,6 +51,9 @@ fn consume_stops_at_the_end_of_the_log_and_logs_what_it_printed() {
         err.contains("printed 2 messages"),
         "logs what it printed: {err}"
     );
+    let (code, out, err, _) = consume_records(&brokers, &[&["--last", "1"][..], &idle].concat());
+    assert_eq!((code, out.lines().count()), (0, 1), "{err}");
+    assert!(err.contains("printed 1 message from"), "singular: {err}");
 
     mock.create_topic("empty", 1, 1).unwrap();
     let started = Instant::now();

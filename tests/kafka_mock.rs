@@ -218,8 +218,8 @@ fn missing_topic_needs_create_topics() {
     );
     assert_eq!(code, 4, "{err}");
     assert!(
-        err.contains("does not exist") && err.contains("--create-topics"),
-        "{err}"
+        err.contains("does not exist") && err.contains("--create-topics / EDS_CREATE_TOPICS=true"),
+        "the hint names the flag and its variable: {err}"
     );
     assert!(
         stub.requests().is_empty(),
@@ -312,11 +312,19 @@ fn runs_continue_from_the_cursor() {
     let brokers = mock.bootstrap_servers();
     let stub = StubApi::start();
     let run = |now: &str| publish_at(&stub, &brokers, now, &[]);
-    assert_eq!(run(NOW).0, 0);
     let (code, _, err) = run(NOW);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("nothing new"),
+        err.contains(&format!(
+            "published 5 records and 1 aggregate to {brokers} in "
+        )),
+        "singular and plural: {err}"
+    );
+    let (code, _, err) = run(NOW);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("nothing new to publish (newest row 2026-11-28T11:59:00Z)")
+            && !err.contains("published 0"),
         "the same minute again publishes nothing: {err}"
     );
     assert_eq!(keys(&brokers, RECORDS).len(), 5);
@@ -370,7 +378,7 @@ fn catch_up_beyond_the_cap_warns_with_the_skipped_range() {
     assert!(
         err.contains(
             "records from 2026-11-28T12:00:00Z to 2026-11-28T12:29:00Z (inclusive) are skipped"
-        ),
+        ) && err.contains("run once with a larger --max-catch-up / EDS_MAX_CATCH_UP"),
         "{err}"
     );
     let records = keys(&brokers, RECORDS);

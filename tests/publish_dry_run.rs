@@ -409,18 +409,23 @@ fn stale_data_is_temporary_and_says_how_stale() {
 }
 
 #[test]
-fn unknown_field_and_non_numeric_field_are_data_errors() {
+fn unknown_field_is_a_usage_error_and_non_numeric_field_a_data_error() {
     let stub = live_stub("2026-11-28T12:00:30Z");
     let (code, out, err) = dry_run(
         &stub,
         "2026-11-28T12:00:30Z",
         &["--fields", "CO2Emission,NoSuchField"],
     );
-    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(
-        err.contains("NoSuchField is absent from every row"),
+        err.contains("--fields / EDS_FIELDS: field NoSuchField is absent from every row")
+            && err.contains("fields seen: CO2Emission,")
+            && !err.contains("did you mean"),
         "{err}"
     );
+    let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &["--fields", "SolarPowr"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("; did you mean SolarPower?"), "{err}");
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &["--fields", "Minutes1DK"]);
     assert_eq!(code, 2, "an index column is a usage error: {err}");
     let stub = StubApi::start();

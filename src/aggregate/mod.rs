@@ -136,8 +136,9 @@ pub struct Completeness {
 }
 
 /// The fields to aggregate: the ones named, or every numeric field found in
-/// `rows` for `all`. A named field absent from every row or holding a
-/// non-number is an error.
+/// `rows` for `all`. A named field absent from every row is a usage error
+/// (exit 2: a typo, most likely; the message lists the fields seen and the
+/// closest one), one holding a non-number an (uncoded) data error.
 pub fn resolve_fields(
     dataset: &Dataset,
     named: Option<&[String]>,
@@ -161,11 +162,7 @@ pub fn resolve_fields(
                     }
                 }
                 if !present && !rows.is_empty() {
-                    bail!(
-                        "field {name} is absent from every row of {} (fields seen: {})",
-                        dataset.name,
-                        seen_fields(rows).join(",")
-                    );
+                    return Err(absent_field(dataset, name, rows));
                 }
             }
             Ok(names.to_vec())
@@ -176,6 +173,55 @@ pub fn resolve_fields(
             .filter(|f| rows.iter().all(|r| r.number(f).is_ok()))
             .collect()),
     }
+}
+
+/// The usage error for a named field no row has.
+fn absent_field(dataset: &Dataset, name: &str, rows: &[Row]) -> anyhow::Error {
+    let seen: Vec<String> = seen_fields(rows)
+        .into_iter()
+        .filter(|f| !dataset.is_index_column(f))
+        .collect();
+    let guess = closest(name, &seen)
+        .map(|g| format!("; did you mean {g}?"))
+        .unwrap_or_default();
+    crate::exit::fail(
+        crate::exit::Exit::Usage,
+        format!(
+            "--fields / EDS_FIELDS: field {name} is absent from every row of {}{guess} (fields seen: {})",
+            dataset.name,
+            seen.join(",")
+        ),
+    )
+}
+
+/// The candidate nearest to `name` (edit distance, ignoring case), when near
+/// enough to be what was meant: at most one edit in three characters.
+fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&wanted, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= (wanted.chars().count() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.as_str())
+}
+
+/// Levenshtein distance between `a` and `b`, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Field names in the order they first appear.
@@ -399,10 +445,24 @@ mod tests {
             vec!["A"],
             "index columns and text fields are not numeric fields"
         );
-        assert!(resolve_fields(&psrn(), Some(&["Nope".to_string()]), &rs).is_err());
+        let typo = resolve_fields(&psrn(), Some(&["Nope".to_string()]), &rs).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&typo), crate::exit::Exit::Usage);
         let err = resolve_fields(&psrn(), Some(&["S".to_string()]), &rs).unwrap_err();
         assert!(err.to_string().contains("not numeric"), "{err}");
         assert!(resolve_fields(&psrn(), Some(&["A".to_string()]), &rs).is_ok());
+    }
+
+    #[test]
+    fn did_you_mean_the_closest_field() {
+        let seen: Vec<String> = ["CO2Emission", "SolarPower", "Exchange_Sum"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(closest("CO2Emision", &seen), Some("CO2Emission"));
+        assert_eq!(closest("solarpower", &seen), Some("SolarPower"));
+        assert_eq!(closest("Exchange_Summ", &seen), Some("Exchange_Sum"));
+        assert_eq!(closest("Nope", &seen), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]

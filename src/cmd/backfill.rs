@@ -16,6 +16,7 @@ use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::{self, Cursors, Published};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
+use crate::logging::{count, elapsed};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -186,17 +187,32 @@ impl<'a> Pacer<'a> {
         }
     }
 
+    /// How long until the next request is allowed.
+    fn due(&self) -> Duration {
+        self.last.map_or(Duration::ZERO, |at| {
+            self.interval.saturating_sub(at.elapsed())
+        })
+    }
+
     /// Waits until the next request is allowed; returns how long it waited.
     fn wait(&mut self) -> Duration {
-        let wait = self.last.map_or(Duration::ZERO, |at| {
-            self.interval.saturating_sub(at.elapsed())
-        });
+        let wait = self.due();
         if !wait.is_zero() {
             (self.sleep)(wait);
         }
         self.last = Some(Instant::now());
         wait
     }
+}
+
+/// What a wait of about a second or more is logged as: the run is not stuck.
+fn wait_note(wait: Duration) -> Option<String> {
+    (wait >= Duration::from_millis(500)).then(|| {
+        format!(
+            "waiting {}s (API limit, --min-request-interval / EDS_MIN_REQUEST_INTERVAL)",
+            wait.as_secs_f64().round()
+        )
+    })
 }
 
 /// The chunk loop's state: what was handed to the sliding window so far.
@@ -222,8 +238,9 @@ impl Chunks<'_, '_> {
         emitter: &mut Emitter<'_>,
     ) -> Result<()> {
         for attempt in 1..=ATTEMPTS {
-            let wait = self.pacer.wait();
-            self.progress.waiting(wait);
+            // Said before the wait, so that a minute's silence is explained.
+            self.progress.waiting(self.pacer.due());
+            self.pacer.wait();
             let err = match self.fetch(from, to, emitter) {
                 Ok(()) => {
                     self.slider.finish(&mut |new, w| emitter.group(new, w))?;
@@ -236,8 +253,8 @@ impl Chunks<'_, '_> {
             let context = format!("backfilling {} .. {}", format_utc(from), format_utc(to));
             if !self.any_succeeded && api::is_connect_failure(&err) {
                 return Err(err.context(format!(
-                    "{context}: the API cannot be reached at all before any data arrived; \
-                     check --api-url and the network (not retried)"
+                    "{context}: the API cannot be reached at all before any data arrived \
+                     (not retried)"
                 )));
             }
             if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
@@ -292,6 +309,8 @@ impl Progress {
             );
             bar
         });
+        // Log lines (a retry's warning, a wait) go above the bar, not onto it.
+        crate::logging::show_progress(bar.clone());
         Progress {
             bar,
             started: Instant::now(),
@@ -304,16 +323,22 @@ impl Progress {
         rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
     }
 
+    /// Before a wait for the next allowed request: a log line (above the
+    /// bar on a terminal) when it is noticeable, and the bar's message.
     fn waiting(&self, wait: Duration) {
+        if let Some(note) = wait_note(wait) {
+            log::info!("{note}");
+        }
         if let (Some(bar), false) = (&self.bar, wait.is_zero()) {
-            bar.set_message(format!("next request in {}s", wait.as_secs()));
+            bar.set_message(format!("next request in {}s", wait.as_secs_f64().round()));
         }
     }
 
     fn chunk_done(&self, done_until: DateTime<Utc>, rows: u64) {
         let line = format!(
-            "up to {}: {rows} rows, {:.0} rows/s, {} left",
+            "up to {}: {}, {:.0} rows/s, {} of data left",
             format_utc(done_until),
+            count(rows, "row"),
             self.rate(rows),
             format_span(self.to - done_until)
         );
@@ -327,12 +352,53 @@ impl Progress {
     }
 
     fn finish(&self, records: u64, aggregates: u64) {
+        self.clear();
+        log::info!(
+            "backfill done: {} and {} in {}",
+            count(records, "record"),
+            count(aggregates, "aggregate"),
+            elapsed(self.started.elapsed())
+        );
+    }
+
+    /// Removes the bar (before the last log line, or the error `main` reports).
+    fn clear(&self) {
+        crate::logging::show_progress(None);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        log::info!(
-            "backfill done: {records} records and {aggregates} aggregates in {:.1}s",
-            self.started.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pacer_waits_and_the_wait_is_explained() {
+        let mut slept = Vec::new();
+        let mut sleep = |d: Duration| slept.push(d);
+        let mut pacer = Pacer::new(Duration::from_secs(60), &mut sleep);
+        assert_eq!(pacer.wait(), Duration::ZERO, "the first request at once");
+        let due = pacer.due();
+        assert!(due > Duration::from_secs(59), "{due:?}");
+        let second = pacer.wait();
+        assert!(second > Duration::from_secs(59), "{second:?}");
+        assert_eq!(slept, vec![second]);
+        assert_eq!(
+            wait_note(second).as_deref(),
+            Some("waiting 60s (API limit, --min-request-interval / EDS_MIN_REQUEST_INTERVAL)")
+        );
+        assert_eq!(
+            wait_note(Duration::from_millis(200)),
+            None,
+            "too short to say"
         );
     }
 }

@@ -25,8 +25,9 @@ use crate::aggregate::{resolve_fields, Aggregate};
 use crate::cli::Format;
 use crate::config::{ConsumeConfig, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, fail_with, Exit, OrExit};
+use crate::exit::{fail, or_code, Exit, OrExit};
 use crate::kafka::Context;
+use crate::logging::count;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::{Sink, Watched};
 use crate::topics;
@@ -39,9 +40,13 @@ const TAIL_MAX: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(20);
 
 /// What a missing topic's message tells a reader.
-const READ_HINT: &str = "check --topic and --dataset (publish --create-topics creates it)";
+const READ_HINT: &str = "check --topic and --dataset / EDS_DATASET \
+     (publish --create-topics / EDS_CREATE_TOPICS=true creates it)";
 
 pub fn run(config: &ConsumeConfig) -> Result<()> {
+    crate::probe::check_bootstrap(&config.settings, || {
+        config.settings.consumer(config.group.as_deref()).map(drop)
+    })?;
     let consumer = config.settings.consumer(config.group.as_deref())?;
     let ends = start(&consumer, config)?;
     let stop = interrupted()?;
@@ -58,8 +63,8 @@ pub fn run(config: &ConsumeConfig) -> Result<()> {
                 format!("committing offsets of {topic}: {e}")
             })?;
     }
-    log::debug!("read {} messages from {topic}", reading.read);
-    log::info!("printed {} messages from {topic}", printer.printed);
+    log::debug!("read {} from {topic}", count(reading.read, "message"));
+    log::info!("printed {} from {topic}", count(printer.printed, "message"));
     Ok(())
 }
 
@@ -423,7 +428,7 @@ impl<'c> Printer<'c> {
         }
         if self.csv.is_none() {
             let fields = resolve_fields(dataset, self.config.fields.named(), &rows)
-                .map_err(|e| fail_with(Exit::Data, format!("{e:#}"), e))?;
+                .map_err(|e| or_code(e, Exit::Data))?;
             let table = Table::Records {
                 dataset: dataset.clone(),
                 fields,

@@ -105,7 +105,7 @@ fn fetch(
         fail(
             Exit::Temporary,
             format!(
-                "stale data: {} has no rows between {} and {} (--max-lag {})",
+                "stale data: {} has no rows between {} and {} (--max-lag / EDS_MAX_LAG {})",
                 dataset.name,
                 format_utc(from),
                 format_utc(limit),
@@ -119,7 +119,7 @@ fn fetch(
         return Err(fail(
             Exit::Temporary,
             format!(
-                "stale data: the newest row of {} is {} ({} before --now {}), more than --max-lag {}",
+                "stale data: the newest row of {} is {} ({} before --now {}), more than --max-lag / EDS_MAX_LAG {}",
                 dataset.name,
                 format_utc(newest),
                 format_span(lag),
@@ -210,7 +210,7 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     summary.written = sink.finish()?;
     if summary.written == Written::default() {
         log::info!(
-            "nothing new since the cursor (newest row {}); published nothing",
+            "nothing new to publish (newest row {})",
             format_utc(f.newest)
         );
     }
@@ -225,6 +225,16 @@ pub fn connect(
     stats: &[Stat],
     tail: TimeDelta,
 ) -> Result<(KafkaSink, Cursors)> {
+    // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
+    crate::probe::check_bootstrap(&kafka.settings, || {
+        let settings = &kafka.settings;
+        let producer: rdkafka::producer::BaseProducer = settings
+            .producer_config()
+            .create()
+            .map_err(|e| settings.creation_error(e))?;
+        drop(producer);
+        Ok(())
+    })?;
     let topics: Vec<&str> = kafka.topics.names().collect();
     let read = || {
         cursor::read(

@@ -334,7 +334,8 @@ pub fn describe_gap(
     (topic, first, last): &(String, DateTime<Utc>, DateTime<Utc>),
 ) -> String {
     format!(
-        "gap longer than --max-catch-up {}: {topic} from {} to {} (inclusive) are skipped",
+        "gap longer than --max-catch-up / EDS_MAX_CATCH_UP {}: {topic} from {} to {} (inclusive) \
+         are skipped; to publish them, run once with a larger --max-catch-up / EDS_MAX_CATCH_UP",
         format_span(max_catch_up),
         format_utc(*first),
         format_utc(*last)
@@ -345,6 +346,17 @@ pub fn describe_gap(
 mod tests {
     use super::*;
     use crate::time::parse_utc;
+
+    #[test]
+    fn the_skip_warning_names_the_flag_and_its_variable() {
+        let gap = ("records".to_string(), t("10:00"), t("11:29"));
+        assert_eq!(
+            describe_gap(TimeDelta::minutes(30), &gap),
+            "gap longer than --max-catch-up / EDS_MAX_CATCH_UP 30m: records from \
+             2026-11-28T10:00:00Z to 2026-11-28T11:29:00Z (inclusive) are skipped; to publish \
+             them, run once with a larger --max-catch-up / EDS_MAX_CATCH_UP"
+        );
+    }
 
     fn t(hm: &str) -> DateTime<Utc> {
         parse_utc(&format!("2026-11-28T{hm}:00")).unwrap()

@@ -65,7 +65,10 @@ pub fn read(
             t.high
         );
     }
-    log::debug!("cursors read in {} ms", started.elapsed().as_millis());
+    log::debug!(
+        "cursors read in {}",
+        crate::logging::elapsed(started.elapsed())
+    );
     Ok(tails.into_iter().map(|t| t.cursor).collect())
 }
 
@@ -322,7 +325,8 @@ impl Reader<'_> {
                 format!(
                     "cannot read the cursor: {at} has key '{text}' with {} key value(s), but {} has \
                      {} key column(s) ({}): the topic was written with another description of the \
-                     dataset; publish into new topics (--records-topic, --aggregates-topic)",
+                     dataset; publish into new topics (--records-topic / EDS_RECORDS_TOPIC, \
+                     --aggregates-topic / EDS_AGGREGATES_TOPIC)",
                     key.key.len(),
                     self.dataset.name,
                     columns.len(),

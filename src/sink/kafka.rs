@@ -19,6 +19,7 @@ use crate::config::NewTopics;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
+use crate::logging::{count, elapsed};
 use crate::topics;
 
 /// Where the messages go; `None` for a topic not to publish to.
@@ -37,6 +38,11 @@ impl Topics {
             .map(String::as_str)
     }
 }
+
+/// What a missing topic's message tells the operator to do, for publish and
+/// backfill (`topics::CREATE_HINT` without the environment variable).
+pub const CREATE_HINT: &str =
+    "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
 
 /// The header every message carries.
 pub const DATASET_HEADER: &str = "eds-dataset";
@@ -92,7 +98,7 @@ impl KafkaSink {
             // 500 ms. A second response, from the real broker, gets the id at once.
             sink.partitions(&topics[0])?;
         }
-        log::debug!("Kafka topics ready in {} ms", started.elapsed().as_millis());
+        log::debug!("Kafka topics ready in {}", elapsed(started.elapsed()));
         Ok(sink)
     }
 
@@ -116,7 +122,7 @@ impl KafkaSink {
             topic,
             count,
             Some(self.topics.partition),
-            topics::CREATE_HINT,
+            CREATE_HINT,
         )
         .map(|_| ())
     }
@@ -299,13 +305,15 @@ impl Sink for KafkaSink {
                 ),
             ));
         }
-        log::info!(
-            "published {} records and {} aggregates to {} in {} ms",
-            self.written.records,
-            self.written.aggregates,
-            self.settings.brokers(),
-            self.started.elapsed().as_millis()
-        );
+        if total > 0 {
+            log::info!(
+                "published {} and {} to {} in {}",
+                count(self.written.records, "record"),
+                count(self.written.aggregates, "aggregate"),
+                self.settings.brokers(),
+                elapsed(self.started.elapsed())
+            );
+        }
         Ok(self.written)
     }
 }

@@ -75,6 +75,34 @@ pub fn day_ahead() -> Shape {
     }
 }
 
+/// CO2Emis (realised) or CO2EmisProg (forecast), by `name`: one field, per
+/// price area.
+pub fn co2(name: &'static str) -> Shape {
+    Shape {
+        name,
+        time_column: "Minutes5UTC",
+        dk_column: "Minutes5DK",
+        key_columns: vec!["PriceArea"],
+        keys: vec![vec!["DK1"], vec!["DK2"]],
+        resolution: TimeDelta::minutes(5),
+        fields: vec!["CO2Emission"],
+    }
+}
+
+/// The keyed datasets of the known table, by name (case ignored).
+pub fn by_name(name: &str) -> Option<Shape> {
+    let shapes = [
+        forecasts(),
+        prodex(),
+        day_ahead(),
+        co2("CO2Emis"),
+        co2("CO2EmisProg"),
+    ];
+    shapes
+        .into_iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
 /// A field's value at `t` for key combination `key_index`: varied, some null
 /// (never the last field, so every window has values somewhere).
 pub fn value(shape: &Shape, t: DateTime<Utc>, key_index: usize, field: usize) -> Option<f64> {
@@ -88,6 +116,16 @@ pub fn value(shape: &Shape, t: DateTime<Utc>, key_index: usize, field: usize) ->
 
 /// The API's row of key combination `key_index` at `t`.
 pub fn row(shape: &Shape, t: DateTime<Utc>, key_index: usize) -> Value {
+    row_with(shape, t, key_index, |f| value(shape, t, key_index, f))
+}
+
+/// [`row`] with the value of each field (by index) from `value`.
+pub fn row_with(
+    shape: &Shape,
+    t: DateTime<Utc>,
+    key_index: usize,
+    value: impl Fn(usize) -> Option<f64>,
+) -> Value {
     let mut r = Map::new();
     r.insert(
         shape.time_column.into(),
@@ -104,10 +142,7 @@ pub fn row(shape: &Shape, t: DateTime<Utc>, key_index: usize) -> Value {
         r.insert((*col).into(), json!(v));
     }
     for (i, f) in shape.fields.iter().enumerate() {
-        r.insert(
-            (*f).into(),
-            value(shape, t, key_index, i).map_or(Value::Null, |v| json!(v)),
-        );
+        r.insert((*f).into(), value(i).map_or(Value::Null, |v| json!(v)));
     }
     Value::Object(r)
 }

@@ -10,6 +10,7 @@ pub mod keyed_runs;
 pub mod mock;
 pub mod schema;
 pub mod stub;
+pub mod stub_cli;
 
 use assert_cmd::Command;
 use chrono::{DateTime, Utc};

@@ -32,6 +32,11 @@ pub enum Fault {
     Redirect(String),
 }
 
+/// Rows of `[start, end)` made on demand, given the stub's clock:
+/// `(start, end, now)`.
+pub type Generator =
+    Arc<dyn Fn(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>) -> Vec<Value> + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     now: Option<DateTime<Utc>>,
@@ -49,6 +54,8 @@ struct State {
     full_rows: bool,
     /// Bodies kept by request target, for benchmarks that fetch the same year again.
     cache: Option<HashMap<String, Arc<Vec<u8>>>>,
+    /// Another dataset than PowerSystemRightNow, its rows made on demand.
+    generated: Option<(String, Generator)>,
 }
 
 pub struct StubApi {
@@ -221,6 +228,11 @@ impl StubApi {
         st.fixed = Some(rows);
         st.sort_fixed = true;
     }
+    /// Serve `dataset` (instead of PowerSystemRightNow) with the rows `rows`
+    /// makes for each request, given its range and the stub's clock.
+    pub fn serve_generated(&self, dataset: &str, rows: Generator) {
+        self.state.lock().unwrap().generated = Some((dataset.to_string(), rows));
+    }
     /// Serve all 24 fields per row, like the real dataset.
     pub fn full_rows(&self, yes: bool) {
         self.state.lock().unwrap().full_rows = yes;
@@ -293,7 +305,11 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
     let Some(dataset) = url.path().strip_prefix("/dataset/").map(str::to_string) else {
         return text_reply(404, "text/plain", "Not Found");
     };
-    if !dataset.eq_ignore_ascii_case("PowerSystemRightNow") && st.fixed.is_none() {
+    let served = st
+        .generated
+        .as_ref()
+        .map_or("PowerSystemRightNow", |(name, _)| name.as_str());
+    if !dataset.eq_ignore_ascii_case(served) && st.fixed.is_none() {
         return text_reply(404, "text/plain", "Dataset not found");
     }
     let param = |k: &str| {
@@ -320,26 +336,11 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
                 true => Utc::now(),
                 false => st.now.expect("set the stub's clock first"),
             };
-            let mut newest = now - TimeDelta::seconds(now.timestamp().rem_euclid(60));
-            if !st.serve_current_minute {
-                newest -= TimeDelta::minutes(1);
+            if let Some((_, generate)) = &st.generated {
+                generate(start, end, now)
+            } else {
+                psrn_rows(&st, start, end, now)
             }
-            let mut t = start - TimeDelta::seconds(start.timestamp().rem_euclid(60));
-            if t < start {
-                t += TimeDelta::minutes(1);
-            }
-            let mut out = Vec::new();
-            while t < end && t <= newest {
-                if !st.missing.contains(&t) {
-                    out.push(if st.full_rows {
-                        psrn_full_row(t)
-                    } else {
-                        psrn_row(t)
-                    });
-                }
-                t += TimeDelta::minutes(1);
-            }
-            out
         }
     };
     if st.fixed.is_none() {
@@ -364,4 +365,34 @@ fn respond(state: &Mutex<State>, target: &str) -> Reply {
         cache.insert(target.to_string(), Arc::new(text.clone()));
     }
     (200, json_headers(), text, delay)
+}
+
+/// The generated PowerSystemRightNow rows of `[start, end)`: one a minute up
+/// to the clock's minute (or the one before), skipping dropped minutes.
+fn psrn_rows(
+    st: &State,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Value> {
+    let mut newest = now - TimeDelta::seconds(now.timestamp().rem_euclid(60));
+    if !st.serve_current_minute {
+        newest -= TimeDelta::minutes(1);
+    }
+    let mut t = start - TimeDelta::seconds(start.timestamp().rem_euclid(60));
+    if t < start {
+        t += TimeDelta::minutes(1);
+    }
+    let mut out = Vec::new();
+    while t < end && t <= newest {
+        if !st.missing.contains(&t) {
+            out.push(if st.full_rows {
+                psrn_full_row(t)
+            } else {
+                psrn_row(t)
+            });
+        }
+        t += TimeDelta::minutes(1);
+    }
+    out
 }
