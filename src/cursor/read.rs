@@ -20,7 +20,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use super::plan::{Seen, TopicCursor};
 use super::MessageKey;
 use crate::dataset::Dataset;
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
 use crate::sink::kafka::DATASET_HEADER;
 
@@ -277,7 +277,22 @@ impl Reader<'_> {
         let Some(message) = self.consumer.poll(wait) else {
             return Ok(false);
         };
-        let m = message.map_err(|e| fail(Exit::Kafka, format!("reading the cursors: {e}")))?;
+        let m = match message {
+            Ok(m) => m,
+            // A broker stopped or a leader moved: librdkafka reconnects and
+            // fetches from the new leader; the deadline bounds the wait.
+            Err(e) if crate::kafka::is_transient(&e) => {
+                log::debug!("reading the cursors: {e} (retrying)");
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(fail_with(
+                    Exit::Kafka,
+                    format!("reading the cursors: {e}"),
+                    e,
+                ))
+            }
+        };
         let Some(i) = tails.iter().position(|t| t.cursor.topic == m.topic()) else {
             return Ok(true);
         };
