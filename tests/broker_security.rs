@@ -170,7 +170,8 @@ fn start() -> Secured {
         config: &config,
         scram: &["SCRAM-SHA-512=[name=alice,password=alice-secret]"],
     });
-    let acl = |principals: &[&str], operations: &[&str]| {
+    // Prefixed ACLs: topics named sec.*, consumer groups named eds*.
+    let acl = |principals: &[&str], operations: &[&str], resource: [&str; 2]| {
         let mut args = vec!["--bootstrap-server", cluster.plaintext(), "--add"];
         for p in principals {
             args.extend(["--allow-principal", p]);
@@ -178,16 +179,18 @@ fn start() -> Secured {
         for o in operations {
             args.extend(["--operation", o]);
         }
-        // Topics named sec.*, consumer groups named eds*.
-        args.extend(["--resource-pattern-type", "prefixed", "--topic", "sec."]);
-        args.extend(["--group", "eds"]);
+        args.extend(["--resource-pattern-type", "prefixed"]);
+        args.extend(resource);
         cluster.tool("org.apache.kafka.tools.AclCommand", &args);
     };
     let client = format!("User:{CLIENT_DN}");
-    acl(&["User:alice", &client], &["All"]);
-    acl(&["User:nocreate"], &["Read", "Write", "Describe"]);
-    acl(&["User:nowrite"], &["Read", "Describe", "Create"]);
-    acl(&["User:noread"], &["Write", "Describe", "Create"]);
+    let topics = ["--topic", "sec."];
+    acl(&["User:alice", &client], &["All"], topics);
+    acl(&["User:nocreate"], &["Read", "Write", "Describe"], topics);
+    acl(&["User:nowrite"], &["Read", "Describe", "Create"], topics);
+    acl(&["User:noread"], &["Write", "Describe", "Create"], topics);
+    let users = ["User:alice", &client, "User:nocreate", "User:nowrite", "User:noread"];
+    acl(&users, &["Read"], ["--group", "eds"]);
     // User:nobody has no ACL at all.
     Secured { cluster, pki }
 }
