@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::plan::{Seen, TopicCursor};
 use super::MessageKey;
 use crate::dataset::Dataset;
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
 use crate::sink::kafka::DATASET_HEADER;
 
@@ -37,9 +38,12 @@ pub fn read(
     let consumer = settings.consumer(None)?;
     let mut tails: Vec<Tail> = Vec::new();
     for topic in topics {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, partition, settings.timeout)
-            .map_err(|e| settings.offsets_error(consumer.client(), topic, partition, &e))?;
+        let what = format!("read the offsets of {topic}");
+        let (low, high) = settings
+            .wait(&consumer, &what, |t| {
+                consumer.fetch_watermarks(topic, partition, t)
+            })?
+            .map_err(|e| settings.offsets_error(&consumer, topic, partition, &e))?;
         tails.push(Tail::new(topic, partition, low, high));
     }
     let reader = Reader {
@@ -277,7 +281,7 @@ impl Reader<'_> {
         let Some(message) = self.consumer.poll(wait) else {
             return Ok(false);
         };
-        let m = message.map_err(|e| fail(Exit::Kafka, format!("reading the cursors: {e}")))?;
+        let m = message.map_err(|e| self.poll_error(tails, &e))?;
         let Some(i) = tails.iter().position(|t| t.cursor.topic == m.topic()) else {
             return Ok(true);
         };
@@ -294,6 +298,31 @@ impl Reader<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// The error for a failed poll. A principal that may not read a topic
+    /// (no Read ACL) gets TOPIC_AUTHORIZATION_FAILED here, after the offsets
+    /// (Describe) were read: the read fails, never taking the topic for an
+    /// empty one (which would publish everything again).
+    fn poll_error(&self, tails: &[Tail], err: &KafkaError) -> anyhow::Error {
+        let topics: Vec<&str> = tails
+            .iter()
+            .filter(|t| !t.done)
+            .map(|t| t.cursor.topic.as_str())
+            .collect();
+        let topics = topics.join(", ");
+        let message = if crate::kafka::is_denied(err) {
+            format!(
+                "cannot read the cursors of {topics} from {}: {err}: this principal may not \
+                 read them (no Read ACL on the topics), so where the topics end is unknown and \
+                 nothing is published; {}",
+                self.settings.brokers(),
+                crate::kafka::ACL_HINT
+            )
+        } else {
+            format!("reading the cursors of {topics}: {err}")
+        };
+        fail_with(Exit::Kafka, self.settings.redact(&message), err.clone())
     }
 
     /// The key of a message of ours for this dataset; `None` for others.
