@@ -43,7 +43,9 @@ pub fn partitions(
 ) -> Result<Option<usize>> {
     let what = "fetch metadata";
     let metadata = settings
-        .wait(client, what, |t| client.client().fetch_metadata(Some(topic), t))?
+        .wait(client, what, |t| {
+            client.client().fetch_metadata(Some(topic), t)
+        })?
         .map_err(|e| settings.unreachable(what, &e, client.client().context()))?;
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
         return Ok(None);

@@ -193,7 +193,13 @@ fn start() -> Secured {
     acl(&["User:nocreate"], &["Read", "Write", "Describe"], topics);
     acl(&["User:nowrite"], &["Read", "Describe", "Create"], topics);
     acl(&["User:noread"], &["Write", "Describe", "Create"], topics);
-    let users = ["User:alice", &client, "User:nocreate", "User:nowrite", "User:noread"];
+    let users = [
+        "User:alice",
+        &client,
+        "User:nocreate",
+        "User:nowrite",
+        "User:noread",
+    ];
     acl(&users, &["Read"], ["--group", "eds"]);
     // User:nobody has no ACL at all.
     Secured { cluster, pki }
@@ -265,7 +271,10 @@ impl Secured {
                     "-X=ssl.certificate.location={}",
                     self.pki.s(&format!("{client}.pem"))
                 ),
-                format!("-X=ssl.key.location={}", self.pki.s(&format!("{client}.key"))),
+                format!(
+                    "-X=ssl.key.location={}",
+                    self.pki.s(&format!("{client}.key"))
+                ),
             ],
             secret: None,
         }
@@ -501,7 +510,13 @@ fn refused_publish(s: &Secured, auth: &Auth, limit: Duration, words: &[&str]) {
     let stub = stub_at(NOW);
     let topics = Topics::new("sec.no");
     let timeout = format!("{TIMEOUT_S}s");
-    let r = publish(auth, &stub, &topics, NOW, &["-vv", "--kafka-timeout", &timeout]);
+    let r = publish(
+        auth,
+        &stub,
+        &topics,
+        NOW,
+        &["-vv", "--kafka-timeout", &timeout],
+    );
     assert_refused(&r, limit, words);
     for topic in [&topics.records, &topics.aggregates] {
         assert!(!s.exists(topic), "{topic} was created");
@@ -538,7 +553,11 @@ fn an_untrusted_server_certificate_fails_clearly() {
         s,
         &s.tls("rogue-ca", "client"),
         FAST,
-        &["TLS handshake failed", "ssl.ca.location", "certificate verify failed"],
+        &[
+            "TLS handshake failed",
+            "ssl.ca.location",
+            "certificate verify failed",
+        ],
     );
 }
 
@@ -574,7 +593,11 @@ fn without_create_create_topics_says_so() {
         s,
         &s.user("nocreate"),
         FAST,
-        &["creating topic sec.no.", "TopicAuthorizationFailed", "no Create ACL"],
+        &[
+            "creating topic sec.no.",
+            "TopicAuthorizationFailed",
+            "no Create ACL",
+        ],
     );
 }
 
@@ -590,7 +613,11 @@ fn without_write_publish_names_the_missing_permission() {
         LATER,
         &["-vv", "--kafka-timeout", &timeout],
     );
-    assert_refused(&r, FAST, &["AuthorizationFailed", "no Write ACL", &topics.records]);
+    assert_refused(
+        &r,
+        FAST,
+        &["AuthorizationFailed", "no Write ACL", &topics.records],
+    );
     assert_eq!(s.count(&topics.records), records);
     assert_eq!(s.count(&topics.aggregates), aggregates);
 }
@@ -660,4 +687,52 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
         ]),
     );
     assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
+}
+
+/// Many short runs over TLS, each ending right after its cursor read
+/// ("nothing to backfill"): every one exits 0. A consumer left to the
+/// process exit (not destroyed) made about one in 40 end with SIGSEGV, its
+/// broker threads still running while the exit freed OpenSSL.
+#[test]
+fn short_tls_runs_never_crash_at_exit() {
+    let Some(s) = secured() else { return };
+    let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
+    let stub = stub_at("2026-11-20T00:00:30Z");
+    let topics = Topics::new("sec.exit");
+    let args = strings(&[
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--records-topic",
+        &topics.records,
+        "--aggregates-topic",
+        &topics.aggregates,
+        "--create-topics",
+        "--min-request-interval",
+        "0s",
+        "--from",
+        "2026-11-10T00:00:00Z",
+        "--to",
+        "2026-11-10T00:10:00Z",
+    ]);
+    let first = run(&auth, &args);
+    assert_eq!(first.code, 0, "{}", first.err);
+    assert_eq!(s.count(&topics.records), 10);
+    let started = Instant::now();
+    for i in 0..80 {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
+            .args(&args)
+            .args(["--brokers", &auth.brokers])
+            .args(&auth.args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "run {i}: {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    eprintln!("80 short TLS runs in {:?}", started.elapsed());
+    assert_eq!(s.count(&topics.records), 10);
 }

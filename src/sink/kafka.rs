@@ -225,7 +225,11 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
 }
 
 /// The broker's refusal to create `topic`, with what to do about it.
-fn creation_refused(settings: &KafkaSettings, topic: &str, code: RDKafkaErrorCode) -> anyhow::Error {
+fn creation_refused(
+    settings: &KafkaSettings,
+    topic: &str,
+    code: RDKafkaErrorCode,
+) -> anyhow::Error {
     let (exit, hint) = match code {
         RDKafkaErrorCode::InvalidReplicationFactor => (
             Exit::Usage,
