@@ -723,6 +723,78 @@ mod tests {
         assert!(text.contains("within 30s"), "{text}");
     }
 
+    /// What librdkafka's error events leave in the context: an authentication
+    /// or TLS failure is a refusal (the first one kept, its reason redacted);
+    /// "all brokers down" does not hide the failure that explains it.
+    #[test]
+    fn refusals_are_kept_and_explained() {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let s = KafkaSettings::new(
+            Some("b:1"),
+            None,
+            &["sasl.password=Hunter2Secret".into()],
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let context = Context::new(&s);
+        context.error(
+            KafkaError::Global(Code::BrokerTransportFailure),
+            "ssl://b:1/bootstrap: alert bad certificate",
+        );
+        context.error(
+            KafkaError::Global(Code::AllBrokersDown),
+            "1/1 brokers are down",
+        );
+        assert!(
+            context.refusal().is_none(),
+            "a transport failure is not definite"
+        );
+        assert!(
+            context.last_error().unwrap().contains("bad certificate"),
+            "{:?}",
+            context.last_error()
+        );
+        context.error(
+            KafkaError::Global(Code::Authentication),
+            "SASL authentication error: bad password Hunter2Secret",
+        );
+        context.error(KafkaError::Global(Code::SSL), "handshake failed");
+        let refusal = context.refusal().unwrap();
+        assert_eq!(refusal.0, Code::Authentication, "the first refusal is kept");
+        assert!(!refusal.1.contains("Hunter2Secret"), "{}", refusal.1);
+        let e = s.refused("fetch metadata", refusal);
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        let text = e.to_string();
+        assert!(text.contains("refused the credentials") && text.contains("sasl.password"));
+        assert!(
+            !text.contains("Hunter2Secret") && !text.contains("within"),
+            "{text}"
+        );
+        let tls = s.refused("x", (Code::SSL, "certificate verify failed".into()));
+        assert!(tls.to_string().contains("ssl.ca.location"), "{tls}");
+    }
+
+    /// A missing ACL is neither a timeout nor a missing topic.
+    #[test]
+    fn a_missing_acl_is_said_plainly() {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MessageConsumption(Code::TopicAuthorizationFailed);
+        let e = s.unreachable("read t", &err, &Context::default());
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(
+            text.contains("not authorized") && text.contains("Read"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("within") && !text.contains("does not exist"),
+            "{text}"
+        );
+        assert!(is_denied_code(Code::ClusterAuthorizationFailed));
+        assert!(!is_denied_code(Code::UnknownTopicOrPartition));
+    }
+
     #[test]
     fn secrets_are_hidden_from_debug_and_display() {
         let s = KafkaSettings::new(
