@@ -621,7 +621,13 @@ mod tests {
             &["--topic-config", "min.insync.replicas=2"],
             &["--create-topics", "--topic-config", "novalue"],
             &["--create-topics", "--topic-config", "a b=1"],
-            &["--create-topics", "--topic-config", "x=1", "--topic-config", "x=2"],
+            &[
+                "--create-topics",
+                "--topic-config",
+                "x=1",
+                "--topic-config",
+                "x=2",
+            ],
         ] {
             assert!(created(bad).is_err(), "{bad:?}");
         }

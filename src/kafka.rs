@@ -433,8 +433,35 @@ pub fn is_denied_code(code: RDKafkaErrorCode) -> bool {
     )
 }
 
+/// Whether a consumer's error is one librdkafka recovers from by itself: a
+/// connection lost (a broker stopped), a leader moving to another broker. A
+/// reader keeps polling past these, bounded by its deadline; every other
+/// error (authorization, a missing topic, a corrupt batch) stops it.
+pub fn is_transient(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::BrokerTransportFailure
+                | Code::AllBrokersDown
+                | Code::NotLeaderForPartition
+                | Code::LeaderNotAvailable
+                | Code::RequestTimedOut
+                | Code::OperationTimedOut
+                | Code::NetworkException
+                | Code::NotEnoughReplicas
+                | Code::FencedLeaderEpoch
+                | Code::UnknownLeaderEpoch
+                | Code::OffsetNotAvailable
+                | Code::PreferredLeaderNotAvailable
+                | Code::NotCoordinator
+                | Code::CoordinatorNotAvailable
+        )
+    )
+}
+
 /// Whether the brokers said that a topic or partition does not exist.
-fn is_missing(err: &KafkaError) -> bool {
+pub fn is_missing(err: &KafkaError) -> bool {
     use rdkafka::error::RDKafkaErrorCode as Code;
     matches!(
         err.rdkafka_error_code(),

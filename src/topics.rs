@@ -7,7 +7,7 @@
 use anyhow::Result;
 use rdkafka::error::RDKafkaErrorCode;
 
-use crate::exit::{fail, Exit};
+use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{is_denied_code, KafkaSettings, Served};
 
 /// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
@@ -68,14 +68,38 @@ pub fn partitions(
     Ok(Some(found.partitions().len()).filter(|n| *n > 0))
 }
 
+/// The cause kept in a missing topic's error, so that a caller can tell it
+/// from other failures (a topic just created, not yet known to every broker).
+#[derive(Debug)]
+pub struct MissingTopic(pub String);
+
+impl std::fmt::Display for MissingTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown topic {}", self.0)
+    }
+}
+
+impl std::error::Error for MissingTopic {}
+
+/// Whether `err` says that a topic does not exist (our check, or the
+/// brokers' answer to a request).
+pub fn is_missing_topic(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<MissingTopic>()
+            || e.downcast_ref::<rdkafka::error::KafkaError>()
+                .is_some_and(crate::kafka::is_missing)
+    })
+}
+
 /// The error for a topic that does not exist (exit 4); `hint` says what to do.
 pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
-    fail(
+    fail_with(
         Exit::Kafka,
         format!(
             "topic {topic} does not exist on {}; {hint}",
             settings.brokers()
         ),
+        MissingTopic(topic.to_string()),
     )
 }
 

@@ -21,13 +21,11 @@ use support::kafka::{read_all, unique_keys, Cluster, Spec};
 use support::stub::StubApi;
 use support::{eds, outcome, rfc3339, utc};
 
-const REPLICATED: [&str; 7] = [
+const REPLICATED: [&str; 5] = [
     "--replication-factor",
     "3",
     "--topic-config",
     "min.insync.replicas=2",
-    "--kafka-timeout",
-    "25s",
     "-q",
 ];
 
@@ -44,9 +42,7 @@ fn cluster() -> Option<MutexGuard<'static, Cluster>> {
         })
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for node in 1..=3 {
-        guard.restart(node); // a no-op for a running node; waits for all three
-    }
+    guard.up();
     Some(guard)
 }
 
@@ -60,6 +56,8 @@ struct Pipeline<'a> {
     first: Option<DateTime<Utc>>,
     /// The newest window end a run has confirmed with exit 0.
     confirmed: Option<DateTime<Utc>>,
+    /// `--kafka-timeout` of the runs.
+    timeout: &'static str,
 }
 
 impl<'a> Pipeline<'a> {
@@ -70,14 +68,16 @@ impl<'a> Pipeline<'a> {
             topics: Topics::new(prefix),
             first: None,
             confirmed: None,
+            timeout: "25s",
         }
     }
 
     fn args(&self, now: DateTime<Utc>) -> Vec<String> {
-        let mut args = self
-            .topics
-            .publish_args(&self.stub, self.cluster.plaintext(), &rfc3339(now));
+        let mut args =
+            self.topics
+                .publish_args(&self.stub, self.cluster.plaintext(), &rfc3339(now));
         args.extend(REPLICATED.iter().map(|s| s.to_string()));
+        args.extend(["--kafka-timeout".to_string(), self.timeout.to_string()]);
         args
     }
 
@@ -113,6 +113,14 @@ impl<'a> Pipeline<'a> {
     /// is in the topics, once.
     fn after(&mut self, now: DateTime<Utc>, code: i32, err: &str) {
         let end = minute(now);
+        eprintln!(
+            "{}: run at {} exit {code}",
+            self.topics.records,
+            rfc3339(now)
+        );
+        if code != 0 {
+            eprintln!("{err}");
+        }
         self.first.get_or_insert(end - TimeDelta::minutes(5));
         if code == 0 {
             self.confirmed = Some(end);
@@ -134,14 +142,22 @@ impl<'a> Pipeline<'a> {
             .iter()
             .map(|r| r.value["Minutes1UTC"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(times, minutes(first, end - TimeDelta::minutes(1)), "records");
+        assert_eq!(
+            times,
+            minutes(first, end - TimeDelta::minutes(1)),
+            "records"
+        );
         let aggregates = read_all(brokers, &self.topics.aggregates);
         unique_keys(&self.topics.aggregates, &aggregates);
         let ends: Vec<String> = aggregates
             .iter()
             .map(|a| a.value["window_end"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(ends, minutes(first + TimeDelta::minutes(5), end), "aggregates");
+        assert_eq!(
+            ends,
+            minutes(first + TimeDelta::minutes(5), end),
+            "aggregates"
+        );
     }
 
     /// The final check: a last run must succeed and leave no gap.
@@ -181,8 +197,8 @@ fn leader_killed_between_runs_leaves_no_gap_and_no_duplicate() {
     let t0 = utc(T0);
     assert_eq!(p.run(t0), 0);
     let mut failed = 0;
-    for (m, topic) in [(1, &p.topics.records), (5, &p.topics.aggregates)]
-        .map(|(m, t)| (m, t.clone()))
+    for (m, topic) in
+        [(1, &p.topics.records), (5, &p.topics.aggregates)].map(|(m, t)| (m, t.clone()))
     {
         let leader = cluster.leader(&topic);
         cluster.kill(leader);
@@ -194,7 +210,10 @@ fn leader_killed_between_runs_leaves_no_gap_and_no_duplicate() {
         cluster.restart(leader);
     }
     p.finish(at(t0, 9));
-    assert!(failed <= 2, "runs after a leader loss go on: {failed} failed");
+    assert!(
+        failed <= 2,
+        "runs after a leader loss go on: {failed} failed"
+    );
 }
 
 #[test]
@@ -234,6 +253,16 @@ fn leader_killed_during_a_runs_produce_leaves_no_gap_and_no_duplicate() {
     assert!(mid > 0, "no run survived a leader loss mid-produce");
 }
 
+fn child_running(child: &Child) -> bool {
+    // Signal 0: does the process still exist (it is not reaped before wait)?
+    Command::new("kill")
+        .args(["-0", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+}
+
 /// Waits (at most 20 s) until `topic` holds more than `before` messages.
 fn wait_for_growth(cluster: &Cluster, topic: &str, before: usize) -> bool {
     use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -265,10 +294,22 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"));
         cmd.args(["backfill", "--api-url", &stub.url, "--brokers"])
             .arg(cluster.plaintext())
-            .args(["--records-topic", &t.records, "--aggregates-topic", &t.aggregates])
-            .args(["--create-topics", "--min-request-interval", "0s", "--chunk", "6h"])
+            .args([
+                "--records-topic",
+                &t.records,
+                "--aggregates-topic",
+                &t.aggregates,
+            ])
+            .args([
+                "--create-topics",
+                "--min-request-interval",
+                "0s",
+                "--chunk",
+                "6h",
+            ])
             .args(["--from", "2026-11-10", "--to", "2026-11-14"])
             .args(REPLICATED)
+            .args(["--kafka-timeout", "25s"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -278,23 +319,36 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
     let leader = {
         let child = backfill(&[]).spawn().unwrap();
         // The topic exists once the first messages land; its leader then.
-        assert!(wait_for_growth(&cluster, &t.records, 0), "the backfill produces");
+        assert!(
+            wait_for_growth(&cluster, &t.records, 0),
+            "the backfill produces"
+        );
         (child, cluster.leader(&t.records))
     };
     let (child, leader) = leader;
     assert!(wait_for_growth(&cluster, &t.records, 500));
     cluster.kill(leader);
-    let at_kill = read_all(cluster.plaintext(), &t.records).len();
-    assert!(at_kill < 5760, "the kill landed mid-backfill ({at_kill} records)");
+    assert!(
+        child_running(&child),
+        "the backfill was still running when its leader was killed"
+    );
     let first = child.wait_with_output().unwrap();
     cluster.restart(leader);
     let code = first.status.code().unwrap_or(-1);
     let mut runs = 1;
     if code != 0 {
-        assert!(code == 4 || code == 75, "{}", String::from_utf8_lossy(&first.stderr));
+        assert!(
+            code == 4 || code == 75,
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
         let again = backfill(&[]).output().unwrap();
         runs += 1;
-        assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
     }
     let from = utc("2026-11-10T00:00:00Z");
     let to = utc("2026-11-13T23:59:00Z");
@@ -304,10 +358,40 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
         .iter()
         .map(|r| r.value["Minutes1UTC"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(times, minutes(from, to), "records after {runs} backfill run(s)");
+    assert_eq!(
+        times,
+        minutes(from, to),
+        "records after {runs} backfill run(s)"
+    );
+    // Aggregates: exactly the windows a dry run of the same backfill prints.
     let aggregates = read_all(cluster.plaintext(), &t.aggregates);
     unique_keys(&t.aggregates, &aggregates);
-    assert_eq!(aggregates.len(), times.len() - 4, "a window per minute from the fifth");
+    let ends: Vec<String> = aggregates
+        .iter()
+        .map(|a| a.value["window_end"].as_str().unwrap().to_string())
+        .collect();
+    let (code, dry, err) = outcome(eds().args([
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--min-request-interval",
+        "0s",
+        "--chunk",
+        "6h",
+        "--from",
+        "2026-11-10",
+        "--to",
+        "2026-11-14",
+        "--dry-run",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let expected: Vec<String> = dry
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(ends.len(), expected.len());
+    assert_eq!(ends, expected);
 }
 
 #[test]
@@ -323,7 +407,9 @@ fn one_broker_down_for_several_runs_they_go_on() {
     for node in [other, leader] {
         cluster.kill(node);
         for _ in 0..3 {
-            let m = p.confirmed.map_or(1, |c| (c - minute(t0)).num_minutes() + 1);
+            let m = p
+                .confirmed
+                .map_or(1, |c| (c - minute(t0)).num_minutes() + 1);
             assert_eq!(p.run(at(t0, m)), 0, "one broker down (node {node})");
         }
         cluster.restart(node);
@@ -350,11 +436,9 @@ fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
         let now = at(t0, m);
         p.stub.set_now(now);
         let started = Instant::now();
-        let (code, out, err) = outcome(
-            eds()
-                .args(p.args(now))
-                .args(["--kafka-timeout", "8s"]),
-        );
+        p.timeout = "8s";
+        let (code, out, err) = outcome(eds().args(p.args(now)));
+        p.timeout = "25s";
         let took = started.elapsed();
         assert_eq!((code, out.as_str()), (4, ""), "{err}");
         assert!(took < Duration::from_secs(8 + 12), "took {took:?}: {err}");

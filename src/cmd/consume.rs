@@ -236,6 +236,10 @@ impl<'c> Reading<'c> {
             }
             match polled {
                 Some(Ok(message)) => self.take(consumer, &message, printer)?,
+                Some(Err(e)) if crate::kafka::is_transient(&e) => {
+                    // A broker stopped or a leader moved: librdkafka recovers.
+                    log::debug!("reading {}: {e} (retrying)", config.topic);
+                }
                 Some(Err(e)) => {
                     let what = format!("read {}", config.topic);
                     return Err(config.settings.unreachable(&what, &e, consumer.context()));

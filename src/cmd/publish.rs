@@ -264,8 +264,22 @@ pub fn connect(
     let sink = sink?;
     let found = match early {
         Ok(found) => found,
-        // A topic the sink has just created could not be read before it existed.
-        Err(_) if kafka.create_topics.is_some() => read()?,
+        // A topic the sink has just created could not be read before it
+        // existed, and every broker learns of it a little later.
+        Err(_) if kafka.create_topics.is_some() => {
+            let deadline = std::time::Instant::now() + kafka.settings.timeout;
+            loop {
+                match read() {
+                    Err(e)
+                        if crate::topics::is_missing_topic(&e)
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    done => break done?,
+                }
+            }
+        }
         Err(e) => return Err(e),
     };
     let mut found = found.into_iter();

@@ -281,7 +281,16 @@ impl Reader<'_> {
         let Some(message) = self.consumer.poll(wait) else {
             return Ok(false);
         };
-        let m = message.map_err(|e| self.poll_error(tails, &e))?;
+        let m = match message {
+            Ok(m) => m,
+            // A broker stopped or a leader moved: librdkafka reconnects and
+            // fetches from the new leader; the deadline bounds the wait.
+            Err(e) if crate::kafka::is_transient(&e) => {
+                log::debug!("reading the cursors: {e} (retrying)");
+                return Ok(false);
+            }
+            Err(e) => return Err(self.poll_error(tails, &e)),
+        };
         let Some(i) = tails.iter().position(|t| t.cursor.topic == m.topic()) else {
             return Ok(true);
         };

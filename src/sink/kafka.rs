@@ -312,9 +312,10 @@ impl Sink for KafkaSink {
             return Err(fail(
                 Exit::Kafka,
                 self.settings.redact(&format!(
-                    "{failed} of {total} messages were not delivered to {}: {}{why}",
+                    "{failed} of {total} messages were not delivered to {}: {}{why}{}",
                     self.settings.brokers(),
-                    first.unwrap_or_default()
+                    first.unwrap_or_default(),
+                    self.replica_shortage()
                 )),
             ));
         }
@@ -329,9 +330,10 @@ impl Sink for KafkaSink {
             return Err(fail(
                 Exit::Kafka,
                 format!(
-                    "{left} of {total} messages not acknowledged by {} within {}s{detail}",
+                    "{left} of {total} messages not acknowledged by {} within {}s{detail}{}",
                     self.settings.brokers(),
-                    self.settings.timeout.as_secs_f64()
+                    self.settings.timeout.as_secs_f64(),
+                    self.replica_shortage()
                 ),
             ));
         }
@@ -345,5 +347,43 @@ impl Sink for KafkaSink {
             );
         }
         Ok(self.written)
+    }
+}
+
+impl KafkaSink {
+    /// Why the brokers may not have acknowledged: "; the cluster lacks
+    /// in-sync replicas: ..." when a partition written to has fewer in-sync
+    /// replicas than replicas (acks=all waits for min.insync.replicas of
+    /// them), else empty. Asks the cluster once, for at most 2 s.
+    fn replica_shortage(&self) -> String {
+        let wait = self.settings.timeout.min(Duration::from_secs(2));
+        let Ok(metadata) = self.producer.client().fetch_metadata(None, wait) else {
+            return String::new();
+        };
+        let short: Vec<String> = metadata
+            .topics()
+            .iter()
+            .filter(|t| self.topics.names().any(|n| n == t.name()))
+            .flat_map(|t| t.partitions().iter().map(move |p| (t.name(), p)))
+            .filter(|(_, p)| p.id() == self.topics.partition && p.isr().len() < p.replicas().len())
+            .map(|(topic, p)| {
+                format!(
+                    "partition {} of {topic} has {} of {} replicas in sync (brokers {:?} of {:?})",
+                    p.id(),
+                    p.isr().len(),
+                    p.replicas().len(),
+                    p.isr(),
+                    p.replicas()
+                )
+            })
+            .collect();
+        if short.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; the cluster lacks in-sync replicas: {}; writes need min.insync.replicas of them \
+             (acks=all): bring the brokers back and the next run catches up",
+            short.join(", ")
+        )
     }
 }

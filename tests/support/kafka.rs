@@ -124,9 +124,15 @@ impl Cluster {
         self.script(&["term", &node.to_string()]);
     }
 
-    /// Starts broker `node` again and waits until metadata lists every broker.
+    /// Starts broker `node` again and waits until every running broker
+    /// answers and lists the others.
     pub fn restart(&self, node: i32) {
         self.script(&["restart", &node.to_string()]);
+    }
+
+    /// Starts every stopped broker and waits for all.
+    pub fn up(&self) {
+        self.script(&["up"]);
     }
 
     /// Runs a Kafka tool class (e.g. `org.apache.kafka.tools.AclCommand`).
@@ -195,9 +201,16 @@ pub struct Read {
 /// librdkafka consumer (plaintext `brokers`), up to the high watermark.
 pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
     let consumer = plain_consumer(brokers);
-    let (low, high) = consumer
-        .fetch_watermarks(topic, 0, Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("watermarks of {topic}: {e}"));
+    // While a leader is being elected (the fault tests) the offsets may not
+    // answer at once: ask again, for at most a minute.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (low, high) = loop {
+        match consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)) {
+            Ok(marks) => break marks,
+            Err(e) if Instant::now() > deadline => panic!("watermarks of {topic}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
     let mut out = Vec::new();
     if high <= low {
         return out;
@@ -212,7 +225,11 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
         let Some(message) = consumer.poll(Duration::from_millis(500)) else {
             continue;
         };
-        let message = message.unwrap();
+        // A broker that is down (the fault tests) is a passing error: the
+        // consumer goes on with the partition's new leader.
+        let Ok(message) = message else {
+            continue;
+        };
         let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
         let value = serde_json::from_slice(message.payload().unwrap()).unwrap();
         out.push(Read { key, value });
