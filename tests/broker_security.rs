@@ -526,12 +526,40 @@ fn refused_publish(s: &Secured, auth: &Auth, limit: Duration, words: &[&str]) {
 #[test]
 fn a_wrong_scram_password_fails_clearly_without_showing_it() {
     let Some(s) = secured() else { return };
-    refused_publish(
-        s,
-        &s.sasl_x("SCRAM-SHA-512", "alice", WRONG),
-        FAST,
-        &["refused the credentials", "sasl.password", "SCRAM-SHA-512"],
+    let auth = s.sasl_x("SCRAM-SHA-512", "alice", WRONG);
+    let words = ["refused the credentials", "sasl.password", "SCRAM-SHA-512"];
+    refused_publish(s, &auth, FAST, &words);
+    // consume and backfill alike, on a topic that exists.
+    let (topics, _stub, records, _) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    let consume = ["consume", "-vv", "--topic", &topics.records];
+    let r = run(
+        &auth,
+        &strings(&[&consume[..], &["--kafka-timeout", &timeout]].concat()),
     );
+    assert_refused(&r, FAST, &words);
+    assert!(r.out.is_empty(), "{}", r.out);
+    let stub = stub_at("2026-11-20T00:00:30Z");
+    let backfill = [
+        "backfill",
+        "-vv",
+        "--api-url",
+        &stub.url,
+        "--records-topic",
+        &topics.records,
+        "--aggregates-topic",
+        &topics.aggregates,
+        "--min-request-interval",
+        "0s",
+        "--from",
+        "2026-11-10T00:00:00Z",
+        "--to",
+        "2026-11-10T01:00:00Z",
+        "--kafka-timeout",
+        &timeout,
+    ];
+    assert_refused(&run(&auth, &strings(&backfill)), FAST, &words);
+    assert_eq!(s.count(&topics.records), records);
 }
 
 #[test]
