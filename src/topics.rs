@@ -57,7 +57,7 @@ pub fn partitions(
                 format!(
                     "topic {topic} on {}: {code}: this principal may not see it (no Describe ACL \
                      on it; Read or Write imply Describe), so whether it exists and what it holds \
-                     is unknown; nothing is created or published. {}",
+                     is unknown; nothing is created or published; {}",
                     settings.brokers(),
                     crate::kafka::ACL_HINT
                 ),

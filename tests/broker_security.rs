@@ -388,7 +388,7 @@ fn assert_refused(r: &Run, limit: Duration, words: &[&str]) {
     eprintln!("refused in {:?}: {error}", r.took);
 }
 
-/// Publish twice (the second run reads its cursor back through the same
+/// Publish three times (the later runs read their cursor back through the same
 /// authentication), consume, and check with the independent reader.
 fn round_trip(s: &Secured, auth: &Auth, extra: &[&str]) {
     let stub = stub_at(NOW);

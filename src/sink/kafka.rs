@@ -180,7 +180,7 @@ impl KafkaSink {
             out.push_str(&format!(
                 ": this principal may not write to {topic} (no Write ACL on the topic; \
                  its idempotent producer needs Write on the topic, or IdempotentWrite on the \
-                 cluster with brokers before 2.8)"
+                 cluster with older brokers)"
             ));
         }
         out
