@@ -764,3 +764,43 @@ fn short_tls_runs_never_crash_at_exit() {
     eprintln!("80 short TLS runs in {:?}", started.elapsed());
     assert_eq!(s.count(&topics.records), 10);
 }
+
+#[test]
+fn consume_group_needs_read_on_the_group() {
+    let Some(s) = secured() else { return };
+    let (topics, _stub, records, _) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    // A group alice may read (eds*): it joins, reads everything and commits.
+    let group = unique_topic("eds-sec-group");
+    let consume = [
+        "consume",
+        "--topic",
+        &topics.records,
+        "--group",
+        &group,
+        "--format",
+        "json",
+    ];
+    let ok = run(&s.user("alice"), &strings(&consume));
+    assert_eq!(ok.code, 0, "{}", ok.err);
+    assert_eq!(ok.out.lines().count(), records);
+    // alice may read the topic, and groups named eds*, not this one.
+    let r = run(
+        &s.user("alice"),
+        &strings(&[
+            "consume",
+            "--topic",
+            &topics.records,
+            "--group",
+            "other-group",
+            "--kafka-timeout",
+            &timeout,
+        ]),
+    );
+    assert_refused(
+        &r,
+        FAST,
+        &["GroupAuthorizationFailed", "Read on the consumer group"],
+    );
+    assert!(r.out.is_empty(), "{}", r.out);
+}

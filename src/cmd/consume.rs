@@ -225,6 +225,15 @@ impl<'c> Reading<'c> {
             }
             let polled = consumer.poll(if settling { SETTLE } else { POLL });
             if self.ends.is_none() {
+                // A group this principal may not join (no Read ACL on the
+                // group) never assigns partitions: say so, not a timeout.
+                if let Some(Err(e)) = &polled {
+                    if crate::kafka::is_denied(e) {
+                        let group = config.group.as_deref().unwrap_or_default();
+                        let what = format!("join group {group} to read {}", config.topic);
+                        return Err(config.settings.unreachable(&what, e, consumer.context()));
+                    }
+                }
                 // A group member has nothing to read until the group assigns it
                 // partitions: the idle time counts from the assignment.
                 self.ends = Ends::of_group(consumer, config)?;
