@@ -23,7 +23,8 @@ Exit codes:
       of ours whose key is not ours or lies in the future (the message names topic,
       partition, offset)
   4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
-      unreachable within --kafka-timeout, a topic or partition missing, a delivery failed
+      unreachable within --kafka-timeout, a password or TLS certificate refused (said at
+      once), a missing ACL (named), a topic or partition missing, a delivery failed
   75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
       (the next run retries)";
 

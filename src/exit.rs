@@ -16,7 +16,8 @@ pub enum Exit {
     Usage = 2,
     /// Permanent API or data error: retrying will not help.
     Data = 3,
-    /// Kafka error: broker unreachable or a delivery failed.
+    /// Kafka error: broker unreachable, credentials or TLS refused, an ACL
+    /// missing, or a delivery failed.
     Kafka = 4,
     /// Temporary condition (rate limit, 5xx, timeout, stale data, lock held):
     /// the next run may succeed.

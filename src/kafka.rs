@@ -9,15 +9,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
-use rdkafka::producer::ProducerContext;
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::{ClientConfig, Message};
 
 use crate::exit::{fail, fail_with, Exit};
@@ -251,6 +251,14 @@ impl KafkaSettings {
 
     /// The error for brokers that did not answer in time.
     pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        if is_denied(err) {
+            // Not a timeout either: the brokers answered that this principal may not.
+            let message = format!(
+                "cannot {what} on Kafka brokers {}: {err}: this principal is not authorized; {ACL_HINT}",
+                self.brokers()
+            );
+            return fail_with(Exit::Kafka, self.redact(&message), err.clone());
+        }
         if is_missing(err) {
             // Not a timeout: the brokers answered that it does not exist.
             let message = format!(
@@ -277,7 +285,7 @@ impl KafkaSettings {
     /// anything else is [`KafkaSettings::unreachable`]. For the cursor read.
     pub fn offsets_error(
         &self,
-        client: &Client<Context>,
+        client: &impl Served,
         topic: &str,
         partition: i32,
         err: &KafkaError,
@@ -291,9 +299,138 @@ impl KafkaSettings {
         self.unreachable(
             &format!("read the offsets of {topic}"),
             err,
-            client.context(),
+            client.client().context(),
         )
     }
+
+    /// Runs `request` (a blocking librdkafka request, given how long it may
+    /// take) until it answers, `--kafka-timeout` passes, or the brokers refused
+    /// the client's credentials or TLS. librdkafka itself waits out the whole
+    /// timeout when authentication fails (it retries, as for a broker down) and
+    /// tells why only through error events, which a client gets when it is
+    /// polled: so the request is made in slices of at most [`SLICE`], the
+    /// client is polled between them, and a definite refusal (see
+    /// [`Context::refusal`]) ends the wait at once with [`KafkaSettings::refused`].
+    /// The outer error is that refusal; the inner result is the request's own.
+    pub fn wait<C: Served, T>(
+        &self,
+        client: &C,
+        what: &str,
+        mut request: impl FnMut(Duration) -> KafkaResult<T>,
+    ) -> Result<KafkaResult<T>> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result = request(left.min(SLICE).max(Duration::from_millis(1)));
+            client.serve();
+            if let Some(refusal) = client.client().context().refusal() {
+                return Err(self.refused(what, refusal));
+            }
+            match result {
+                Err(e) if is_waiting(&e) && Instant::now() < deadline => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The error for brokers that refused the client's credentials or its TLS
+    /// handshake: what to check, librdkafka's reason (redacted), exit 4.
+    pub fn refused(&self, what: &str, (code, reason): (RDKafkaErrorCode, String)) -> anyhow::Error {
+        let hint = match code {
+            RDKafkaErrorCode::SSL => {
+                "the TLS handshake failed: check ssl.ca.location (the CA that signed the \
+                 brokers' certificates) and, when the brokers require client certificates, \
+                 ssl.certificate.location and ssl.key.location"
+            }
+            _ => {
+                "the brokers refused the credentials (SASL authentication failed): check \
+                 sasl.mechanism, sasl.username and sasl.password (or sasl.jaas.config) in \
+                 --kafka-config or -X"
+            }
+        };
+        let message = format!(
+            "cannot {what} on Kafka brokers {}: {hint} ({code}: {reason})",
+            self.brokers()
+        );
+        fail(Exit::Kafka, self.redact(&message))
+    }
+}
+
+/// How long one slice of [`KafkaSettings::wait`] waits for an answer.
+const SLICE: Duration = Duration::from_millis(250);
+/// How many queued events [`Served::serve`] handles at most (each poll takes one).
+const SERVED: usize = 64;
+
+/// What a missing ACL's message tells the operator to grant.
+pub const ACL_HINT: &str = "grant it Describe on the topics (to see them), Read (to read \
+     the cursor and consume), Write (to publish), Create (for --create-topics), and Read on \
+     the consumer group (for consume --group)";
+
+/// A client that [`KafkaSettings::wait`] can poll between slices, so that
+/// librdkafka's error events reach its [`Context`]. Polled only before any
+/// partition is assigned or message sent: no message is taken by it.
+pub trait Served {
+    fn client(&self) -> &Client<Context>;
+    fn serve(&self);
+}
+
+impl Served for BaseProducer<Context> {
+    fn client(&self) -> &Client<Context> {
+        Producer::client(self)
+    }
+
+    fn serve(&self) {
+        // One event per poll: log lines come first, then the error events.
+        for _ in 0..SERVED {
+            self.poll(Duration::ZERO);
+        }
+    }
+}
+
+impl Served for BaseConsumer<Context> {
+    fn client(&self) -> &Client<Context> {
+        Consumer::client(self)
+    }
+
+    fn serve(&self) {
+        // Error events come back as errors here (the context has them), log
+        // lines as nothing: one event per poll.
+        for _ in 0..SERVED {
+            let _ = self.poll(Duration::ZERO);
+        }
+    }
+}
+
+/// Whether a request's error is one librdkafka gives after waiting in vain
+/// (worth another slice of [`KafkaSettings::wait`]).
+fn is_waiting(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::OperationTimedOut
+                | Code::RequestTimedOut
+                | Code::BrokerTransportFailure
+                | Code::AllBrokersDown
+        )
+    )
+}
+
+/// Whether the brokers said that this principal is not authorized (an ACL is missing).
+pub fn is_denied(err: &KafkaError) -> bool {
+    err.rdkafka_error_code().is_some_and(is_denied_code)
+}
+
+/// [`is_denied`] for an error code.
+pub fn is_denied_code(code: RDKafkaErrorCode) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        code,
+        Code::TopicAuthorizationFailed
+            | Code::GroupAuthorizationFailed
+            | Code::ClusterAuthorizationFailed
+            | Code::TransactionalIdAuthorizationFailed
+    )
 }
 
 /// Whether a consumer's error is one librdkafka recovers from by itself: a
@@ -419,7 +556,12 @@ fn split_entry(entry: &str) -> Option<(&str, &str)> {
 #[derive(Default)]
 pub struct Context {
     last_error: Mutex<Option<String>>,
+    /// The first authentication or TLS failure librdkafka reported: definite,
+    /// retrying with the same settings cannot help.
+    refusal: Mutex<Option<(RDKafkaErrorCode, String)>>,
     failures: Mutex<(u64, Option<String>)>,
+    /// The first failed delivery's topic and error code.
+    failure_code: Mutex<Option<(String, Option<RDKafkaErrorCode>)>>,
     secrets: Vec<String>,
 }
 
@@ -443,6 +585,17 @@ impl Context {
 
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap().clone()
+    }
+
+    /// The first authentication (SASL) or TLS failure librdkafka reported,
+    /// with its reason (redacted).
+    pub fn refusal(&self) -> Option<(RDKafkaErrorCode, String)> {
+        self.refusal.lock().unwrap().clone()
+    }
+
+    /// The first failed delivery's topic and error code.
+    pub fn failure_code(&self) -> Option<(String, Option<RDKafkaErrorCode>)> {
+        self.failure_code.lock().unwrap().clone()
     }
 
     /// (failed deliveries, the first failure's description)
@@ -469,7 +622,18 @@ impl ClientContext for Context {
     fn error(&self, error: KafkaError, reason: &str) {
         let text = self.redact(&format!("{error}: {reason}"));
         log::debug!("librdkafka error: {text}");
-        *self.last_error.lock().unwrap() = Some(text);
+        let code = error.rdkafka_error_code();
+        if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
+            self.refusal
+                .lock()
+                .unwrap()
+                .get_or_insert((code, self.redact(reason)));
+        }
+        let mut last = self.last_error.lock().unwrap();
+        // "All broker connections are down" follows the failure that says why: keep that.
+        if code != Some(RDKafkaErrorCode::AllBrokersDown) || last.is_none() {
+            *last = Some(text);
+        }
     }
 }
 
@@ -485,6 +649,8 @@ impl ProducerContext for Context {
             let mut f = self.failures.lock().unwrap();
             f.0 += 1;
             if f.1.is_none() {
+                *self.failure_code.lock().unwrap() =
+                    Some((message.topic().to_string(), err.rdkafka_error_code()));
                 f.1 = Some(self.redact(&format!("{} key {key}: {err}", message.topic())));
             }
         }
@@ -582,6 +748,78 @@ mod tests {
             .unreachable("read x", &slow, &Context::default())
             .to_string();
         assert!(text.contains("within 30s"), "{text}");
+    }
+
+    /// What librdkafka's error events leave in the context: an authentication
+    /// or TLS failure is a refusal (the first one kept, its reason redacted);
+    /// "all brokers down" does not hide the failure that explains it.
+    #[test]
+    fn refusals_are_kept_and_explained() {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let s = KafkaSettings::new(
+            Some("b:1"),
+            None,
+            &["sasl.password=Hunter2Secret".into()],
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let context = Context::new(&s);
+        context.error(
+            KafkaError::Global(Code::BrokerTransportFailure),
+            "ssl://b:1/bootstrap: alert bad certificate",
+        );
+        context.error(
+            KafkaError::Global(Code::AllBrokersDown),
+            "1/1 brokers are down",
+        );
+        assert!(
+            context.refusal().is_none(),
+            "a transport failure is not definite"
+        );
+        assert!(
+            context.last_error().unwrap().contains("bad certificate"),
+            "{:?}",
+            context.last_error()
+        );
+        context.error(
+            KafkaError::Global(Code::Authentication),
+            "SASL authentication error: bad password Hunter2Secret",
+        );
+        context.error(KafkaError::Global(Code::SSL), "handshake failed");
+        let refusal = context.refusal().unwrap();
+        assert_eq!(refusal.0, Code::Authentication, "the first refusal is kept");
+        assert!(!refusal.1.contains("Hunter2Secret"), "{}", refusal.1);
+        let e = s.refused("fetch metadata", refusal);
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        let text = e.to_string();
+        assert!(text.contains("refused the credentials") && text.contains("sasl.password"));
+        assert!(
+            !text.contains("Hunter2Secret") && !text.contains("within"),
+            "{text}"
+        );
+        let tls = s.refused("x", (Code::SSL, "certificate verify failed".into()));
+        assert!(tls.to_string().contains("ssl.ca.location"), "{tls}");
+    }
+
+    /// A missing ACL is neither a timeout nor a missing topic.
+    #[test]
+    fn a_missing_acl_is_said_plainly() {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MessageConsumption(Code::TopicAuthorizationFailed);
+        let e = s.unreachable("read t", &err, &Context::default());
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(
+            text.contains("not authorized") && text.contains("Read"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("within") && !text.contains("does not exist"),
+            "{text}"
+        );
+        assert!(is_denied_code(Code::ClusterAuthorizationFailed));
+        assert!(!is_denied_code(Code::UnknownTopicOrPartition));
     }
 
     #[test]

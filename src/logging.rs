@@ -95,16 +95,28 @@ struct Logger;
 
 static LOGGER: Logger = Logger;
 
+/// The level a record is shown at: rust-rdkafka's own records (its wrapper's
+/// bookkeeping, e.g. the second close of a consumer already closed in
+/// [`crate::cursor`]) at most at debug; librdkafka's messages reach the log
+/// through [`crate::kafka::Context`] instead.
+fn shown_level(metadata: &Metadata) -> Level {
+    if metadata.target().starts_with("rdkafka::") {
+        metadata.level().max(Level::Debug)
+    } else {
+        metadata.level()
+    }
+}
+
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= log::max_level()
+        shown_level(metadata) <= log::max_level()
     }
 
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
             write_line(&line(
                 Utc::now(),
-                record.level(),
+                shown_level(record.metadata()),
                 &record.args().to_string(),
             ));
         }

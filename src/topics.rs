@@ -5,10 +5,10 @@
 //! appearing with the broker's defaults.
 
 use anyhow::Result;
-use rdkafka::client::Client;
+use rdkafka::error::RDKafkaErrorCode;
 
 use crate::exit::{fail, fail_with, Exit};
-use crate::kafka::{Context, KafkaSettings};
+use crate::kafka::{is_denied_code, KafkaSettings, Served};
 
 /// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
 pub fn check_name(flag: &str, name: &str) -> Result<()> {
@@ -33,20 +33,39 @@ pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topic
 
 /// The number of partitions of `topic`, `None` when it does not exist. The
 /// metadata request never creates it (see [`KafkaSettings`]' configuration).
+/// A topic this principal may not describe is an error (exit 4), never
+/// `None`: Kafka answers TOPIC_AUTHORIZATION_FAILED whether it exists or not,
+/// and taking it for missing would create it or publish everything again.
 pub fn partitions(
-    client: &Client<Context>,
+    client: &impl Served,
     settings: &KafkaSettings,
     topic: &str,
 ) -> Result<Option<usize>> {
-    let metadata = client
-        .fetch_metadata(Some(topic), settings.timeout)
-        .map_err(|e| settings.unreachable("fetch metadata", &e, client.context()))?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic)
-        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
-        .map(|t| t.partitions().len()))
+    let what = "fetch metadata";
+    let metadata = settings
+        .wait(client, what, |t| {
+            client.client().fetch_metadata(Some(topic), t)
+        })?
+        .map_err(|e| settings.unreachable(what, &e, client.client().context()))?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(None);
+    };
+    if let Some(code) = found.error().map(RDKafkaErrorCode::from) {
+        if is_denied_code(code) {
+            return Err(fail(
+                Exit::Kafka,
+                format!(
+                    "topic {topic} on {}: {code}: this principal may not see it (no Describe ACL \
+                     on it; Read or Write imply Describe), so whether it exists and what it holds \
+                     is unknown; nothing is created or published; {}",
+                    settings.brokers(),
+                    crate::kafka::ACL_HINT
+                ),
+            ));
+        }
+        return Ok(None);
+    }
+    Ok(Some(found.partitions().len()).filter(|n| *n > 0))
 }
 
 /// The cause kept in a missing topic's error, so that a caller can tell it
@@ -116,7 +135,7 @@ pub fn check_partitions(
 
 /// [`partitions`] then [`check_partitions`]: the topic exists (and has `partition`).
 pub fn require(
-    client: &Client<Context>,
+    client: &impl Served,
     settings: &KafkaSettings,
     topic: &str,
     partition: Option<i32>,

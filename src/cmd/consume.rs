@@ -76,16 +76,19 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
     let topic = config.topic.as_str();
     // A missing topic is said plainly (and never created by this request).
     let partition = (config.start != Start::Committed).then_some(config.partition);
-    topics::require(consumer.client(), settings, topic, partition, READ_HINT)?;
+    topics::require(consumer, settings, topic, partition, READ_HINT)?;
     if config.start == Start::Committed {
         consumer
             .subscribe(&[topic])
             .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?;
         return Ok(None);
     }
-    let (low, high) = consumer
-        .fetch_watermarks(topic, config.partition, settings.timeout)
-        .map_err(|e| settings.offsets_error(consumer.client(), topic, config.partition, &e))?;
+    let what = format!("read the offsets of {topic}");
+    let (low, high) = settings
+        .wait(consumer, &what, |t| {
+            consumer.fetch_watermarks(topic, config.partition, t)
+        })?
+        .map_err(|e| settings.offsets_error(consumer, topic, config.partition, &e))?;
     // The high watermark can lag the log's end (tansu): start N before it,
     // read to the end, keep the last N.
     let from = match config.start {
@@ -222,6 +225,15 @@ impl<'c> Reading<'c> {
             }
             let polled = consumer.poll(if settling { SETTLE } else { POLL });
             if self.ends.is_none() {
+                // A group this principal may not join (no Read ACL on the
+                // group) never assigns partitions: say so, not a timeout.
+                if let Some(Err(e)) = &polled {
+                    if crate::kafka::is_denied(e) {
+                        let group = config.group.as_deref().unwrap_or_default();
+                        let what = format!("join group {group} to read {}", config.topic);
+                        return Err(config.settings.unreachable(&what, e, consumer.context()));
+                    }
+                }
                 // A group member has nothing to read until the group assigns it
                 // partitions: the idle time counts from the assignment.
                 self.ends = Ends::of_group(consumer, config)?;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
@@ -37,9 +38,12 @@ pub fn read(
     let consumer = settings.consumer(None)?;
     let mut tails: Vec<Tail> = Vec::new();
     for topic in topics {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, partition, settings.timeout)
-            .map_err(|e| settings.offsets_error(consumer.client(), topic, partition, &e))?;
+        let what = format!("read the offsets of {topic}");
+        let (low, high) = settings
+            .wait(&consumer, &what, |t| {
+                consumer.fetch_watermarks(topic, partition, t)
+            })?
+            .map_err(|e| settings.offsets_error(&consumer, topic, partition, &e))?;
         tails.push(Tail::new(topic, partition, low, high));
     }
     let reader = Reader {
@@ -285,13 +289,7 @@ impl Reader<'_> {
                 log::debug!("reading the cursors: {e} (retrying)");
                 return Ok(false);
             }
-            Err(e) => {
-                return Err(fail_with(
-                    Exit::Kafka,
-                    format!("reading the cursors: {e}"),
-                    e,
-                ))
-            }
+            Err(e) => return Err(self.poll_error(tails, &e)),
         };
         let Some(i) = tails.iter().position(|t| t.cursor.topic == m.topic()) else {
             return Ok(true);
@@ -309,6 +307,31 @@ impl Reader<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// The error for a failed poll. A principal that may not read a topic
+    /// (no Read ACL) gets TOPIC_AUTHORIZATION_FAILED here, after the offsets
+    /// (Describe) were read: the read fails, never taking the topic for an
+    /// empty one (which would publish everything again).
+    fn poll_error(&self, tails: &[Tail], err: &KafkaError) -> anyhow::Error {
+        let topics: Vec<&str> = tails
+            .iter()
+            .filter(|t| !t.done)
+            .map(|t| t.cursor.topic.as_str())
+            .collect();
+        let topics = topics.join(", ");
+        let message = if crate::kafka::is_denied(err) {
+            format!(
+                "cannot read the cursors of {topics} from {}: {err}: this principal may not \
+                 read them (no Read ACL on the topics), so where the topics end is unknown and \
+                 nothing is published; {}",
+                self.settings.brokers(),
+                crate::kafka::ACL_HINT
+            )
+        } else {
+            format!("reading the cursors of {topics}: {err}")
+        };
+        fail_with(Exit::Kafka, self.settings.redact(&message), err.clone())
     }
 
     /// The key of a message of ours for this dataset; `None` for others.
@@ -353,9 +376,12 @@ impl Reader<'_> {
     }
 }
 
-/// Closes the consumer in 1 ms steps. Its `Drop` would close it again,
-/// polling in 100 ms steps (most of a run's time) and logging an error for
-/// the second close, so the closed handle is left to the process exit.
+/// Closes the consumer in 1 ms steps, then destroys it. Its `Drop` alone
+/// would close it polling in 100 ms steps (most of a run's time); after this
+/// close, its second close fails at once (logged at debug, see
+/// [`crate::logging`]). It must be destroyed: a consumer left to the process
+/// exit still runs its broker threads while the exit frees OpenSSL, and with
+/// TLS about one run in 40 ended with SIGSEGV (tests/broker_security.rs).
 fn close(consumer: BaseConsumer<Context>) {
     let deadline = Instant::now() + Duration::from_secs(2);
     if consumer.close_queue().is_ok() {
@@ -363,7 +389,7 @@ fn close(consumer: BaseConsumer<Context>) {
             consumer.poll(Duration::from_millis(1));
         }
     }
-    std::mem::forget(consumer);
+    drop(consumer);
 }
 
 #[cfg(test)]

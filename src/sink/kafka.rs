@@ -104,7 +104,7 @@ impl KafkaSink {
 
     /// The number of partitions of `topic`, or `None` when it does not exist.
     fn partitions(&self, topic: &str) -> Result<Option<usize>> {
-        topics::partitions(self.producer.client(), &self.settings, topic)
+        topics::partitions(&self.producer, &self.settings, topic)
     }
 
     fn check_topic(&self, topic: &str, create: Option<&NewTopics>) -> Result<()> {
@@ -149,11 +149,12 @@ impl KafkaSink {
                     self.producer.poll(Duration::from_millis(5));
                 }
                 Err((err, _)) => {
-                    let message = self.settings.redact(&format!(
-                        "producing to {topic} on {}: {err}",
-                        self.settings.brokers()
-                    ));
-                    return Err(fail_with(Exit::Kafka, message, err));
+                    let message = format!(
+                        "producing to {topic} on {}: {err}{}",
+                        self.settings.brokers(),
+                        self.why(topic, err.rdkafka_error_code())
+                    );
+                    return Err(fail_with(Exit::Kafka, self.settings.redact(&message), err));
                 }
             }
         }
@@ -162,6 +163,27 @@ impl KafkaSink {
             self.producer.poll(Duration::ZERO);
         }
         Ok(())
+    }
+}
+
+impl KafkaSink {
+    /// Why production failed, when librdkafka knows more than the error
+    /// `code`: the idempotent producer's fatal error (its producer id was
+    /// refused) and what to do about a missing ACL. Empty otherwise.
+    fn why(&self, topic: &str, code: Option<RDKafkaErrorCode>) -> String {
+        let fatal = self.producer.client().fatal_error();
+        let code = fatal.as_ref().map(|(c, _)| *c).or(code);
+        let mut out = fatal
+            .map(|(c, reason)| format!(" (fatal: {c}: {reason})"))
+            .unwrap_or_default();
+        if code.is_some_and(crate::kafka::is_denied_code) {
+            out.push_str(&format!(
+                ": this principal may not write to {topic} (no Write ACL on the topic; \
+                 its idempotent producer needs Write on the topic, or IdempotentWrite on the \
+                 cluster with older brokers)"
+            ));
+        }
+        out
     }
 }
 
@@ -283,14 +305,18 @@ impl Sink for KafkaSink {
         let total = self.written.records + self.written.aggregates;
         let (failed, first) = self.producer.context().failures();
         if failed > 0 {
+            let why = match self.producer.context().failure_code() {
+                Some((topic, code)) => self.why(&topic, code),
+                None => String::new(),
+            };
             return Err(fail(
                 Exit::Kafka,
-                format!(
-                    "{failed} of {total} messages were not delivered to {}: {}{}",
+                self.settings.redact(&format!(
+                    "{failed} of {total} messages were not delivered to {}: {}{why}{}",
                     self.settings.brokers(),
                     first.unwrap_or_default(),
                     self.replica_shortage()
-                ),
+                )),
             ));
         }
         let left = self.producer.in_flight_count();
