@@ -227,12 +227,15 @@ impl<'c> Reading<'c> {
             if self.ends.is_none() {
                 // A group this principal may not join (no Read ACL on the
                 // group) never assigns partitions: say so, not a timeout.
-                if let Some(Err(e)) = &polled {
-                    if crate::kafka::is_denied(e) {
-                        let group = config.group.as_deref().unwrap_or_default();
-                        let what = format!("join group {group} to read {}", config.topic);
-                        return Err(config.settings.unreachable(&what, e, consumer.context()));
-                    }
+                // It comes as a poll's error or as an error event.
+                let denied = match &polled {
+                    Some(Err(e)) if crate::kafka::is_denied(e) => Some(e.clone()),
+                    _ => consumer.context().denied(),
+                };
+                if let Some(e) = denied {
+                    let group = config.group.as_deref().unwrap_or_default();
+                    let what = format!("join group {group} to read {}", config.topic);
+                    return Err(config.settings.unreachable(&what, &e, consumer.context()));
                 }
                 // A group member has nothing to read until the group assigns it
                 // partitions: the idle time counts from the assignment.
