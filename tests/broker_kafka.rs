@@ -120,3 +120,67 @@ fn stopped_broker_exits_4() {
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
     assert!(err.contains(&address), "{err}");
 }
+
+/// `--create-topics` with `--replication-factor` and `--topic-config`: the
+/// topic gets the config (read back with the admin API); a factor above the
+/// cluster's brokers and a config the broker refuses are usage errors (2)
+/// that name the flag, and leave no topic behind.
+#[test]
+fn new_topics_get_replication_and_config_or_a_clear_refusal() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    let stub = stub_at(NOW);
+    let t = topics();
+    let (code, _, err) = t.publish(
+        &stub,
+        &brokers,
+        NOW,
+        &[
+            "--topic-config",
+            "retention.ms=123456789",
+            "--replication-factor",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("replication factor 1"), "{err}");
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .unwrap();
+    let described = futures_executor::block_on(admin.describe_configs(
+        [&ResourceSpecifier::Topic(&t.records)],
+        &AdminOptions::new(),
+    ))
+    .unwrap();
+    let config = described[0].as_ref().unwrap();
+    assert_eq!(
+        config.get("retention.ms").and_then(|e| e.value.as_deref()),
+        Some("123456789")
+    );
+
+    for (extra, flag) in [
+        (["--replication-factor", "3"], "--replication-factor"),
+        (
+            ["--topic-config", "min.insync.replicas=abc"],
+            "--topic-config",
+        ),
+    ] {
+        let t = topics();
+        let (code, out, err) = t.publish(&stub, &brokers, NOW, &extra);
+        assert_eq!((code, out.as_str()), (2, ""), "{extra:?}: {err}");
+        assert!(err.contains(flag), "{err}");
+        let metadata = admin
+            .inner()
+            .fetch_metadata(Some(&t.records), std::time::Duration::from_secs(10))
+            .unwrap();
+        assert!(
+            metadata.topics()[0].partitions().is_empty(),
+            "no topic left behind: {extra:?}"
+        );
+    }
+}
