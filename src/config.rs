@@ -182,7 +182,7 @@ fn dataset(args: &DatasetArgs) -> Result<Dataset> {
         }),
         resolution,
     };
-    Dataset::describe(&description).map_err(usage)
+    Dataset::describe(&description, &crate::contract::aggregate::MEMBERS).map_err(usage)
 }
 
 /// `eds.<dataset>.records` / `eds.<dataset>.aggregates`.
@@ -478,7 +478,7 @@ impl ConsumeConfig {
 #[derive(Debug, Clone)]
 pub struct SchemaConfig {
     pub dataset: Dataset,
-    pub kind: crate::schema::Kind,
+    pub kind: crate::contract::schema::Kind,
 }
 
 impl SchemaConfig {
@@ -486,8 +486,8 @@ impl SchemaConfig {
         Ok(SchemaConfig {
             dataset: dataset(&args.dataset)?,
             kind: match args.kind {
-                SchemaKind::Records => crate::schema::Kind::Records,
-                SchemaKind::Aggregates => crate::schema::Kind::Aggregates,
+                SchemaKind::Records => crate::contract::schema::Kind::Records,
+                SchemaKind::Aggregates => crate::contract::schema::Kind::Aggregates,
             },
         })
     }

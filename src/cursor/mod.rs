@@ -3,16 +3,13 @@
 //! (time, key) row and every (window end, key) aggregate reaches its topic
 //! exactly once.
 //!
-//! - [`key`]: the message key, `time/key value/...`, written and read back;
 //! - [`plan`]: the rule and a run's plan, pure arithmetic;
 //! - [`read`]: reading each topic's tail from Kafka.
 
-pub mod key;
 pub mod plan;
 pub mod read;
 #[cfg(test)]
 mod simulation;
 
-pub use key::MessageKey;
 pub use plan::{describe, plan, Cursors, Plan, Published, Spans, TopicCursor};
 pub use read::read;

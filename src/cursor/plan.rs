@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::exit::{fail, Exit};
 use crate::time::{floor, format_span, format_utc};
 
-use super::MessageKey;
+use crate::contract::MessageKey;
 
 /// A key combination's newest message in a topic, and where it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,11 +19,11 @@ use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::plan::{Seen, TopicCursor};
-use super::MessageKey;
+use crate::contract::MessageKey;
+use crate::contract::DATASET_HEADER;
 use crate::dataset::Dataset;
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
-use crate::sink::kafka::DATASET_HEADER;
 
 /// Reads the cursors of `topics` (partition `partition` of each) with one
 /// consumer; `tail` is how far back from each topic's newest message to read.

@@ -16,6 +16,7 @@ use rdkafka::ClientConfig;
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
 use crate::config::NewTopics;
+use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
@@ -43,9 +44,6 @@ impl Topics {
 /// backfill (`topics::CREATE_HINT` without the environment variable).
 pub const CREATE_HINT: &str =
     "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
-
-/// The header every message carries.
-pub const DATASET_HEADER: &str = "eds-dataset";
 
 pub struct KafkaSink {
     producer: BaseProducer<Context>,

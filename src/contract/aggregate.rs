@@ -1,11 +1,13 @@
-//! The aggregate's JSON form: the aggregates topic's message value, written
-//! without building a `Value` first, and read back by `consume`.
+//! The aggregate message: its key (window end, then the key values) and its
+//! value, the JSON form written without building a `Value` first and read
+//! back by `consume`; [`MEMBERS`] are the value's fixed members.
 
 use anyhow::{anyhow, Result};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::{Aggregate, Completeness, FieldStats, Stat};
+use super::MessageKey;
+use crate::aggregate::{Aggregate, Completeness, FieldStats, Stat};
 
 /// The members every aggregate message value has (besides its key columns).
 pub const MEMBERS: [&str; 7] = [
@@ -100,6 +102,14 @@ impl Serialize for AggregateJson<'_> {
 }
 
 impl Aggregate {
+    /// The Kafka key: `window_end`, then each key value (`2026-11-28T12:00:00Z/DK1`).
+    pub fn message_key(&self) -> MessageKey {
+        MessageKey {
+            time: self.window_end,
+            key: self.key.iter().map(|(_, v)| v.clone()).collect(),
+        }
+    }
+
     /// The message value: dataset, window, key, rows and the selected stats.
     pub fn to_json(&self, stats: &[Stat]) -> Value {
         serde_json::to_value(self.json(stats)).expect("an aggregate serializes")
