@@ -7,13 +7,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, PublishArgs,
+    AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, LogArgs, PublishArgs,
     SchemaArgs, SchemaKind, SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::KafkaSettings;
-use crate::sink::kafka::Topics;
+use crate::sink::kafka::{NewTopics, Topics};
 use crate::time::format_span;
 
 /// The dataset and how to fetch it.
@@ -69,45 +69,47 @@ pub struct KafkaOutput {
     pub create_topics: Option<NewTopics>,
 }
 
-/// How `--create-topics` creates a topic (always one partition).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewTopics {
-    /// `--replication-factor`; `None`: the broker's `default.replication.factor`.
-    pub replication_factor: Option<i16>,
-    /// `--topic-config` pairs, in order.
-    pub config: Vec<(String, String)>,
+/// `--create-topics` and how: `None` when topics are not to be created.
+fn new_topics(args: &TopicArgs) -> Result<Option<NewTopics>> {
+    if !args.create_topics {
+        return Ok(None);
+    }
+    let mut config: Vec<(String, String)> = Vec::new();
+    for pair in args.topic_config.iter().filter(|p| !p.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| {
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            })
+            .ok_or_else(|| {
+                usage(format!(
+                    "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
+                ))
+            })?;
+        if config.iter().any(|(k, _)| k == key) {
+            return Err(usage(format!(
+                "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
+            )));
+        }
+        config.push((key.to_string(), value.to_string()));
+    }
+    Ok(Some(NewTopics {
+        replication_factor: args.replication_factor,
+        config,
+    }))
 }
 
-impl NewTopics {
-    fn from_args(args: &TopicArgs) -> Result<Option<NewTopics>> {
-        if !args.create_topics {
-            return Ok(None);
-        }
-        let mut config: Vec<(String, String)> = Vec::new();
-        for pair in args.topic_config.iter().filter(|p| !p.trim().is_empty()) {
-            let (key, value) = pair
-                .split_once('=')
-                .map(|(k, v)| (k.trim(), v.trim()))
-                .filter(|(k, _)| {
-                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-                })
-                .ok_or_else(|| {
-                    usage(format!(
-                        "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
-                    ))
-                })?;
-            if config.iter().any(|(k, _)| k == key) {
-                return Err(usage(format!(
-                    "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
-                )));
-            }
-            config.push((key.to_string(), value.to_string()));
-        }
-        Ok(Some(NewTopics {
-            replication_factor: args.replication_factor,
-            config,
-        }))
-    }
+/// How `consume` prints what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeFormat {
+    Csv,
+    Json,
+}
+
+/// The log level `-v`, `-q` and `--log-level` / EDS_LOG give.
+pub fn log_level(args: &LogArgs) -> log::LevelFilter {
+    crate::logging::level(args.log_level, args.verbose, args.quiet)
 }
 
 /// Where `consume` starts reading.
@@ -133,7 +135,7 @@ pub struct ConsumeConfig {
     pub idle_timeout: Option<std::time::Duration>,
     /// Keep reading after the end of the log.
     pub follow: bool,
-    pub format: Format,
+    pub format: ConsumeFormat,
     pub group: Option<String>,
     /// `expected_rows,missing` at the end of the aggregates CSV.
     pub completeness: bool,
@@ -247,7 +249,7 @@ impl KafkaOutput {
         topics: &TopicArgs,
         dataset: &Dataset,
     ) -> Result<KafkaOutput> {
-        let args_create = NewTopics::from_args(topics)?;
+        let args_create = new_topics(topics)?;
         let topic = |given: &Option<String>, kind: &str| match given {
             None => Some(default_topic(dataset, kind)),
             Some(t) if t.trim().is_empty() => None,
@@ -467,7 +469,10 @@ impl ConsumeConfig {
                 (None, false) => Some(std::time::Duration::from_secs(5)),
             },
             follow: args.follow,
-            format: args.format,
+            format: match args.format {
+                Format::Csv => ConsumeFormat::Csv,
+                Format::Json => ConsumeFormat::Json,
+            },
             group: args.group.clone(),
             completeness: args.completeness,
         })

@@ -264,7 +264,7 @@ impl KafkaSettings {
             let message = format!(
                 "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
                 self.brokers(),
-                crate::sink::kafka::CREATE_HINT
+                CREATE_HINT
             );
             return fail_with(Exit::Kafka, self.redact(&message), err.clone());
         }
@@ -278,29 +278,6 @@ impl KafkaSettings {
             self.timeout.as_secs_f64()
         ));
         fail_with(Exit::Kafka, message, err.clone())
-    }
-
-    /// The error for `fetch_watermarks(topic, partition)` failing: a missing
-    /// topic or partition is said plainly (checked with a metadata request),
-    /// anything else is [`KafkaSettings::unreachable`]. For the cursor read.
-    pub fn offsets_error(
-        &self,
-        client: &impl Served,
-        topic: &str,
-        partition: i32,
-        err: &KafkaError,
-    ) -> anyhow::Error {
-        if is_missing(err) {
-            let hint = crate::sink::kafka::CREATE_HINT;
-            if let Err(e) = crate::topics::require(client, self, topic, Some(partition), hint) {
-                return e;
-            }
-        }
-        self.unreachable(
-            &format!("read the offsets of {topic}"),
-            err,
-            client.client().context(),
-        )
     }
 
     /// Runs `request` (a blocking librdkafka request, given how long it may
@@ -360,6 +337,10 @@ impl KafkaSettings {
 const SLICE: Duration = Duration::from_millis(250);
 /// How many queued events [`Served::serve`] handles at most (each poll takes one).
 const SERVED: usize = 64;
+
+/// What a missing topic's message tells the operator to do.
+pub const CREATE_HINT: &str =
+    "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
 
 /// What a missing ACL's message tells the operator to grant.
 pub const ACL_HINT: &str = "grant it Describe on the topics (to see them), Read (to read \

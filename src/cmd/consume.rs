@@ -22,8 +22,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value;
 
 use crate::aggregate::{resolve_fields, Aggregate};
-use crate::cli::Format;
-use crate::config::{ConsumeConfig, Start};
+use crate::config::{ConsumeConfig, ConsumeFormat, Start};
 use crate::dataset::Row;
 use crate::exit::{fail, or_code, Exit, OrExit};
 use crate::kafka::Context;
@@ -88,7 +87,7 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
         .wait(consumer, &what, |t| {
             consumer.fetch_watermarks(topic, config.partition, t)
         })?
-        .map_err(|e| settings.offsets_error(consumer, topic, config.partition, &e))?;
+        .map_err(|e| topics::offsets_error(settings, consumer, topic, config.partition, &e))?;
     // The high watermark can lag the log's end (tansu): start N before it,
     // read to the end, keep the last N.
     let from = match config.start {
@@ -375,7 +374,7 @@ impl<'c> Printer<'c> {
         let Some(first) = values.first() else {
             return Ok(());
         };
-        if self.config.format == Format::Json {
+        if self.config.format == ConsumeFormat::Json {
             let out = self
                 .json
                 .get_or_insert_with(|| BufWriter::new(Watched(std::io::stdout())));

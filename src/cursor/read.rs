@@ -43,7 +43,7 @@ pub fn read(
             .wait(&consumer, &what, |t| {
                 consumer.fetch_watermarks(topic, partition, t)
             })?
-            .map_err(|e| settings.offsets_error(&consumer, topic, partition, &e))?;
+            .map_err(|e| crate::topics::offsets_error(settings, &consumer, topic, partition, &e))?;
         tails.push(Tail::new(topic, partition, low, high));
     }
     let reader = Reader {

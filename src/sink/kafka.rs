@@ -15,7 +15,6 @@ use rdkafka::ClientConfig;
 
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
-use crate::config::NewTopics;
 use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
@@ -40,10 +39,14 @@ impl Topics {
     }
 }
 
-/// What a missing topic's message tells the operator to do, for publish and
-/// backfill (`topics::CREATE_HINT` without the environment variable).
-pub const CREATE_HINT: &str =
-    "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
+/// How `--create-topics` creates a topic (always one partition).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewTopics {
+    /// `--replication-factor`; `None`: the broker's `default.replication.factor`.
+    pub replication_factor: Option<i16>,
+    /// `--topic-config` pairs, in order.
+    pub config: Vec<(String, String)>,
+}
 
 pub struct KafkaSink {
     producer: BaseProducer<Context>,
@@ -120,7 +123,7 @@ impl KafkaSink {
             topic,
             count,
             Some(self.topics.partition),
-            CREATE_HINT,
+            crate::kafka::CREATE_HINT,
         )
         .map(|_| ())
     }
