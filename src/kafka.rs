@@ -21,6 +21,7 @@ use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::{ClientConfig, Message};
 
 use crate::exit::{fail, fail_with, Exit};
+use crate::redact::{self, is_secret, Secret};
 
 /// Java client keys that mean nothing to librdkafka; skipped with a warning.
 const JAVA_ONLY: &[&str] = &[
@@ -36,45 +37,6 @@ const JAVA_ONLY: &[&str] = &[
 ];
 
 const AUTO_CREATE: &str = "allow.auto.create.topics";
-
-/// Whether a property's value is a secret that must never be shown.
-pub fn is_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.contains("password")
-        || k.contains("secret")
-        || k.ends_with(".pem")
-        || k == "sasl.jaas.config"
-        || k == "sasl.oauthbearer.config"
-}
-
-/// A secret value: shown as `[redacted]` by `Debug` and `Display`; only
-/// [`Secret::expose`] gives the value (to librdkafka).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        let value = value.into();
-        crate::redact::register(&value);
-        Secret(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// Resolved Kafka settings: user properties in precedence order applied;
 /// secret values (see [`is_secret`]) are held apart, as [`Secret`]s.
@@ -115,7 +77,7 @@ impl KafkaSettings {
                 .ok_or_else(|| {
                     fail(
                         Exit::Usage,
-                        format!("-X takes key=value, got '{}'", redact_pair(item)),
+                        format!("-X takes key=value, got '{}'", redact::pair(item)),
                     )
                 })?;
             for (k, v) in translate(k.trim(), v.trim()) {
@@ -153,15 +115,6 @@ impl KafkaSettings {
 
     pub fn brokers(&self) -> &str {
         &self.user["bootstrap.servers"]
-    }
-
-    /// Replaces every secret value that occurs in `text` with `[redacted]`.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for v in self.secrets.values() {
-            out = out.replace(v.expose(), "[redacted]");
-        }
-        out
     }
 
     /// The user's properties for a log line, secrets hidden.
@@ -236,7 +189,7 @@ impl KafkaSettings {
     /// A consumer (joining `group` if given; else it only assigns partitions).
     pub fn consumer(&self, group: Option<&str>) -> Result<BaseConsumer<Context>> {
         self.consumer_config(group)
-            .create_with_context(Context::new(self))
+            .create_with_context(Context::default())
             .map_err(|e| self.creation_error(e))
     }
 
@@ -244,7 +197,7 @@ impl KafkaSettings {
     pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
         let message = format!(
             "invalid Kafka configuration: {}",
-            self.redact(&err.to_string())
+            redact::text(&err.to_string())
         );
         fail_with(Exit::Usage, message, err)
     }
@@ -257,7 +210,7 @@ impl KafkaSettings {
                 "cannot {what} on Kafka brokers {}: {err}: this principal is not authorized; {ACL_HINT}",
                 self.brokers()
             );
-            return fail_with(Exit::Kafka, self.redact(&message), err.clone());
+            return fail_with(Exit::Kafka, redact::text(&message), err.clone());
         }
         if is_missing(err) {
             // Not a timeout: the brokers answered that it does not exist.
@@ -266,13 +219,13 @@ impl KafkaSettings {
                 self.brokers(),
                 CREATE_HINT
             );
-            return fail_with(Exit::Kafka, self.redact(&message), err.clone());
+            return fail_with(Exit::Kafka, redact::text(&message), err.clone());
         }
         let detail = context
             .last_error()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        let message = self.redact(&format!(
+        let message = redact::text(&format!(
             "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
             self.brokers(),
             self.timeout.as_secs_f64()
@@ -329,7 +282,7 @@ impl KafkaSettings {
             "cannot {what} on Kafka brokers {}: {hint} ({code}: {reason})",
             self.brokers()
         );
-        fail(Exit::Kafka, self.redact(&message))
+        fail(Exit::Kafka, redact::text(&message))
     }
 }
 
@@ -450,15 +403,6 @@ pub fn is_missing(err: &KafkaError) -> bool {
     )
 }
 
-/// An `-X` argument for a message: hidden whole when it may hold a secret.
-fn redact_pair(item: &str) -> String {
-    match item.split_once('=') {
-        Some((k, _)) if is_secret(k) => format!("{k}=[redacted]"),
-        None if is_secret(item) => "[redacted]".to_string(),
-        _ => item.to_string(),
-    }
-}
-
 /// Maps a Java client property to librdkafka's: `sasl.jaas.config` becomes
 /// `sasl.username`/`sasl.password`, `sasl.mechanism` is `sasl.mechanisms`,
 /// Java-only keys are dropped.
@@ -543,27 +487,9 @@ pub struct Context {
     failures: Mutex<(u64, Option<String>)>,
     /// The first failed delivery's topic and error code.
     failure_code: Mutex<Option<(String, Option<RDKafkaErrorCode>)>>,
-    secrets: Vec<String>,
 }
 
 impl Context {
-    pub fn new(settings: &KafkaSettings) -> Context {
-        Context {
-            secrets: settings
-                .secrets
-                .values()
-                .map(|v| v.expose().to_string())
-                .collect(),
-            ..Context::default()
-        }
-    }
-
-    fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "[redacted]"))
-    }
-
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap().clone()
     }
@@ -587,7 +513,7 @@ impl Context {
 
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        let message = self.redact(message);
+        let message = redact::text(message);
         if (level as i32) <= (RDKafkaLogLevel::Error as i32) {
             // Connection and TLS failures are told here first ("Connect to ... failed",
             // "SSL handshake failed: certificate verify failed"): keep the latest.
@@ -601,14 +527,14 @@ impl ClientContext for Context {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let text = self.redact(&format!("{error}: {reason}"));
+        let text = redact::text(&format!("{error}: {reason}"));
         log::debug!("librdkafka error: {text}");
         let code = error.rdkafka_error_code();
         if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
             self.refusal
                 .lock()
                 .unwrap()
-                .get_or_insert((code, self.redact(reason)));
+                .get_or_insert((code, redact::text(reason)));
         }
         let mut last = self.last_error.lock().unwrap();
         // "All broker connections are down" follows the failure that says why: keep that.
@@ -632,7 +558,10 @@ impl ProducerContext for Context {
             if f.1.is_none() {
                 *self.failure_code.lock().unwrap() =
                     Some((message.topic().to_string(), err.rdkafka_error_code()));
-                f.1 = Some(self.redact(&format!("{} key {key}: {err}", message.topic())));
+                f.1 = Some(redact::text(&format!(
+                    "{} key {key}: {err}",
+                    message.topic()
+                )));
             }
         }
     }
@@ -706,7 +635,10 @@ mod tests {
         assert_eq!(config.get("enable.idempotence"), Some("true"));
         assert_eq!(config.get("compression.type"), Some("lz4"));
         assert!(!s.describe().contains("hunter2"));
-        assert_eq!(s.redact("bad password hunter2"), "bad password [redacted]");
+        assert_eq!(
+            redact::text("bad password hunter2"),
+            "bad password [redacted]"
+        );
     }
 
     /// What the cursor read reported for a missing topic: "cannot read the
@@ -744,7 +676,7 @@ mod tests {
             Duration::from_secs(30),
         )
         .unwrap();
-        let context = Context::new(&s);
+        let context = Context::default();
         context.error(
             KafkaError::Global(Code::BrokerTransportFailure),
             "ssl://b:1/bootstrap: alert bad certificate",

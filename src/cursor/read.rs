@@ -331,7 +331,7 @@ impl Reader<'_> {
         } else {
             format!("reading the cursors of {topics}: {err}")
         };
-        fail_with(Exit::Kafka, self.settings.redact(&message), err.clone())
+        fail_with(Exit::Kafka, crate::redact::text(&message), err.clone())
     }
 
     /// The key of a message of ours for this dataset; `None` for others.

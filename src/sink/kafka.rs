@@ -75,7 +75,7 @@ impl KafkaSink {
         log::debug!("Kafka settings: {}", settings.describe());
         let producer: BaseProducer<Context> = settings
             .producer_config()
-            .create_with_context(Context::new(settings))
+            .create_with_context(Context::default())
             .map_err(|e| settings.creation_error(e))?;
         let sink = KafkaSink {
             producer,
@@ -155,7 +155,7 @@ impl KafkaSink {
                         self.settings.brokers(),
                         self.why(topic, err.rdkafka_error_code())
                     );
-                    return Err(fail_with(Exit::Kafka, self.settings.redact(&message), err));
+                    return Err(fail_with(Exit::Kafka, crate::redact::text(&message), err));
                 }
             }
         }
@@ -205,7 +205,7 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
         .request_timeout(Some(settings.timeout));
     let results =
         futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
-            let message = settings.redact(&format!(
+            let message = crate::redact::text(&format!(
                 "creating topic {topic} on {}: {e}",
                 settings.brokers()
             ));
@@ -312,7 +312,7 @@ impl Sink for KafkaSink {
             };
             return Err(fail(
                 Exit::Kafka,
-                self.settings.redact(&format!(
+                crate::redact::text(&format!(
                     "{failed} of {total} messages were not delivered to {}: {}{why}{}",
                     self.settings.brokers(),
                     first.unwrap_or_default(),
