@@ -7,14 +7,20 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, LogArgs, PublishArgs,
-    SchemaArgs, SchemaKind, SourceArgs, TopicArgs,
+    AggregateArgs, DatasetArgs, KafkaArgs, LogArgs, PublishArgs, SchemaArgs, SchemaKind,
+    SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::{NewTopics, Topics};
 use crate::time::format_span;
+
+mod backfill;
+mod consume;
+
+pub use backfill::BackfillConfig;
+pub use consume::{ConsumeConfig, ConsumeFormat, Start};
 
 /// The dataset and how to fetch it.
 #[derive(Debug, Clone)]
@@ -100,45 +106,9 @@ fn new_topics(args: &TopicArgs) -> Result<Option<NewTopics>> {
     }))
 }
 
-/// How `consume` prints what it reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsumeFormat {
-    Csv,
-    Json,
-}
-
 /// The log level `-v`, `-q` and `--log-level` / EDS_LOG give.
 pub fn log_level(args: &LogArgs) -> log::LevelFilter {
     crate::logging::level(args.log_level, args.verbose, args.quiet)
-}
-
-/// Where `consume` starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    Beginning,
-    /// The last N messages of the partition.
-    Last(u64),
-    /// The group's committed offset (the earliest without one).
-    Committed,
-}
-
-#[derive(Debug, Clone)]
-pub struct ConsumeConfig {
-    pub settings: KafkaSettings,
-    pub dataset: Dataset,
-    pub topic: String,
-    pub partition: i32,
-    pub fields: Fields,
-    pub start: Start,
-    pub max_messages: Option<u64>,
-    /// Stop when nothing arrived for this long (`None`: never).
-    pub idle_timeout: Option<std::time::Duration>,
-    /// Keep reading after the end of the log.
-    pub follow: bool,
-    pub format: ConsumeFormat,
-    pub group: Option<String>,
-    /// `expected_rows,missing` at the end of the aggregates CSV.
-    pub completeness: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -370,111 +340,6 @@ impl PublishConfig {
             max_catch_up,
             lock_file: args.lock_file.clone(),
             output,
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct BackfillConfig {
-    pub source: SourceConfig,
-    pub aggregate: AggregateConfig,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub chunk: TimeDelta,
-    pub min_request_interval: std::time::Duration,
-    pub output: Output,
-}
-
-impl BackfillConfig {
-    pub fn from_args(args: &BackfillArgs) -> Result<BackfillConfig> {
-        let source = SourceConfig::from_args(&args.source)?;
-        let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
-        if aggregate.fields == Fields::All {
-            return Err(usage(format!(
-                "backfill needs named --fields / EDS_FIELDS (the default for {} is 'all'): older rows lack \
-                     newer fields, so 'all' would change along the way",
-                source.dataset.name
-            )));
-        }
-        let res = source.dataset.resolution;
-        let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
-        if args.from >= args.to || !aligned(args.from) || !aligned(args.to) {
-            return Err(usage(format!(
-                "--from must be before --to, both on {}'s {} grid",
-                source.dataset.name,
-                format_span(res)
-            )));
-        }
-        let chunk = span(args.chunk);
-        if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(usage(
-                "--chunk must be a multiple of the dataset's resolution".into(),
-            ));
-        }
-        let output = Output::from_args(
-            args.dry_run,
-            args.records,
-            &args.kafka,
-            &args.topics,
-            &source.dataset,
-        )?;
-        Ok(BackfillConfig {
-            source,
-            aggregate,
-            from: args.from,
-            to: args.to,
-            chunk,
-            min_request_interval: args.min_request_interval,
-            output,
-        })
-    }
-}
-
-impl ConsumeConfig {
-    pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
-        let dataset = dataset(&args.dataset)?;
-        let k = &args.kafka;
-        if k.brokers.is_none()
-            && k.kafka_config.is_none()
-            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
-        {
-            // consume has no --dry-run to suggest.
-            return Err(usage(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-                 --kafka-config / KAFKA_CONFIG_FILE"
-                    .into(),
-            ));
-        }
-        let start = match (&args.group, args.from_beginning, args.last) {
-            (Some(_), _, _) => Start::Committed,
-            (None, true, _) => Start::Beginning,
-            (None, false, n) => Start::Last(n.unwrap_or(10)),
-        };
-        let topic = args
-            .topic
-            .clone()
-            .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
-        crate::topics::check_name("--topic", &topic)?;
-        Ok(ConsumeConfig {
-            settings: kafka_settings(&args.kafka)?,
-            topic,
-            fields: fields(args.fields.as_deref(), &dataset)?,
-            dataset,
-            partition: args.kafka.partition,
-            start,
-            max_messages: args.max_messages,
-            idle_timeout: match (args.idle_timeout, args.follow) {
-                (Some(t), _) => Some(t),
-                (None, true) => None,
-                (None, false) => Some(std::time::Duration::from_secs(5)),
-            },
-            follow: args.follow,
-            format: match args.format {
-                Format::Csv => ConsumeFormat::Csv,
-                Format::Json => ConsumeFormat::Json,
-            },
-            group: args.group.clone(),
-            completeness: args.completeness,
         })
     }
 }
