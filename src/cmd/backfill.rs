@@ -11,9 +11,9 @@ use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::emit::Emitter;
 use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
+use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Published};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::logging::{count, elapsed};

@@ -9,11 +9,11 @@ use std::fs::{File, TryLockError};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::emit::Emitter;
 use crate::aggregate::{resolve_fields, Stat};
 use crate::api::Api;
 use crate::config::{KafkaOutput, Output, PublishConfig};
 use crate::cursor::plan::newest_per_key;
+use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, or_code, Exit};

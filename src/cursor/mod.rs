@@ -4,12 +4,16 @@
 //! exactly once.
 //!
 //! - [`plan`]: the rule and a run's plan, pure arithmetic;
+//! - [`emit`]: the one path from sorted rows to a sink that applies the rule
+//!   (which records are new, which aggregates are due);
 //! - [`read`]: reading each topic's tail from Kafka.
 
+pub mod emit;
 pub mod plan;
 pub mod read;
 #[cfg(test)]
 mod simulation;
 
+pub use emit::Emitter;
 pub use plan::{describe, plan, Cursors, Plan, Published, Spans, TopicCursor};
 pub use read::read;

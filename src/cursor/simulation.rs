@@ -15,8 +15,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
 use super::plan::{plan, Cursors, Seen, Spans, TopicCursor};
+use super::Emitter;
 use crate::aggregate::Aggregate;
-use crate::cmd::emit::Emitter;
 use crate::contract::MessageKey;
 use crate::dataset::{Dataset, Row};
 use crate::sink::{Sink, Written};
