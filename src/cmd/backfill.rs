@@ -108,7 +108,7 @@ fn open(config: &BackfillConfig, fields: &[String]) -> Result<(Box<dyn Sink>, Cu
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
         let tail = TAIL + config.aggregate.window + dataset.resolution;
-        let (sink, cursors) = super::publish::connect(kafka, dataset, stats, tail)?;
+        let (sink, cursors) = cursor::connect(kafka, dataset, stats, tail)?;
         return Ok((Box::new(sink), cursors));
     }
     let records = config.output == Output::CsvRecords;

@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::dataset::{Dataset, Description};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::KafkaSettings;
-use crate::sink::kafka::{NewTopics, Topics};
+use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
 use crate::time::format_span;
 
 mod backfill;
@@ -65,14 +65,6 @@ pub enum Output {
     CsvRecords,
     /// Records and aggregates to Kafka.
     Kafka(KafkaOutput),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct KafkaOutput {
-    pub settings: KafkaSettings,
-    pub topics: Topics,
-    /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
-    pub create_topics: Option<NewTopics>,
 }
 
 /// `--create-topics` and how: `None` when topics are not to be created.
@@ -208,50 +200,45 @@ impl Output {
         Ok(match (dry_run, records) {
             (true, true) => Output::CsvRecords,
             (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(KafkaOutput::from_args(kafka, topics, dataset)?),
+            (false, _) => Output::Kafka(kafka_output(kafka, topics, dataset)?),
         })
     }
 }
 
-impl KafkaOutput {
-    pub fn from_args(
-        kafka: &KafkaArgs,
-        topics: &TopicArgs,
-        dataset: &Dataset,
-    ) -> Result<KafkaOutput> {
-        let args_create = new_topics(topics)?;
-        let topic = |given: &Option<String>, kind: &str| match given {
-            None => Some(default_topic(dataset, kind)),
-            Some(t) if t.trim().is_empty() => None,
-            Some(t) => Some(t.trim().to_string()),
-        };
-        let topics = Topics {
-            records: topic(&topics.records_topic, "records"),
-            aggregates: topic(&topics.aggregates_topic, "aggregates"),
-            partition: kafka.partition,
-        };
-        for (flag, name) in [
-            ("--records-topic", &topics.records),
-            ("--aggregates-topic", &topics.aggregates),
-        ] {
-            if let Some(name) = name {
-                crate::topics::check_name(flag, name)?;
-            }
+/// Where `--kafka-*` and the topic flags send a run's messages.
+fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Result<KafkaOutput> {
+    let args_create = new_topics(topics)?;
+    let topic = |given: &Option<String>, kind: &str| match given {
+        None => Some(default_topic(dataset, kind)),
+        Some(t) if t.trim().is_empty() => None,
+        Some(t) => Some(t.trim().to_string()),
+    };
+    let topics = Topics {
+        records: topic(&topics.records_topic, "records"),
+        aggregates: topic(&topics.aggregates_topic, "aggregates"),
+        partition: kafka.partition,
+    };
+    for (flag, name) in [
+        ("--records-topic", &topics.records),
+        ("--aggregates-topic", &topics.aggregates),
+    ] {
+        if let Some(name) = name {
+            crate::topics::check_name(flag, name)?;
         }
-        if topics.records.is_none() && topics.aggregates.is_none() {
-            return Err(usage("both topics are empty: nothing to publish".into()));
-        }
-        if topics.records.is_some() && topics.records == topics.aggregates {
-            return Err(usage(
-                "--records-topic and --aggregates-topic must differ".into(),
-            ));
-        }
-        Ok(KafkaOutput {
-            settings: kafka_settings(kafka)?,
-            topics,
-            create_topics: args_create,
-        })
     }
+    if topics.records.is_none() && topics.aggregates.is_none() {
+        return Err(usage("both topics are empty: nothing to publish".into()));
+    }
+    if topics.records.is_some() && topics.records == topics.aggregates {
+        return Err(usage(
+            "--records-topic and --aggregates-topic must differ".into(),
+        ));
+    }
+    Ok(KafkaOutput {
+        settings: kafka_settings(kafka)?,
+        topics,
+        create_topics: args_create,
+    })
 }
 
 impl SourceConfig {

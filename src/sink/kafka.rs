@@ -39,6 +39,15 @@ impl Topics {
     }
 }
 
+/// Where a run's messages go, and how to reach them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaOutput {
+    pub settings: KafkaSettings,
+    pub topics: Topics,
+    /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
+    pub create_topics: Option<NewTopics>,
+}
+
 /// How `--create-topics` creates a topic (always one partition).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewTopics {
