@@ -243,7 +243,7 @@ pub struct PublishArgs {
     #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
     pub max_lag: Duration,
     /// Longest gap a run catches up after downtime; older rows are skipped with a warning
-    #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = "6h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = crate::cursor::plan::DEFAULT_MAX_CATCH_UP, value_parser = parse_duration, value_name = "DURATION")]
     pub max_catch_up: Duration,
     /// Advisory lock file: a run finding it held by another exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]

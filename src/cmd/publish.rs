@@ -193,18 +193,13 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         f.rows.iter().map(|r| (r.key.as_slice(), r.time)),
         plan.limit,
     );
+    let rules = plan.rules(&cursors, &newest, s);
     let mut emitter = Emitter {
         dataset,
         fields: &f.fields,
         sink: sink.as_mut(),
-        records: cursors
-            .records
-            .as_ref()
-            .map(|c| plan.records(c, &newest, s)),
-        aggregates: cursors
-            .aggregates
-            .as_ref()
-            .map(|c| plan.aggregates(c, &newest, s)),
+        records: rules.records,
+        aggregates: rules.aggregates,
     };
     emitter.all(f.rows, config.aggregate.window)?;
     summary.written = sink.finish()?;

@@ -3,7 +3,8 @@
 //! (time, key) row and every (window end, key) aggregate reaches its topic
 //! exactly once.
 //!
-//! - [`plan`]: the rule and a run's plan, pure arithmetic;
+//! - [`rule`]: the rule, [`Published::is_new`], and the cursors it starts from;
+//! - [`plan`]: a run's plan (publish's or backfill's), pure arithmetic;
 //! - [`emit`]: the one path from sorted rows to a sink that applies the rule
 //!   (which records are new, which aggregates are due);
 //! - [`read`]: reading each topic's tail from Kafka;
@@ -13,10 +14,13 @@ pub mod connect;
 pub mod emit;
 pub mod plan;
 pub mod read;
+pub mod rule;
 #[cfg(test)]
 mod simulation;
 
 pub use connect::connect;
 pub use emit::Emitter;
-pub use plan::{describe, plan, Cursors, Plan, Published, Spans, TopicCursor};
+pub use plan::{
+    describe, plan, plan_range, Cursors, Plan, Published, Range, Rules, Spans, TopicCursor,
+};
 pub use read::read;
