@@ -28,8 +28,8 @@ mod properties;
 mod wait;
 
 pub use context::Context;
-pub use properties::parse_properties;
 use properties::translate;
+pub use properties::{java_properties, parse_properties};
 pub use wait::{
     is_denied, is_denied_code, is_missing, is_transient, Served, ACL_HINT, CREATE_HINT,
 };
