@@ -101,6 +101,31 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// Whether reading a body failed by a timeout: our deadline's, reqwest's,
+/// or an I/O timeout anywhere in the error's chain (by type, never by text).
+pub(super) fn is_timeout(e: &io::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::TimedOut {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        if err
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
 /// A reader that stops with an error past `cap` bytes or past its deadline
 /// (a body trickling a byte a second never ends otherwise), and keeps the
 /// first bytes for error messages.
@@ -233,5 +258,19 @@ mod tests {
         };
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// A timeout is told by its type however deep it is wrapped, never by
+    /// the words of its message.
+    #[test]
+    fn timeouts_are_known_by_type() {
+        let ours = io::Error::new(io::ErrorKind::TimedOut, "deadline passed");
+        assert!(is_timeout(&ours));
+        let wrapped = io::Error::other(io::Error::new(io::ErrorKind::TimedOut, "x"));
+        assert!(is_timeout(&wrapped));
+        let words = io::Error::other("operation timed out");
+        assert!(!is_timeout(&words), "the words alone are no timeout");
+        let linked = io::Error::other(Link("body error", Some(Box::new(Link("inner", None)))));
+        assert!(!is_timeout(&linked));
     }
 }

@@ -8,7 +8,6 @@
 //! body as a whole, and the body reader also checks the deadline itself.
 //! URLs in messages have their user-info hidden ([`crate::redact`]).
 
-use std::io;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -26,7 +25,7 @@ mod http;
 mod record;
 
 pub use http::parse_retry_after;
-use http::{check_status, error_chain, header_int, quote, retry_after, Capped};
+use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
 pub use record::parse_record;
 
 /// The public API, `--api-url`'s default.
@@ -302,9 +301,7 @@ impl Api {
                 ))
             }
             Err(SplitError::Io(e)) => {
-                let what = if e.kind() == io::ErrorKind::TimedOut
-                    || error_chain(&e).contains("timed out")
-                {
+                let what = if is_timeout(&e) {
                     format!(
                         "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
                         self.config.http_timeout.as_secs_f64()

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::aggregate::{resolve_fields, Aggregate};
 use crate::config::{ConsumeConfig, ConsumeFormat, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, or_code, Exit, OrExit};
+use crate::exit::{fail, fail_with, or_code, Exit, OrExit};
 use crate::kafka::Context;
 use crate::logging::count;
 use crate::sink::csv::{CsvSink, Table};
@@ -98,9 +98,10 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
     list.add_partition_offset(topic, config.partition, Offset::Offset(from))
         .and_then(|()| consumer.assign(&list))
         .map_err(|e| {
-            fail(
+            fail_with(
                 Exit::Kafka,
                 format!("assigning {topic}/{}: {e}", config.partition),
+                e,
             )
         })?;
     Ok(Some(Ends::from_range(config.partition, from, high)))
@@ -318,9 +319,13 @@ impl<'c> Reading<'c> {
             ends.arrived(message.partition(), message.offset());
         }
         if self.config.group.is_some() {
-            consumer
-                .store_offset_from_message(message)
-                .map_err(|e| fail(Exit::Kafka, format!("storing the offset of {topic}: {e}")))?;
+            consumer.store_offset_from_message(message).map_err(|e| {
+                fail_with(
+                    Exit::Kafka,
+                    format!("storing the offset of {topic}: {e}"),
+                    e,
+                )
+            })?;
         }
         let payload = message.payload().unwrap_or_default();
         let value = match serde_json::from_slice::<Value>(payload) {

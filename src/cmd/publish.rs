@@ -16,7 +16,7 @@ use crate::cursor::plan::newest_per_key;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::Row;
-use crate::exit::{fail, or_code, Exit};
+use crate::exit::{fail, fail_with, or_code, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
@@ -49,9 +49,10 @@ fn lock(path: &std::path::Path) -> Result<File> {
         .write(true)
         .open(path)
         .map_err(|e| {
-            fail(
+            fail_with(
                 Exit::Usage,
                 format!("cannot open --lock-file {}: {e}", path.display()),
+                e,
             )
         })?;
     match file.try_lock() {

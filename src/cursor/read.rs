@@ -212,9 +212,10 @@ impl Reader<'_> {
             for t in tails.iter().filter(|t| !t.done) {
                 list.add_partition_offset(&t.cursor.topic, self.partition, Offset::Offset(t.from))
                     .map_err(|e| {
-                        fail(
+                        fail_with(
                             Exit::Kafka,
                             format!("assigning {}/{}: {e}", t.cursor.topic, self.partition),
+                            e,
                         )
                     })?;
             }
@@ -232,9 +233,10 @@ impl Reader<'_> {
                 );
             }
             self.consumer.assign(&list).map_err(|e| {
-                fail(
+                fail_with(
                     Exit::Kafka,
                     format!("assigning partitions to read the cursors: {e}"),
+                    e,
                 )
             })?;
             self.pass(tails)?;
@@ -351,9 +353,10 @@ impl Reader<'_> {
             m.offset()
         );
         let key: MessageKey = text.parse().map_err(|e| {
-            fail(
+            fail_with(
                 Exit::Data,
                 format!("cannot read the cursor: {at} has key '{text}': {e}"),
+                e,
             )
         })?;
         let columns = &self.dataset.key_columns;
