@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::mocking::MockCluster;
 use serde_json::Value;
+use support::args::Args;
 use support::stub::{Fault, StubApi};
 use support::{eds, outcome, utc};
 
@@ -20,16 +21,7 @@ fn stub() -> StubApi {
 }
 
 fn backfill(stub: &StubApi, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = eds();
-    cmd.args([
-        "backfill",
-        "--api-url",
-        &stub.url,
-        "--min-request-interval",
-        "0s",
-    ])
-    .args(extra);
-    outcome(&mut cmd)
+    Args::backfill(stub).extra(extra).run()
 }
 
 #[test]
