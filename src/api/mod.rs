@@ -242,6 +242,60 @@ impl Api {
         }
     }
 
+    /// The fields a row keeps: its time, DK time and key columns and the
+    /// shape's fields; `None` for all of them.
+    fn wanted<'d>(&'d self, dataset: &'d Dataset) -> Option<Vec<&'d str>> {
+        self.shape.keep.as_ref().map(|keep| {
+            let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
+            index
+                .into_iter()
+                .flatten()
+                .chain(dataset.key_columns.iter())
+                .chain(keep.iter())
+                .map(String::as_str)
+                .collect()
+        })
+    }
+
+    /// The error (and exit code) for a body that could not be split into records.
+    fn body_error(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &Capped<Response>,
+        err: SplitError,
+    ) -> anyhow::Error {
+        let not_json = |why: String| {
+            format!(
+                "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
+                quote(&body.head)
+            )
+        };
+        match err {
+            SplitError::Io(_) if body.exceeded => fail(
+                Exit::Data,
+                format!(
+                    "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
+                    self.config.max_body
+                ),
+            ),
+            SplitError::Io(e) => {
+                let what = if is_timeout(&e) {
+                    format!(
+                        "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
+                        self.config.http_timeout.as_secs_f64()
+                    )
+                } else {
+                    "reading the body failed".to_string()
+                };
+                let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
+                fail_with(Exit::Temporary, message, e)
+            }
+            SplitError::Syntax(why) => fail(Exit::Data, not_json(why)),
+            SplitError::Stopped(e) => fail_with(Exit::Data, not_json(format!("{e:#}")), e),
+        }
+    }
+
     fn parse(
         &self,
         dataset: &Dataset,
@@ -257,16 +311,7 @@ impl Api {
             .unwrap_or("none")
             .to_string();
         let mut body = Capped::new(response, self.config.max_body).until(deadline);
-        let wanted: Option<Vec<&str>> = self.shape.keep.as_ref().map(|keep| {
-            let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
-            index
-                .into_iter()
-                .flatten()
-                .chain(dataset.key_columns.iter())
-                .chain(keep.iter())
-                .map(String::as_str)
-                .collect()
-        });
+        let wanted = self.wanted(dataset);
         let mut rows = 0u64;
         let mut failed: Option<anyhow::Error> = None;
         let result = records::split(&mut body, &mut |text| {
@@ -283,39 +328,9 @@ impl Api {
         if let Some(err) = failed.take() {
             return Err(err.context(format!("processing the rows from {url}")));
         }
-        let not_json = |why: String| {
-            format!(
-                "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
-                quote(&body.head)
-            )
-        };
         let has_records = match result {
             Ok(has) => has,
-            Err(SplitError::Io(_)) if body.exceeded => {
-                return Err(fail(
-                    Exit::Data,
-                    format!(
-                        "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
-                        self.config.max_body
-                    ),
-                ))
-            }
-            Err(SplitError::Io(e)) => {
-                let what = if is_timeout(&e) {
-                    format!(
-                        "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
-                        self.config.http_timeout.as_secs_f64()
-                    )
-                } else {
-                    "reading the body failed".to_string()
-                };
-                let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
-                return Err(fail_with(Exit::Temporary, message, e));
-            }
-            Err(SplitError::Syntax(why)) => return Err(fail(Exit::Data, not_json(why))),
-            Err(SplitError::Stopped(e)) => {
-                return Err(fail_with(Exit::Data, not_json(format!("{e:#}")), e))
-            }
+            Err(e) => return Err(self.body_error(url, &content_type, &body, e)),
         };
         if !has_records {
             return Err(fail(

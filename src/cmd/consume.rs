@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value;
@@ -225,21 +226,11 @@ impl<'c> Reading<'c> {
             }
             let polled = consumer.poll(if settling { SETTLE } else { POLL });
             if self.ends.is_none() {
-                // A group this principal may not join (no Read ACL on the
-                // group) never assigns partitions: say so, not a timeout.
-                if let Some(Err(e)) = &polled {
-                    if crate::kafka::is_denied(e) {
-                        let group = config.group.as_deref().unwrap_or_default();
-                        let what = format!("join group {group} to read {}", config.topic);
-                        return Err(config.settings.unreachable(&what, e, consumer.context()));
-                    }
-                }
-                // A group member has nothing to read until the group assigns it
-                // partitions: the idle time counts from the assignment.
-                self.ends = Ends::of_group(consumer, config)?;
-                self.last_message = Instant::now();
-                if self.ends.is_none() {
-                    self.check_join(started)?;
+                let error = match &polled {
+                    Some(Err(e)) => Some(e),
+                    _ => None,
+                };
+                if !self.assigned(consumer, error, started)? {
                     continue;
                 }
             }
@@ -277,6 +268,32 @@ impl<'c> Reading<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Before the group assigned partitions: whether it has now. A group
+    /// this principal may not join (no Read ACL on the group) never assigns
+    /// any: said at once, not as a timeout.
+    fn assigned(
+        &mut self,
+        consumer: &BaseConsumer<Context>,
+        polled: Option<&KafkaError>,
+        started: Instant,
+    ) -> Result<bool> {
+        let config = self.config;
+        if let Some(e) = polled.filter(|e| crate::kafka::is_denied(e)) {
+            let group = config.group.as_deref().unwrap_or_default();
+            let what = format!("join group {group} to read {}", config.topic);
+            return Err(config.settings.unreachable(&what, e, consumer.context()));
+        }
+        // A group member has nothing to read until the group assigns it
+        // partitions: the idle time counts from the assignment.
+        self.ends = Ends::of_group(consumer, config)?;
+        self.last_message = Instant::now();
+        if self.ends.is_none() {
+            self.check_join(started)?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// With --follow, at the end of the log: print what was held; from now on

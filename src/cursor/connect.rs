@@ -59,20 +59,7 @@ pub fn connect(
         Ok(found) => found,
         // A topic the sink has just created could not be read before it
         // existed, and every broker learns of it a little later.
-        Err(_) if kafka.create_topics.is_some() => {
-            let deadline = std::time::Instant::now() + kafka.settings.timeout;
-            loop {
-                match read() {
-                    Err(e)
-                        if crate::topics::is_missing_topic(&e)
-                            && std::time::Instant::now() < deadline =>
-                    {
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                    }
-                    done => break done?,
-                }
-            }
-        }
+        Err(_) if kafka.create_topics.is_some() => read_when_created(kafka, read)?,
         Err(e) => return Err(e),
     };
     let mut found = found.into_iter();
@@ -81,4 +68,20 @@ pub fn connect(
         aggregates: kafka.topics.aggregates.as_ref().and_then(|_| found.next()),
     };
     Ok((sink, cursors))
+}
+
+/// Reads the cursors again until the topics just created can be read, or
+/// `--kafka-timeout` passes.
+fn read_when_created<T>(kafka: &KafkaOutput, read: impl Fn() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + kafka.settings.timeout;
+    loop {
+        match read() {
+            Err(e)
+                if crate::topics::is_missing_topic(&e) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
 }
