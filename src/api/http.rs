@@ -9,8 +9,9 @@ use anyhow::Result;
 use reqwest::blocking::Response;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use super::ApiError;
 use super::QUOTE_BYTES;
-use crate::exit::{fail, Exit};
+use crate::exit::staged;
 
 /// Turns a non-200 status into the error (and exit code) it means.
 pub(super) fn check_status(url: &str, response: Response) -> Result<Response> {
@@ -26,32 +27,24 @@ pub(super) fn check_status(url: &str, response: Response) -> Result<Response> {
         .map(str::to_string);
     let mut head = Vec::new();
     let _ = response.take(QUOTE_BYTES as u64).read_to_end(&mut head);
-    let (exit, hint) = if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+    let hint = if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         let wait = retry.map_or("no Retry-After".to_string(), |d| {
             format!("Retry-After {}s", d.as_secs())
         });
-        (
-            Exit::Temporary,
-            format!(" (rate limited, {wait}; the next run catches up)"),
-        )
-    } else if status.is_server_error() {
-        (Exit::Temporary, String::new())
+        format!(" (rate limited, {wait}; the next run catches up)")
     } else if status.is_redirection() {
         let to = crate::redact::url(&location.unwrap_or_default());
-        (
-            Exit::Data,
-            format!(" (redirect to {to} not followed: another host)"),
-        )
+        format!(" (redirect to {to} not followed: another host)")
     } else {
-        (Exit::Data, String::new())
+        String::new()
     };
-    Err(fail(
-        exit,
-        crate::redact::text(&format!(
+    Err(staged(ApiError::Status {
+        message: crate::redact::text(&format!(
             "{url}: HTTP {status}{hint}; body: {}",
             quote(&head)
         )),
-    ))
+        status: status.as_u16(),
+    }))
 }
 
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {

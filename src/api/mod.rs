@@ -17,12 +17,15 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::redirect;
 
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::{fail_with, staged, Exit};
 use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
+mod error;
 mod http;
 mod record;
+
+pub use error::{ApiError, Failure};
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
@@ -209,20 +212,23 @@ impl Api {
             .send()
             .map_err(|e| {
                 let e = e.without_url();
-                let (what, hint) = if e.is_timeout() {
-                    (format!("timed out after {}s", timeout.as_secs_f64()), "")
+                let (what, hint, failure) = if e.is_timeout() {
+                    let what = format!("timed out after {}s", timeout.as_secs_f64());
+                    (what, "", Failure::Timeout)
                 } else if e.is_connect() {
-                    (
-                        "cannot connect".to_string(),
-                        connect_hint(&self.config.base_url),
-                    )
+                    let hint = connect_hint(&self.config.base_url);
+                    ("cannot connect".to_string(), hint, Failure::Connect)
                 } else if e.is_redirect() {
-                    ("redirect failed".to_string(), "")
+                    ("redirect failed".to_string(), "", Failure::Redirect)
                 } else {
-                    ("request failed".to_string(), "")
+                    ("request failed".to_string(), "", Failure::Other)
                 };
                 let message = format!("GET {url}: {what}: {}{hint}", error_chain(&e));
-                fail_with(Exit::Temporary, crate::redact::text(&message), e)
+                staged(ApiError::Request {
+                    message: crate::redact::text(&message),
+                    failure,
+                    source: e,
+                })
             })?;
         Ok((response, deadline))
     }
@@ -231,13 +237,12 @@ impl Api {
     /// reading any of it (exit 3, as for a body that grows past the cap).
     fn check_length(&self, url: &str, response: Response) -> Result<Response> {
         match response.content_length() {
-            Some(n) if n > self.config.max_body => Err(fail(
-                Exit::Data,
-                format!(
+            Some(n) if n > self.config.max_body => Err(staged(ApiError::TooLarge {
+                message: format!(
                     "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY)",
                     self.config.max_body
                 ),
-            )),
+            })),
             _ => Ok(response),
         }
     }
@@ -272,15 +277,15 @@ impl Api {
             )
         };
         match err {
-            SplitError::Io(_) if body.exceeded => fail(
-                Exit::Data,
-                format!(
+            SplitError::Io(_) if body.exceeded => staged(ApiError::TooLarge {
+                message: format!(
                     "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
                     self.config.max_body
                 ),
-            ),
+            }),
             SplitError::Io(e) => {
-                let what = if is_timeout(&e) {
+                let timeout = is_timeout(&e);
+                let what = if timeout {
                     format!(
                         "timed out reading the body (--http-timeout / EDS_HTTP_TIMEOUT {}s, body included)",
                         self.config.http_timeout.as_secs_f64()
@@ -289,10 +294,20 @@ impl Api {
                     "reading the body failed".to_string()
                 };
                 let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
-                fail_with(Exit::Temporary, message, e)
+                staged(ApiError::Body {
+                    message,
+                    timeout,
+                    source: e,
+                })
             }
-            SplitError::Syntax(why) => fail(Exit::Data, not_json(why)),
-            SplitError::Stopped(e) => fail_with(Exit::Data, not_json(format!("{e:#}")), e),
+            SplitError::Syntax(why) => staged(ApiError::NotJson {
+                message: not_json(why),
+                source: None,
+            }),
+            SplitError::Stopped(e) => staged(ApiError::NotJson {
+                message: not_json(format!("{e:#}")),
+                source: Some(e.into()),
+            }),
         }
     }
 
@@ -333,13 +348,13 @@ impl Api {
             Err(e) => return Err(self.body_error(url, &content_type, &body, e)),
         };
         if !has_records {
-            return Err(fail(
-                Exit::Data,
-                format!(
+            return Err(staged(ApiError::NotJson {
+                message: format!(
                     "{url}: response has no \"records\" array; body starts: {}",
                     quote(&body.head)
                 ),
-            ));
+                source: None,
+            }));
         }
         Ok((rows, body.read))
     }
@@ -362,8 +377,13 @@ fn connect_hint(base_url: &str) -> &'static str {
 pub fn is_connect_failure(err: &anyhow::Error) -> bool {
     crate::exit::exit_of(err) == Exit::Temporary
         && err.chain().any(|e| {
-            e.downcast_ref::<reqwest::Error>()
-                .is_some_and(reqwest::Error::is_connect)
+            matches!(
+                e.downcast_ref::<ApiError>(),
+                Some(ApiError::Request {
+                    failure: Failure::Connect,
+                    ..
+                })
+            )
         })
 }
 
