@@ -12,6 +12,7 @@
 
 pub mod connect;
 pub mod emit;
+mod error;
 pub mod plan;
 pub mod read;
 pub mod rule;
@@ -20,6 +21,7 @@ mod simulation;
 
 pub use connect::connect;
 pub use emit::Emitter;
+pub use error::CursorError;
 pub use plan::{
     describe, plan, plan_range, Cursors, Plan, Published, Range, Rules, Spans, TopicCursor,
 };

@@ -509,6 +509,13 @@ mod tests {
         let c = cursor(&[("DK1", "12:20")], None);
         let err = c.check_not_future(now(), res).unwrap_err();
         assert_eq!(crate::exit::exit_of(&err), Exit::Data);
+        let typed = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<super::super::CursorError>());
+        assert!(matches!(
+            typed,
+            Some(super::super::CursorError::Future { .. })
+        ));
         let text = err.to_string();
         assert!(text.contains("t partition 0 offset 0"), "{text}");
         assert!(text.contains("2026-11-28T12:20:00Z/DK1"), "{text}");

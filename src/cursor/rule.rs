@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::CursorError;
 use crate::contract::MessageKey;
-use crate::exit::{fail, Exit};
+use crate::exit::staged;
 use crate::time::format_utc;
 
 /// A key combination's newest message in a topic, and where it was read.
@@ -70,9 +71,8 @@ impl TopicCursor {
         let limit = now.checked_add_signed(resolution).unwrap_or(now);
         match self.last.iter().find(|(_, s)| s.time > limit) {
             None => Ok(()),
-            Some((key, seen)) => Err(fail(
-                Exit::Data,
-                format!(
+            Some((key, seen)) => Err(staged(CursorError::Future {
+                message: format!(
                     "the cursor is in the future: {} partition {} offset {} has key '{}', later than \
                      --now {} plus one resolution; every run would publish nothing. Check the \
                      system clock (or --now); if the message is wrong, publish into new topics \
@@ -83,7 +83,7 @@ impl TopicCursor {
                     MessageKey::new(seen.time, key),
                     format_utc(now)
                 ),
-            )),
+            })),
         }
     }
 }
