@@ -21,7 +21,7 @@ fn stub() -> StubApi {
 }
 
 fn backfill(stub: &StubApi, extra: &[&str]) -> (i32, String, String) {
-    Args::backfill(stub).extra(extra).run()
+    Args::backfill(&stub.url).extra(extra).run()
 }
 
 #[test]
@@ -47,14 +47,7 @@ fn dry_run_windows_equal_publish_windows() {
     for (i, line) in lines.iter().enumerate().skip(1) {
         // The aggregate for row time N equals what publish computes at N + 1m30s.
         let now = utc("2026-11-28T10:01:30Z") + chrono::TimeDelta::minutes(i as i64 - 1);
-        let (code, dry, err) = outcome(eds().args([
-            "publish",
-            "--dry-run",
-            "--api-url",
-            &stub.url,
-            "--now",
-            &now.to_rfc3339(),
-        ]));
+        let (code, dry, err) = Args::dry_run(&stub.url, &now.to_rfc3339()).run();
         assert_eq!(code, 0, "{err}");
         assert_eq!(dry.lines().nth(1), Some(*line), "window {i}");
         if i == 1 {

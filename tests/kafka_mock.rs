@@ -255,7 +255,7 @@ fn broker_down_exits_4_within_the_timeout() {
     stub.set_now(utc(NOW));
     let brokers = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let (code, out, err) = Args::publish(&stub, NOW)
+    let (code, out, err) = Args::publish(&stub.url, NOW)
         .brokers(&brokers)
         .flag("--kafka-timeout", "2s")
         .run();
@@ -276,7 +276,7 @@ fn broker_down_exits_4_within_the_timeout() {
 fn bad_librdkafka_property_is_a_usage_error() {
     let stub = StubApi::start();
     stub.set_now(utc(NOW));
-    let (code, _, err) = Args::publish(&stub, NOW)
+    let (code, _, err) = Args::publish(&stub.url, NOW)
         .brokers("127.0.0.1:1")
         .flag("-X", "security.protocol=carrier-pigeon")
         .run();
@@ -382,7 +382,7 @@ fn a_second_concurrent_run_with_the_lock_exits_75() {
     stub.fault(support::stub::Fault::Slow(Duration::from_secs(2)));
     let lock = std::env::temp_dir().join(support::unique_topic("eds-kafka.lock"));
     let lock = lock.to_str().unwrap().to_string();
-    let args = Args::publish(&stub, NOW)
+    let args = Args::publish(&stub.url, NOW)
         .brokers(&brokers)
         .flag("--lock-file", &lock);
     let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
@@ -467,7 +467,7 @@ fn secrets_appear_in_no_output() {
     )
     .unwrap();
     let file = file.to_str().unwrap().to_string();
-    let base = Args::publish(&stub, NOW)
+    let base = Args::publish(&stub.url, NOW)
         .brokers(&brokers)
         .flag("--kafka-config", &file)
         .extra(&["-vv"]);

@@ -1,7 +1,6 @@
 //! One builder for the argument lists of test runs, so that a test reads as
 //! the feature it runs: `Args::publish(&stub, NOW).brokers(&b).flag("--lock-file", &lock)`.
 
-use super::stub::StubApi;
 use super::{eds, outcome};
 
 /// The arguments of one run of the binary, subcommand first.
@@ -13,17 +12,22 @@ impl Args {
         Args(vec![command.to_string()])
     }
 
-    /// `publish` against `stub`, at `now`.
-    pub fn publish(stub: &StubApi, now: &str) -> Args {
+    /// `publish` against the API at `url` (a stub's), at `now`.
+    pub fn publish(url: &str, now: &str) -> Args {
         Args::new("publish")
-            .flag("--api-url", &stub.url)
+            .flag("--api-url", url)
             .flag("--now", now)
     }
 
-    /// `backfill` against `stub`, unpaced.
-    pub fn backfill(stub: &StubApi) -> Args {
+    /// `publish --dry-run` against the API at `url`, at `now`.
+    pub fn dry_run(url: &str, now: &str) -> Args {
+        Args::publish(url, now).extra(&["--dry-run"])
+    }
+
+    /// `backfill` against the API at `url`, unpaced.
+    pub fn backfill(url: &str) -> Args {
         Args::new("backfill")
-            .flag("--api-url", &stub.url)
+            .flag("--api-url", url)
             .flag("--min-request-interval", "0s")
     }
 

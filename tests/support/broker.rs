@@ -61,7 +61,7 @@ impl Topics {
 
     /// `publish` to these topics (created when missing) at `now`.
     pub fn publish_args(&self, stub: &StubApi, brokers: &str, now: &str) -> Vec<String> {
-        Args::publish(stub, now)
+        Args::publish(&stub.url, now)
             .brokers(brokers)
             .extra(&["--create-topics"])
             .flag("--records-topic", &self.records)

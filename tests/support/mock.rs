@@ -30,7 +30,7 @@ pub fn publish_at(
     extra: &[&str],
 ) -> (i32, String, String) {
     stub.set_now(utc(now));
-    Args::publish(stub, now)
+    Args::publish(&stub.url, now)
         .brokers(brokers)
         .flag("--kafka-timeout", "10s")
         .extra(extra)

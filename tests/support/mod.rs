@@ -60,10 +60,7 @@ pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
 
 /// `publish --dry-run` against `stub` at `now`, plus `extra`: (code, stdout, stderr).
 pub fn dry_run(stub: &stub::StubApi, now: &str, extra: &[&str]) -> (i32, String, String) {
-    args::Args::publish(stub, now)
-        .extra(&["--dry-run"])
-        .extra(extra)
-        .run()
+    args::Args::dry_run(&stub.url, now).extra(extra).run()
 }
 
 /// A topic name no other test (or earlier run against the same broker) uses.
