@@ -11,7 +11,7 @@ use crate::cli::{
     SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::{staged, Exit, Staged};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
 use crate::time::format_span;
@@ -115,8 +115,29 @@ pub struct PublishConfig {
     pub output: Output,
 }
 
+/// Why the command line cannot be run: always a usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value out of its range, or values that contradict each other.
+    #[error("{message}")]
+    Invalid { message: String },
+    /// `--api-url` is no URL.
+    #[error("{message}")]
+    BadUrl {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Staged for ConfigError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
 fn usage(message: String) -> anyhow::Error {
-    fail(Exit::Usage, message)
+    staged(ConfigError::Invalid { message })
 }
 
 fn span(d: std::time::Duration) -> TimeDelta {
@@ -247,8 +268,13 @@ impl SourceConfig {
         // Its password and query never appear in a message or a log line.
         crate::redact::register_url(&args.api_url);
         let shown = crate::redact::url(&args.api_url);
-        let url = reqwest::Url::parse(&args.api_url)
-            .map_err(|e| fail_with(Exit::Usage, format!("invalid --api-url '{shown}': {e}"), e))?;
+        let url = reqwest::Url::parse(&args.api_url).map_err(|e| {
+            let message = format!("invalid --api-url '{shown}': {e}");
+            staged(ConfigError::BadUrl {
+                message,
+                source: e.into(),
+            })
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
             return Err(usage(format!(
                 "invalid --api-url '{shown}': use http(s)://host[:port][/path], no query"
@@ -399,6 +425,9 @@ mod tests {
         assert_eq!(exit(&["--fields", "Minutes1UTC"]), Exit::Usage);
         assert_eq!(exit(&["--fields", ","]), Exit::Usage);
         assert!(config(&["--dataset", "CO2Emis", "--window", "15m"]).is_ok());
+        let err = config(&["--api-url", "not a url"]).unwrap_err();
+        let typed = err.chain().find_map(|e| e.downcast_ref::<ConfigError>());
+        assert!(matches!(typed, Some(ConfigError::BadUrl { .. })), "{err}");
     }
 
     #[test]
