@@ -20,14 +20,16 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::ClientConfig;
 
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::staged;
 use crate::redact::{self, is_secret, Secret};
 
 mod context;
+mod error;
 mod properties;
 mod wait;
 
 pub use context::Context;
+pub use error::BrokerError;
 use properties::translate;
 pub use properties::{java_properties, parse_properties};
 pub use wait::{
@@ -59,7 +61,10 @@ impl KafkaSettings {
             let text = crate::files::read_config(path, "--kafka-config")?;
             let props = parse_properties(&text).map_err(|e| {
                 let message = format!("--kafka-config {}: {e}", path.display());
-                fail_with(Exit::Usage, message, e)
+                staged(BrokerError::Config {
+                    message,
+                    source: Some(e.into()),
+                })
             })?;
             for (k, v) in props {
                 user.insert(k, v);
@@ -73,23 +78,20 @@ impl KafkaSettings {
                 .split_once('=')
                 .filter(|(k, _)| !k.trim().is_empty())
                 .ok_or_else(|| {
-                    fail(
-                        Exit::Usage,
-                        format!("-X takes key=value, got '{}'", redact::pair(item)),
-                    )
+                    let message = format!("-X takes key=value, got '{}'", redact::pair(item));
+                    config_error(message)
                 })?;
             for (k, v) in translate(k.trim(), v.trim()) {
                 user.insert(k, v);
             }
         }
         if !user.contains_key("bootstrap.servers") {
-            return Err(fail(
-                Exit::Usage,
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS, bootstrap.servers in --kafka-config / KAFKA_CONFIG_FILE, or use --dry-run",
+            return Err(config_error(
+                "no Kafka brokers: give --brokers / KAFKA_BROKERS, bootstrap.servers in --kafka-config / KAFKA_CONFIG_FILE, or use --dry-run".into(),
             ));
         }
         if timeout.is_zero() {
-            return Err(fail(Exit::Usage, "--kafka-timeout must be more than 0"));
+            return Err(config_error("--kafka-timeout must be more than 0".into()));
         }
         // Files librdkafka will read: a FIFO or a device there would hang it.
         for (k, v) in &user {
@@ -197,13 +199,25 @@ impl KafkaSettings {
             "invalid Kafka configuration: {}",
             redact::text(&err.to_string())
         );
-        fail_with(Exit::Usage, message, err)
+        staged(BrokerError::Config {
+            message,
+            source: Some(err.into()),
+        })
     }
+}
+
+/// A usage error in the Kafka settings.
+fn config_error(message: String) -> anyhow::Error {
+    staged(BrokerError::Config {
+        message,
+        source: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
 
     #[test]
     fn precedence_x_over_brokers_over_file() {

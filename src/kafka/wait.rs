@@ -11,8 +11,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, Producer};
 
+use super::BrokerError;
 use super::{Context, KafkaSettings};
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::staged;
 use crate::redact;
 
 impl KafkaSettings {
@@ -24,7 +25,10 @@ impl KafkaSettings {
                 "cannot {what} on Kafka brokers {}: {err}: this principal is not authorized; {ACL_HINT}",
                 self.brokers()
             );
-            return fail_with(Exit::Kafka, redact::text(&message), err.clone());
+            return staged(BrokerError::Denied {
+                message: redact::text(&message),
+                source: err.clone(),
+            });
         }
         if is_missing(err) {
             // Not a timeout: the brokers answered that it does not exist.
@@ -33,7 +37,10 @@ impl KafkaSettings {
                 self.brokers(),
                 CREATE_HINT
             );
-            return fail_with(Exit::Kafka, redact::text(&message), err.clone());
+            return staged(BrokerError::Missing {
+                message: redact::text(&message),
+                source: err.clone(),
+            });
         }
         let detail = context
             .last_error()
@@ -44,7 +51,10 @@ impl KafkaSettings {
             self.brokers(),
             self.timeout.as_secs_f64()
         ));
-        fail_with(Exit::Kafka, message, err.clone())
+        staged(BrokerError::Unreachable {
+            message,
+            source: err.clone(),
+        })
     }
 
     /// Runs `request` (a blocking librdkafka request, given how long it may
@@ -96,7 +106,10 @@ impl KafkaSettings {
             "cannot {what} on Kafka brokers {}: {hint} ({code}: {reason})",
             self.brokers()
         );
-        fail(Exit::Kafka, redact::text(&message))
+        staged(BrokerError::Refused {
+            message: redact::text(&message),
+            code,
+        })
     }
 }
 
@@ -220,6 +233,7 @@ pub fn is_missing(err: &KafkaError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
 
     /// What the cursor read reported for a missing topic: "cannot read the
     /// offsets ... within 30s: Meta data fetch error: UnknownPartition".
@@ -229,6 +243,8 @@ mod tests {
         let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
         let err = KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownPartition);
         let e = s.unreachable("read the offsets of t", &err, &Context::default());
+        let typed = e.chain().find_map(|c| c.downcast_ref::<BrokerError>());
+        assert!(matches!(typed, Some(BrokerError::Missing { .. })), "{e}");
         let text = e.to_string();
         assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
         assert!(
