@@ -280,10 +280,15 @@ impl<'c> Reading<'c> {
         started: Instant,
     ) -> Result<bool> {
         let config = self.config;
-        if let Some(e) = polled.filter(|e| crate::kafka::is_denied(e)) {
+        // It comes as a poll's error or as an error event.
+        let denied = match polled {
+            Some(e) if crate::kafka::is_denied(e) => Some(e.clone()),
+            _ => consumer.context().denied(),
+        };
+        if let Some(e) = denied {
             let group = config.group.as_deref().unwrap_or_default();
             let what = format!("join group {group} to read {}", config.topic);
-            return Err(config.settings.unreachable(&what, e, consumer.context()));
+            return Err(config.settings.unreachable(&what, &e, consumer.context()));
         }
         // A group member has nothing to read until the group assigns it
         // partitions: the idle time counts from the assignment.

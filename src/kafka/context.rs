@@ -12,6 +12,7 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
 use rdkafka::Message;
 
+use super::is_denied_code;
 use crate::redact;
 
 /// librdkafka callbacks: errors are kept (the last one explains a failure),
@@ -22,6 +23,9 @@ pub struct Context {
     /// The first authentication or TLS failure librdkafka reported: definite,
     /// retrying with the same settings cannot help.
     refusal: Mutex<Option<(RDKafkaErrorCode, String)>>,
+    /// The first authorization failure reported as an error event (a group
+    /// this principal may not read is told only there, not by a poll).
+    denied: Mutex<Option<KafkaError>>,
     failures: Mutex<(u64, Option<String>)>,
     /// The first failed delivery's topic and error code.
     failure_code: Mutex<Option<(String, Option<RDKafkaErrorCode>)>>,
@@ -36,6 +40,11 @@ impl Context {
     /// with its reason (redacted).
     pub fn refusal(&self) -> Option<(RDKafkaErrorCode, String)> {
         self.refusal.lock().unwrap().clone()
+    }
+
+    /// The first authorization failure reported as an error event.
+    pub fn denied(&self) -> Option<KafkaError> {
+        self.denied.lock().unwrap().clone()
     }
 
     /// The first failed delivery's topic and error code.
@@ -73,6 +82,9 @@ impl ClientContext for Context {
                 .lock()
                 .unwrap()
                 .get_or_insert((code, redact::text(reason)));
+        }
+        if code.is_some_and(is_denied_code) {
+            self.denied.lock().unwrap().get_or_insert(error.clone());
         }
         let mut last = self.last_error.lock().unwrap();
         // "All broker connections are down" follows the failure that says why: keep that.
