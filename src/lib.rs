@@ -2,7 +2,9 @@
 //! window, publish records and aggregates to Kafka (or print CSV).
 //!
 //! The data's path: [`cli`] -> [`config`] -> [`cmd`], which call [`api`]
-//! (query, HTTP, parsing) -> [`window`] -> [`aggregate`] -> [`sink`].
+//! (query, HTTP, parsing) -> [`window`] -> [`aggregate`] -> [`sink`], in the
+//! message format of [`contract`], under the exactly-once rule of [`cursor`].
+//! docs/architecture.md gives the layers and who owns what.
 
 pub mod aggregate;
 pub mod api;

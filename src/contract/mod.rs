@@ -1,5 +1,5 @@
-//! The message contract, defined once: what every producer writes and every
-//! reader (`consume`, the cursor read, the CSV sink, `schema`) expects.
+//! The message contract, defined once: what the Kafka sink writes, what
+//! `consume` and the cursor read read back, and what `schema` describes.
 //!
 //! - [`key`]: the message key, `time/key value/...`, with its escaping;
 //! - [`DATASET_HEADER`]: the header every message carries;
