@@ -47,6 +47,41 @@ fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completen
     }))
 }
 
+/// Each field's statistics, and the stats they carry, in order.
+type FieldsAndStats = (Vec<(String, FieldStats)>, Vec<Stat>);
+
+/// The `fields` member of a message value, and the stats it carries, in order.
+fn fields(obj: &serde_json::Map<String, Value>) -> Result<FieldsAndStats> {
+    let mut stats: Vec<Stat> = Vec::new();
+    let mut fields = Vec::new();
+    let field_map = obj
+        .get("fields")
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow!("no object field 'fields'"))?;
+    for (name, entry) in field_map {
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| anyhow!("fields.{name} is not an object"))?;
+        let mut s = FieldStats::default();
+        for (stat_name, v) in entry {
+            let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
+            if !stats.contains(&stat) {
+                stats.push(stat);
+            }
+            let x = v.as_f64();
+            match stat {
+                Stat::Count => s.count = v.as_u64().unwrap_or(0),
+                Stat::Mean => s.mean = x,
+                Stat::Min => s.min = x,
+                Stat::Max => s.max = x,
+                Stat::Last => s.last = x,
+            }
+        }
+        fields.push((name.clone(), s));
+    }
+    Ok((fields, stats))
+}
+
 /// See [`Aggregate::json`].
 pub struct AggregateJson<'a> {
     agg: &'a Aggregate,
@@ -143,33 +178,7 @@ impl Aggregate {
             return Err(anyhow!("an aggregate of {name}, not of {}", dataset.name));
         }
         let dataset = name.to_string();
-        let mut stats: Vec<Stat> = Vec::new();
-        let mut fields = Vec::new();
-        let field_map = obj
-            .get("fields")
-            .and_then(Value::as_object)
-            .ok_or_else(|| anyhow!("no object field 'fields'"))?;
-        for (name, entry) in field_map {
-            let entry = entry
-                .as_object()
-                .ok_or_else(|| anyhow!("fields.{name} is not an object"))?;
-            let mut s = FieldStats::default();
-            for (stat_name, v) in entry {
-                let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
-                if !stats.contains(&stat) {
-                    stats.push(stat);
-                }
-                let x = v.as_f64();
-                match stat {
-                    Stat::Count => s.count = v.as_u64().unwrap_or(0),
-                    Stat::Mean => s.mean = x,
-                    Stat::Min => s.min = x,
-                    Stat::Max => s.max = x,
-                    Stat::Last => s.last = x,
-                }
-            }
-            fields.push((name.clone(), s));
-        }
+        let (fields, stats) = fields(obj)?;
         let agg = Aggregate {
             dataset,
             window_start: time("window_start")?,

@@ -56,20 +56,10 @@ impl KafkaSettings {
         overrides: &[String],
         timeout: Duration,
     ) -> Result<Self> {
-        let mut user = BTreeMap::new();
-        if let Some(path) = file {
-            let text = crate::files::read_config(path, "--kafka-config")?;
-            let props = parse_properties(&text).map_err(|e| {
-                let message = format!("--kafka-config {}: {e}", path.display());
-                staged(BrokerError::Config {
-                    message,
-                    source: Some(e.into()),
-                })
-            })?;
-            for (k, v) in props {
-                user.insert(k, v);
-            }
-        }
+        let mut user = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
         if let Some(b) = brokers.filter(|b| !b.trim().is_empty()) {
             user.insert("bootstrap.servers".to_string(), b.trim().to_string());
         }
@@ -204,6 +194,19 @@ impl KafkaSettings {
             source: Some(err.into()),
         })
     }
+}
+
+/// The properties of a `--kafka-config` file.
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = crate::files::read_config(path, "--kafka-config")?;
+    let props = parse_properties(&text).map_err(|e| {
+        let message = format!("--kafka-config {}: {e}", path.display());
+        staged(BrokerError::Config {
+            message,
+            source: Some(e.into()),
+        })
+    })?;
+    Ok(props.into_iter().collect())
 }
 
 /// A usage error in the Kafka settings.
