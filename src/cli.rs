@@ -40,10 +40,8 @@ pub fn parse() -> anyhow::Result<Cli> {
         }
         let text = e.render().to_string();
         let text = text.trim_end();
-        crate::exit::fail(
-            crate::exit::Exit::Usage,
-            text.strip_prefix("error: ").unwrap_or(text),
-        )
+        let message = text.strip_prefix("error: ").unwrap_or(text).to_string();
+        crate::exit::fail_with(crate::exit::Exit::Usage, message, e)
     })
 }
 
@@ -243,7 +241,7 @@ pub struct PublishArgs {
     #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
     pub max_lag: Duration,
     /// Longest gap a run catches up after downtime; older rows are skipped with a warning
-    #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = "6h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = crate::cursor::plan::DEFAULT_MAX_CATCH_UP, value_parser = parse_duration, value_name = "DURATION")]
     pub max_catch_up: Duration,
     /// Advisory lock file: a run finding it held by another exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
@@ -368,13 +366,11 @@ fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
             Some(t) => check_time_range(t.and_utc(), text),
             None => Err(format!("invalid date '{text}'")),
         },
-        Err(_) => parse_now(text).map_err(|e| {
-            if e.contains("out of range") {
-                e
-            } else {
-                format!("invalid date '{text}': use 2026-01-01 or RFC 3339")
-            }
-        }),
+        // An RFC 3339 time out of range says so; anything else is not a date.
+        Err(_) => match DateTime::parse_from_rfc3339(text) {
+            Ok(t) => check_time_range(t.with_timezone(&Utc), text),
+            Err(_) => Err(format!("invalid date '{text}': use 2026-01-01 or RFC 3339")),
+        },
     }
 }
 

@@ -8,7 +8,6 @@ use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-use crate::cursor::MessageKey;
 use crate::time;
 
 /// How to read one dataset's rows.
@@ -99,9 +98,10 @@ impl Dataset {
     }
 
     /// A known dataset with the description's overrides, or an unknown one
-    /// described completely (time column and resolution at least). The error
-    /// is a sentence for the user.
-    pub fn describe(d: &Description) -> Result<Dataset, String> {
+    /// described completely (time column and resolution at least); no key
+    /// column may be named as one of `reserved` (the aggregate's members). The
+    /// error is a sentence for the user.
+    pub fn describe(d: &Description, reserved: &[&str]) -> Result<Dataset, String> {
         let name = d.name.trim();
         if name.is_empty()
             || !name
@@ -141,12 +141,12 @@ impl Dataset {
             resolution: d.resolution.unwrap_or(base.resolution),
             name: base.name,
         };
-        dataset.check()?;
+        dataset.check(reserved)?;
         Ok(dataset)
     }
 
     /// Columns named once each, a resolution that divides an hour in whole minutes.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self, reserved: &[&str]) -> Result<(), String> {
         let mut columns: Vec<&str> = vec![&self.time_column];
         columns.extend(self.dk_column.as_deref());
         columns.extend(self.key_columns.iter().map(String::as_str));
@@ -162,7 +162,6 @@ impl Dataset {
                 ));
             }
         }
-        let reserved = crate::aggregate::MEMBERS;
         if let Some(k) = self
             .key_columns
             .iter()
@@ -218,40 +217,6 @@ impl Row {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
             Some(other) => Err(NotNumeric(other.clone())),
-        }
-    }
-
-    /// The record message's value: the whole object, `time_column` as `...Z`.
-    /// From `raw`, only the time's text is replaced (the API writes compact
-    /// JSON); any other spelling is parsed and written again.
-    pub fn write_json(&self, time_column: &str, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        let Some(raw) = &self.raw else {
-            return serde_json::to_writer(out, &self.fields);
-        };
-        let text: &str = raw;
-        let pattern = format!("\"{time_column}\":\"");
-        if let Some(at) = text.find(&pattern) {
-            let value_start = at + pattern.len();
-            if let Some(len) = text[value_start..].find('"') {
-                out.extend_from_slice(&text.as_bytes()[..value_start]);
-                out.extend_from_slice(time::format_utc(self.time).as_bytes());
-                out.extend_from_slice(&text.as_bytes()[value_start + len..]);
-                return Ok(());
-            }
-        }
-        let mut all: Map<String, Value> = serde_json::from_str(text)?;
-        all.insert(
-            time_column.to_string(),
-            Value::String(time::format_utc(self.time)),
-        );
-        serde_json::to_writer(out, &all)
-    }
-
-    /// The record's Kafka key, `2026-11-28T11:55:00Z/DK1/Solar`: its identity.
-    pub fn message_key(&self) -> MessageKey {
-        MessageKey {
-            time: self.time,
-            key: self.key.clone(),
         }
     }
 }
@@ -425,7 +390,7 @@ mod tests {
             ..Description::default()
         };
         edit(&mut d);
-        Dataset::describe(&d)
+        Dataset::describe(&d, &crate::contract::aggregate::MEMBERS)
     }
 
     #[test]

@@ -76,6 +76,23 @@ pub fn fail_with(
     })
 }
 
+/// A stage's typed error (API, ...): each variant knows its exit code.
+pub trait Staged: std::error::Error + Send + Sync + 'static {
+    fn exit(&self) -> Exit;
+}
+
+/// A typed error that ends the process with its exit code. The typed error
+/// stays in the chain, below the [`Coded`] that carries its code and message,
+/// so a caller can match its variant (`err.chain().find_map(|e|
+/// e.downcast_ref::<ApiError>())`); `main`'s report shows its message once.
+pub fn staged(err: impl Staged) -> anyhow::Error {
+    anyhow::Error::new(Coded {
+        exit: err.exit(),
+        message: err.to_string(),
+        source: Some(anyhow::Error::new(err)),
+    })
+}
+
 /// `err` unchanged when it already has a code, else coded `exit` (keeping
 /// `err` as the source; the message is its text).
 pub fn or_code(err: anyhow::Error, exit: Exit) -> anyhow::Error {
@@ -157,9 +174,15 @@ pub fn report(err: &anyhow::Error, causes: bool, redact: impl Fn(&str) -> String
         }
     }
     if causes {
+        let mut last = err.chain().find(|e| e.is::<Coded>()).map(|e| e.to_string());
         for e in chain {
-            out.push_str("\n  caused by: ");
-            out.push_str(&redact(&e.to_string()));
+            // A typed error below its Coded (see [`staged`]) says the same.
+            let text = e.to_string();
+            if last.as_ref() != Some(&text) {
+                out.push_str("\n  caused by: ");
+                out.push_str(&redact(&text));
+            }
+            last = Some(text);
         }
     }
     out

@@ -6,7 +6,35 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::{staged, Exit, Staged};
+
+/// Why a file the user named cannot be used: always a usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{message}")]
+    Unreadable {
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A FIFO, a device, a socket or a directory where a file belongs.
+    #[error("{message}")]
+    NotRegular { message: String },
+    #[error("{message}")]
+    TooLarge { message: String },
+    #[error("{message}")]
+    NotUtf8 {
+        message: String,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+}
+
+impl Staged for FileError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
 
 /// The largest configuration file read (`--kafka-config`).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -28,18 +56,24 @@ fn open(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
 /// naming `flag`.
 pub fn read_config(path: &Path, flag: &str) -> Result<String> {
     let shown = path.display();
-    let usage = |why: String| fail(Exit::Usage, format!("{flag} {shown}: {why}"));
-    let cannot =
-        |e: std::io::Error| fail_with(Exit::Usage, format!("cannot read {flag} {shown}: {e}"), e);
+    let too_large = |why: String| {
+        let message = format!("{flag} {shown}: {why}");
+        staged(FileError::TooLarge { message })
+    };
+    let cannot = |source: std::io::Error| {
+        let message = format!("cannot read {flag} {shown}: {source}");
+        staged(FileError::Unreadable { message, source })
+    };
     let (file, meta) = open(path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(usage(format!(
-            "not a regular file ({}); give a file",
+        let message = format!(
+            "{flag} {shown}: not a regular file ({}); give a file",
             kind(&meta)
-        )));
+        );
+        return Err(staged(FileError::NotRegular { message }));
     }
     if meta.len() > MAX_CONFIG_BYTES {
-        return Err(usage(format!(
+        return Err(too_large(format!(
             "{} bytes; at most {MAX_CONFIG_BYTES} bytes (1 MiB) are read",
             meta.len()
         )));
@@ -49,25 +83,26 @@ pub fn read_config(path: &Path, flag: &str) -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(usage(format!(
+        return Err(too_large(format!(
             "larger than {MAX_CONFIG_BYTES} bytes (1 MiB)"
         )));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| fail_with(Exit::Usage, format!("{flag} {shown}: not UTF-8 text"), e))
+    String::from_utf8(bytes).map_err(|source| {
+        let message = format!("{flag} {shown}: not UTF-8 text");
+        staged(FileError::NotUtf8 { message, source })
+    })
 }
 
 /// A path we will create or open for writing: absent, or a regular file.
 pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => Err(fail(
-            Exit::Usage,
-            format!(
+        Ok(meta) if !meta.is_file() => Err(staged(FileError::NotRegular {
+            message: format!(
                 "{flag} {}: not a regular file ({}); give a file path",
                 path.display(),
                 kind(&meta)
             ),
-        )),
+        })),
         _ => Ok(()),
     }
 }
@@ -77,10 +112,9 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
 /// device or a socket would block or never end, and is a usage error.
 pub fn check_readable_path(path: &Path, what: &str) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(fail(
-            Exit::Usage,
-            format!("{what} {}: {}; give a file", path.display(), kind(&meta)),
-        )),
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(staged(FileError::NotRegular {
+            message: format!("{what} {}: {}; give a file", path.display(), kind(&meta)),
+        })),
         _ => Ok(()),
     }
 }
@@ -130,6 +164,13 @@ mod tests {
             let e = read_config(path, "--kafka-config").unwrap_err();
             assert_eq!(crate::exit::exit_of(&e), Exit::Usage, "{path:?}");
             assert!(format!("{e}").contains("--kafka-config"), "{e}");
+            let typed = e.chain().find_map(|c| c.downcast_ref::<FileError>());
+            let want_large = path == big.as_path();
+            assert!(
+                matches!(typed, Some(FileError::TooLarge { .. })) == want_large
+                    && matches!(typed, Some(FileError::NotRegular { .. })) != want_large,
+                "{path:?}: {typed:?}"
+            );
         }
         assert!(check_writable(&dir, "--lock-file").is_err());
         assert!(check_writable(&file, "--lock-file").is_ok());

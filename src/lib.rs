@@ -2,13 +2,16 @@
 //! window, publish records and aggregates to Kafka (or print CSV).
 //!
 //! The data's path: [`cli`] -> [`config`] -> [`cmd`], which call [`api`]
-//! (query, HTTP, parsing) -> [`window`] -> [`aggregate`] -> [`sink`].
+//! (query, HTTP, parsing) -> [`window`] -> [`aggregate`] -> [`sink`], in the
+//! message format of [`contract`], under the exactly-once rule of [`cursor`].
+//! docs/architecture.md gives the layers and who owns what.
 
 pub mod aggregate;
 pub mod api;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod contract;
 pub mod cursor;
 pub mod dataset;
 pub mod exit;
@@ -19,7 +22,6 @@ pub mod metrics;
 pub mod probe;
 pub mod records;
 pub mod redact;
-pub mod schema;
 pub mod sink;
 pub mod time;
 pub mod topics;

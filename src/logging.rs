@@ -12,8 +12,6 @@ use chrono::{DateTime, Utc};
 use indicatif::ProgressBar;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
-use crate::cli::LogArgs;
-
 const LEVELS: [LevelFilter; 6] = [
     LevelFilter::Off,
     LevelFilter::Error,
@@ -26,18 +24,15 @@ const LEVELS: [LevelFilter; 6] = [
 /// The progress bar log lines are written above, while one is shown.
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
-/// The base level moved up by `verbose` steps and down by `quiet` steps.
-pub fn level(args: &LogArgs) -> LevelFilter {
-    let base = LEVELS
-        .iter()
-        .position(|l| *l == args.log_level)
-        .unwrap_or(3) as i32;
-    let index = (base + args.verbose as i32 - args.quiet as i32).clamp(0, LEVELS.len() as i32 - 1);
+/// The `base` level moved up by `verbose` steps and down by `quiet` steps.
+pub fn level(base: LevelFilter, verbose: u8, quiet: u8) -> LevelFilter {
+    let base = LEVELS.iter().position(|l| *l == base).unwrap_or(3) as i32;
+    let index = (base + verbose as i32 - quiet as i32).clamp(0, LEVELS.len() as i32 - 1);
     LEVELS[index as usize]
 }
 
-pub fn init(args: &LogArgs) {
-    let level = level(args);
+/// Installs the stderr logger at `level` (see [`level`]).
+pub fn init(level: LevelFilter) {
     // Only fails when a logger is already set, which is harmless.
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(level);
@@ -169,16 +164,11 @@ mod tests {
 
     #[test]
     fn verbosity_moves_the_level() {
-        let args = |verbose, quiet, log_level| LogArgs {
-            verbose,
-            quiet,
-            log_level,
-        };
-        assert_eq!(level(&args(0, 0, LevelFilter::Info)), LevelFilter::Info);
-        assert_eq!(level(&args(2, 0, LevelFilter::Info)), LevelFilter::Trace);
-        assert_eq!(level(&args(5, 0, LevelFilter::Info)), LevelFilter::Trace);
-        assert_eq!(level(&args(0, 1, LevelFilter::Info)), LevelFilter::Warn);
-        assert_eq!(level(&args(0, 9, LevelFilter::Debug)), LevelFilter::Off);
+        assert_eq!(level(LevelFilter::Info, 0, 0), LevelFilter::Info);
+        assert_eq!(level(LevelFilter::Info, 2, 0), LevelFilter::Trace);
+        assert_eq!(level(LevelFilter::Info, 5, 0), LevelFilter::Trace);
+        assert_eq!(level(LevelFilter::Info, 0, 1), LevelFilter::Warn);
+        assert_eq!(level(LevelFilter::Debug, 0, 9), LevelFilter::Off);
     }
 
     #[test]

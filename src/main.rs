@@ -5,7 +5,7 @@ use eds_kafka::exit::{exit_of, report, Exit};
 fn main() {
     let code = match eds_kafka::cli::parse() {
         Ok(cli) => {
-            eds_kafka::logging::init(&cli.log);
+            eds_kafka::logging::init(eds_kafka::config::log_level(&cli.log));
             eds_kafka::run(cli).map_or_else(|err| failed(&err), |()| Exit::Success)
         }
         Err(err) => failed(&err),

@@ -47,7 +47,7 @@ pub fn check_bootstrap(
     let shown: Vec<String> = servers.iter().map(|(h, p)| join(h, *p)).collect();
     Err(fail(
         Exit::Kafka,
-        settings.redact(&format!(
+        crate::redact::text(&format!(
             "cannot connect to {} (connection refused); check --brokers / KAFKA_BROKERS",
             shown.join(", ")
         )),

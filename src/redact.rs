@@ -2,7 +2,8 @@
 //! (Kafka passwords and the like, the user-info and query of `--api-url`) are
 //! replaced by `[redacted]` wherever they appear in text we print, and so are
 //! the user-info (`user:password@`) and the query (`?token=...`) of any URL
-//! (a redirect's `Location`, a library's log line).
+//! (a redirect's `Location`, a library's log line). Also which Kafka
+//! property keys hold secrets, and the [`Secret`] that holds one's value.
 
 use std::sync::Mutex;
 
@@ -67,6 +68,54 @@ pub fn register_url(url: &str) {
     }
     if let Some((_, query)) = url.split_once('?') {
         register(query.split('#').next().unwrap_or_default());
+    }
+}
+
+/// Whether a property's value is a secret that must never be shown.
+pub fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password")
+        || k.contains("secret")
+        || k.ends_with(".pem")
+        || k == "sasl.jaas.config"
+        || k == "sasl.oauthbearer.config"
+}
+
+/// A secret value: shown as `[redacted]` by `Debug` and `Display`; only
+/// [`Secret::expose`] gives the value (to librdkafka).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        register(&value);
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
+
+/// An `-X` argument for a message: hidden whole when it may hold a secret.
+pub fn pair(item: &str) -> String {
+    match item.split_once('=') {
+        Some((k, _)) if is_secret(k) => format!("{k}={HIDDEN}"),
+        None if is_secret(item) => HIDDEN.to_string(),
+        _ => item.to_string(),
     }
 }
 

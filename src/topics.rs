@@ -5,10 +5,10 @@
 //! appearing with the broker's defaults.
 
 use anyhow::Result;
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::exit::{fail, fail_with, Exit};
-use crate::kafka::{is_denied_code, KafkaSettings, Served};
+use crate::kafka::{is_denied_code, is_missing, KafkaSettings, Served, CREATE_HINT};
 
 /// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
 pub fn check_name(flag: &str, name: &str) -> Result<()> {
@@ -27,9 +27,6 @@ pub fn check_name(flag: &str, name: &str) -> Result<()> {
         ),
     ))
 }
-
-/// What a missing topic's message tells the operator to do, for publish and backfill.
-pub const CREATE_HINT: &str = "create it with 1 partition or pass --create-topics";
 
 /// The number of partitions of `topic`, `None` when it does not exist. The
 /// metadata request never creates it (see [`KafkaSettings`]' configuration).
@@ -143,6 +140,29 @@ pub fn require(
 ) -> Result<usize> {
     let count = partitions(client, settings, topic)?;
     check_partitions(settings, topic, count, partition, hint)
+}
+
+/// The error for `fetch_watermarks(topic, partition)` failing: a missing
+/// topic or partition is said plainly (checked with a metadata request),
+/// anything else is [`KafkaSettings::unreachable`]. For the cursor read and
+/// `consume`.
+pub fn offsets_error(
+    settings: &KafkaSettings,
+    client: &impl Served,
+    topic: &str,
+    partition: i32,
+    err: &KafkaError,
+) -> anyhow::Error {
+    if is_missing(err) {
+        if let Err(e) = require(client, settings, topic, Some(partition), CREATE_HINT) {
+            return e;
+        }
+    }
+    settings.unreachable(
+        &format!("read the offsets of {topic}"),
+        err,
+        client.client().context(),
+    )
 }
 
 #[cfg(test)]

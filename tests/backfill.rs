@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::mocking::MockCluster;
 use serde_json::Value;
+use support::args::Args;
 use support::stub::{Fault, StubApi};
 use support::{eds, outcome, utc};
 
@@ -20,16 +21,7 @@ fn stub() -> StubApi {
 }
 
 fn backfill(stub: &StubApi, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = eds();
-    cmd.args([
-        "backfill",
-        "--api-url",
-        &stub.url,
-        "--min-request-interval",
-        "0s",
-    ])
-    .args(extra);
-    outcome(&mut cmd)
+    Args::backfill(&stub.url).extra(extra).run()
 }
 
 #[test]
@@ -55,14 +47,7 @@ fn dry_run_windows_equal_publish_windows() {
     for (i, line) in lines.iter().enumerate().skip(1) {
         // The aggregate for row time N equals what publish computes at N + 1m30s.
         let now = utc("2026-11-28T10:01:30Z") + chrono::TimeDelta::minutes(i as i64 - 1);
-        let (code, dry, err) = outcome(eds().args([
-            "publish",
-            "--dry-run",
-            "--api-url",
-            &stub.url,
-            "--now",
-            &now.to_rfc3339(),
-        ]));
+        let (code, dry, err) = Args::dry_run(&stub.url, &now.to_rfc3339()).run();
         assert_eq!(code, 0, "{err}");
         assert_eq!(dry.lines().nth(1), Some(*line), "window {i}");
         if i == 1 {

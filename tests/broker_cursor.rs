@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use support::args::Args;
 use support::broker::{test_broker, Topics};
 use support::stub::{Fault, StubApi};
 use support::{eds, free_port, outcome, rfc3339, utc};
@@ -114,14 +115,7 @@ fn an_hour_of_runs_with_faults_has_no_gaps_and_no_duplicates() {
     let mut expected = String::new();
     for m in 0..60 {
         let now = t0 + TimeDelta::minutes(m) + TimeDelta::seconds(30);
-        let (code, dry, err) = outcome(eds().args([
-            "publish",
-            "--dry-run",
-            "--api-url",
-            &stub.url,
-            "--now",
-            &rfc3339(now),
-        ]));
+        let (code, dry, err) = Args::dry_run(&stub.url, &rfc3339(now)).run();
         assert_eq!(code, 0, "{err}");
         let mut lines = dry.split_inclusive('\n');
         let header = lines.next().unwrap();

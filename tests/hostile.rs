@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::args::Args;
 use support::stub::StubApi;
 use support::{eds, outcome, utc};
 

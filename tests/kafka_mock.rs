@@ -10,6 +10,7 @@ use rdkafka::message::Headers;
 use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
+use support::args::Args;
 use support::mock::{cluster, publish_at, AGGREGATES, NOW, RECORDS};
 use support::stub::StubApi;
 use support::{dry_run, eds, outcome, utc};
@@ -254,17 +255,10 @@ fn broker_down_exits_4_within_the_timeout() {
     stub.set_now(utc(NOW));
     let brokers = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let (code, out, err) = outcome(eds().args([
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-        "--brokers",
-        &brokers,
-        "--kafka-timeout",
-        "2s",
-    ]));
+    let (code, out, err) = Args::publish(&stub.url, NOW)
+        .brokers(&brokers)
+        .flag("--kafka-timeout", "2s")
+        .run();
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -282,17 +276,10 @@ fn broker_down_exits_4_within_the_timeout() {
 fn bad_librdkafka_property_is_a_usage_error() {
     let stub = StubApi::start();
     stub.set_now(utc(NOW));
-    let (code, _, err) = outcome(eds().args([
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-        "--brokers",
-        "127.0.0.1:1",
-        "-X",
-        "security.protocol=carrier-pigeon",
-    ]));
+    let (code, _, err) = Args::publish(&stub.url, NOW)
+        .brokers("127.0.0.1:1")
+        .flag("-X", "security.protocol=carrier-pigeon")
+        .run();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("security.protocol"), "{err}");
     let (code, _, err) = outcome(eds().args(["publish", "--now", NOW]));
@@ -395,19 +382,11 @@ fn a_second_concurrent_run_with_the_lock_exits_75() {
     stub.fault(support::stub::Fault::Slow(Duration::from_secs(2)));
     let lock = std::env::temp_dir().join(support::unique_topic("eds-kafka.lock"));
     let lock = lock.to_str().unwrap().to_string();
-    let args = [
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-        "--brokers",
-        &brokers,
-        "--lock-file",
-        &lock,
-    ];
+    let args = Args::publish(&stub.url, NOW)
+        .brokers(&brokers)
+        .flag("--lock-file", &lock);
     let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
-        .args(args)
+        .args(args.list())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -420,7 +399,7 @@ fn a_second_concurrent_run_with_the_lock_exits_75() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let (code, out, err) = outcome(eds().args(args));
+    let (code, out, err) = args.run();
     assert_eq!((code, out.as_str()), (75, ""), "{err}");
     assert!(err.contains("another run holds the lock"), "{err}");
     assert_eq!(stub.requests().len(), 1, "the second run fetched nothing");
@@ -488,18 +467,10 @@ fn secrets_appear_in_no_output() {
     )
     .unwrap();
     let file = file.to_str().unwrap().to_string();
-    let base = [
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        NOW,
-        "--brokers",
-        &brokers,
-        "--kafka-config",
-        &file,
-        "-vv",
-    ];
+    let base = Args::publish(&stub.url, NOW)
+        .brokers(&brokers)
+        .flag("--kafka-config", &file)
+        .extra(&["-vv"]);
     let x_password = format!("sasl.password={SECRET}");
     let x_malformed = format!("sasl.password{SECRET}");
     let cases: Vec<(Vec<&str>, i32)> = vec![
@@ -523,7 +494,7 @@ fn secrets_appear_in_no_output() {
         (vec!["-X", &x_malformed], 2),
     ];
     for (extra, expected) in cases {
-        let (code, out, err) = outcome(eds().args(base).args(&extra));
+        let (code, out, err) = base.clone().extra(&extra).run();
         assert_eq!(code, expected, "{extra:?}: {err}");
         assert!(
             !out.contains(SECRET) && !err.contains(SECRET),

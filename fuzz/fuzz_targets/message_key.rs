@@ -2,7 +2,7 @@
 //! written back to exactly that text, and reads back to the same key.
 #![no_main]
 
-use eds_kafka::cursor::MessageKey;
+use eds_kafka::contract::MessageKey;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

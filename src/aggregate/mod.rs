@@ -1,6 +1,7 @@
 //! Aggregation of a window's rows: which fields (named or `all` numeric ones),
 //! which statistics, the result for one key combination and its completeness.
-//! Its JSON form (the aggregates topic's message value) is in [`json`].
+//! Its JSON form (the aggregates topic's message value) is in
+//! [`crate::contract::aggregate`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,13 +9,9 @@ use std::str::FromStr;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
-use crate::cursor::MessageKey;
 use crate::dataset::{Dataset, Row};
 use crate::time::format_utc;
 use crate::window::Window;
-
-mod json;
-pub use json::{AggregateJson, MEMBERS};
 
 /// A statistic of one field over a window; nulls and missing values are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,16 +298,6 @@ fn missing(
         t += resolution;
     }
     out
-}
-
-impl Aggregate {
-    /// The Kafka key: `window_end`, then each key value (`2026-11-28T12:00:00Z/DK1`).
-    pub fn message_key(&self) -> MessageKey {
-        MessageKey {
-            time: self.window_end,
-            key: self.key.iter().map(|(_, v)| v.clone()).collect(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::emit::Emitter;
 use crate::api::{self, Api, RowShape};
 use crate::config::{BackfillConfig, Output};
-use crate::cursor::{self, Cursors, Published};
+use crate::cursor::Emitter;
+use crate::cursor::{self, Cursors, Spans};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::logging::{count, elapsed};
 use crate::sink::csv::{CsvSink, Table};
@@ -24,10 +24,6 @@ use crate::window::Slider;
 
 /// How often a failed chunk (5xx, 429, timeout) is tried before giving up.
 const ATTEMPTS: u32 = 5;
-
-/// How far back from each topic's newest message the cursor read looks for
-/// key combinations (as `publish` with its default `--max-catch-up`).
-const TAIL: TimeDelta = TimeDelta::hours(6);
 
 pub fn run(config: &BackfillConfig) -> Result<()> {
     run_with(config, &mut std::thread::sleep)
@@ -42,19 +38,11 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         .named()
         .ok_or_else(|| fail(Exit::Usage, "backfill needs named --fields"))?
         .to_vec();
-    let (mut sink, cursors) = open(config, &fields)?;
     let res = dataset.resolution;
-    let rules = Rules {
-        records: cursors
-            .records
-            .as_ref()
-            .map(|c| Published::after(c, config.from, config.to)),
-        aggregates: cursors
-            .aggregates
-            .as_ref()
-            .map(|c| Published::after(c, config.from + res, config.to + res)),
-    };
-    let start = first_new(&cursors, config);
+    let spans = Spans::backfill(res, config.aggregate.window);
+    let (mut sink, cursors) = open(config, &fields, spans)?;
+    let range = cursor::plan_range(&cursors, config.from, config.to, spans);
+    let start = range.start;
     if start >= config.to {
         log::warn!(
             "nothing to backfill: the topics' cursors (records {}, aggregates {}) are at or past --to {}. \
@@ -73,8 +61,8 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         dataset,
         fields: &fields,
         sink: sink.as_mut(),
-        records: rules.records,
-        aggregates: rules.aggregates,
+        records: range.rules.records,
+        aggregates: range.rules.aggregates,
     };
     let mut run = Chunks {
         config,
@@ -88,7 +76,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     };
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
-    for (from, to) in chunks(start - config.aggregate.window + res, start, config) {
+    for (from, to) in chunks(range.context, start, config) {
         run.chunk(from, to, &mut emitter)?;
     }
     let written = sink.finish()?;
@@ -96,45 +84,22 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     Ok(())
 }
 
-/// The rule for each topic written.
-struct Rules {
-    records: Option<Published>,
-    aggregates: Option<Published>,
-}
-
 /// The sink and the cursors: Kafka's, or empty ones for `--dry-run`.
-fn open(config: &BackfillConfig, fields: &[String]) -> Result<(Box<dyn Sink>, Cursors)> {
+fn open(
+    config: &BackfillConfig,
+    fields: &[String],
+    spans: Spans,
+) -> Result<(Box<dyn Sink>, Cursors)> {
     let dataset = &config.source.dataset;
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
-        let tail = TAIL + config.aggregate.window + dataset.resolution;
-        let (sink, cursors) = super::publish::connect(kafka, dataset, stats, tail)?;
+        let (sink, cursors) = cursor::connect(kafka, dataset, stats, spans.tail())?;
         return Ok((Box::new(sink), cursors));
     }
     let records = config.output == Output::CsvRecords;
     let table =
         Table::of(records, dataset, fields, stats).with_completeness(config.aggregate.completeness);
     Ok((Box::new(CsvSink::stdout(table)), Cursors::empty(records)))
-}
-
-/// The earliest row time some topic still needs (at least `--from`).
-fn first_new(cursors: &Cursors, config: &BackfillConfig) -> DateTime<Utc> {
-    let res = config.source.dataset.resolution;
-    let records = cursors
-        .records
-        .as_ref()
-        .map(|c| c.resume(res, config.from).unwrap_or(config.from));
-    // The aggregate ending at `t` is due with the row at `t - resolution`.
-    let aggregates = cursors.aggregates.as_ref().map(|c| {
-        c.resume(res, config.from + res)
-            .map_or(config.from, |end| end - res)
-    });
-    records
-        .into_iter()
-        .chain(aggregates)
-        .min()
-        .unwrap_or(config.to)
-        .max(config.from)
 }
 
 /// The API, keeping only the aggregated fields of each row (and the row's

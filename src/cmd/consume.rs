@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value;
 
 use crate::aggregate::{resolve_fields, Aggregate};
-use crate::cli::Format;
-use crate::config::{ConsumeConfig, Start};
+use crate::config::{ConsumeConfig, ConsumeFormat, Start};
 use crate::dataset::Row;
-use crate::exit::{fail, or_code, Exit, OrExit};
+use crate::exit::{fail, fail_with, or_code, Exit, OrExit};
 use crate::kafka::Context;
 use crate::logging::count;
 use crate::sink::csv::{CsvSink, Table};
@@ -88,7 +88,7 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
         .wait(consumer, &what, |t| {
             consumer.fetch_watermarks(topic, config.partition, t)
         })?
-        .map_err(|e| settings.offsets_error(consumer, topic, config.partition, &e))?;
+        .map_err(|e| topics::offsets_error(settings, consumer, topic, config.partition, &e))?;
     // The high watermark can lag the log's end (tansu): start N before it,
     // read to the end, keep the last N.
     let from = match config.start {
@@ -99,9 +99,10 @@ fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Opt
     list.add_partition_offset(topic, config.partition, Offset::Offset(from))
         .and_then(|()| consumer.assign(&list))
         .map_err(|e| {
-            fail(
+            fail_with(
                 Exit::Kafka,
                 format!("assigning {topic}/{}: {e}", config.partition),
+                e,
             )
         })?;
     Ok(Some(Ends::from_range(config.partition, from, high)))
@@ -225,24 +226,11 @@ impl<'c> Reading<'c> {
             }
             let polled = consumer.poll(if settling { SETTLE } else { POLL });
             if self.ends.is_none() {
-                // A group this principal may not join (no Read ACL on the
-                // group) never assigns partitions: say so, not a timeout.
-                // It comes as a poll's error or as an error event.
-                let denied = match &polled {
-                    Some(Err(e)) if crate::kafka::is_denied(e) => Some(e.clone()),
-                    _ => consumer.context().denied(),
+                let error = match &polled {
+                    Some(Err(e)) => Some(e),
+                    _ => None,
                 };
-                if let Some(e) = denied {
-                    let group = config.group.as_deref().unwrap_or_default();
-                    let what = format!("join group {group} to read {}", config.topic);
-                    return Err(config.settings.unreachable(&what, &e, consumer.context()));
-                }
-                // A group member has nothing to read until the group assigns it
-                // partitions: the idle time counts from the assignment.
-                self.ends = Ends::of_group(consumer, config)?;
-                self.last_message = Instant::now();
-                if self.ends.is_none() {
-                    self.check_join(started)?;
+                if !self.assigned(consumer, error, started)? {
                     continue;
                 }
             }
@@ -280,6 +268,37 @@ impl<'c> Reading<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Before the group assigned partitions: whether it has now. A group
+    /// this principal may not join (no Read ACL on the group) never assigns
+    /// any: said at once, not as a timeout.
+    fn assigned(
+        &mut self,
+        consumer: &BaseConsumer<Context>,
+        polled: Option<&KafkaError>,
+        started: Instant,
+    ) -> Result<bool> {
+        let config = self.config;
+        // It comes as a poll's error or as an error event.
+        let denied = match polled {
+            Some(e) if crate::kafka::is_denied(e) => Some(e.clone()),
+            _ => consumer.context().denied(),
+        };
+        if let Some(e) = denied {
+            let group = config.group.as_deref().unwrap_or_default();
+            let what = format!("join group {group} to read {}", config.topic);
+            return Err(config.settings.unreachable(&what, &e, consumer.context()));
+        }
+        // A group member has nothing to read until the group assigns it
+        // partitions: the idle time counts from the assignment.
+        self.ends = Ends::of_group(consumer, config)?;
+        self.last_message = Instant::now();
+        if self.ends.is_none() {
+            self.check_join(started)?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// With --follow, at the end of the log: print what was held; from now on
@@ -322,9 +341,13 @@ impl<'c> Reading<'c> {
             ends.arrived(message.partition(), message.offset());
         }
         if self.config.group.is_some() {
-            consumer
-                .store_offset_from_message(message)
-                .map_err(|e| fail(Exit::Kafka, format!("storing the offset of {topic}: {e}")))?;
+            consumer.store_offset_from_message(message).map_err(|e| {
+                fail_with(
+                    Exit::Kafka,
+                    format!("storing the offset of {topic}: {e}"),
+                    e,
+                )
+            })?;
         }
         let payload = message.payload().unwrap_or_default();
         let value = match serde_json::from_slice::<Value>(payload) {
@@ -378,7 +401,7 @@ impl<'c> Printer<'c> {
         let Some(first) = values.first() else {
             return Ok(());
         };
-        if self.config.format == Format::Json {
+        if self.config.format == ConsumeFormat::Json {
             let out = self
                 .json
                 .get_or_insert_with(|| BufWriter::new(Watched(std::io::stdout())));

@@ -2,6 +2,5 @@
 
 pub mod backfill;
 pub mod consume;
-pub mod emit;
 pub mod publish;
 pub mod schema;

@@ -9,14 +9,14 @@ use std::fs::{File, TryLockError};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::emit::Emitter;
-use crate::aggregate::{resolve_fields, Stat};
+use crate::aggregate::resolve_fields;
 use crate::api::Api;
-use crate::config::{KafkaOutput, Output, PublishConfig};
+use crate::config::{Output, PublishConfig};
 use crate::cursor::plan::newest_per_key;
+use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, or_code, Exit};
+use crate::dataset::Row;
+use crate::exit::{fail, fail_with, or_code, Exit};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
@@ -49,9 +49,10 @@ fn lock(path: &std::path::Path) -> Result<File> {
         .write(true)
         .open(path)
         .map_err(|e| {
-            fail(
+            fail_with(
                 Exit::Usage,
                 format!("cannot open --lock-file {}: {e}", path.display()),
+                e,
             )
         })?;
     match file.try_lock() {
@@ -151,7 +152,7 @@ fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
         return Ok((None, Cursors::empty(config.output == Output::CsvRecords)));
     };
     let tail = spans(config).tail();
-    let (sink, cursors) = connect(kafka, dataset, &config.aggregate.stats, tail)?;
+    let (sink, cursors) = cursor::connect(kafka, dataset, &config.aggregate.stats, tail)?;
     for c in cursors.records.iter().chain(cursors.aggregates.iter()) {
         c.check_not_future(config.now, dataset.resolution)?;
     }
@@ -193,18 +194,13 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         f.rows.iter().map(|r| (r.key.as_slice(), r.time)),
         plan.limit,
     );
+    let rules = plan.rules(&cursors, &newest, s);
     let mut emitter = Emitter {
         dataset,
         fields: &f.fields,
         sink: sink.as_mut(),
-        records: cursors
-            .records
-            .as_ref()
-            .map(|c| plan.records(c, &newest, s)),
-        aggregates: cursors
-            .aggregates
-            .as_ref()
-            .map(|c| plan.aggregates(c, &newest, s)),
+        records: rules.records,
+        aggregates: rules.aggregates,
     };
     emitter.all(f.rows, config.aggregate.window)?;
     summary.written = sink.finish()?;
@@ -215,77 +211,4 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Connects the Kafka sink (topics checked or created) and reads both
-/// cursors, reading each topic's tail `tail` back from its newest message.
-pub fn connect(
-    kafka: &KafkaOutput,
-    dataset: &Dataset,
-    stats: &[Stat],
-    tail: TimeDelta,
-) -> Result<(KafkaSink, Cursors)> {
-    // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
-    crate::probe::check_bootstrap(&kafka.settings, || {
-        let settings = &kafka.settings;
-        let producer: rdkafka::producer::BaseProducer = settings
-            .producer_config()
-            .create()
-            .map_err(|e| settings.creation_error(e))?;
-        drop(producer);
-        Ok(())
-    })?;
-    let topics: Vec<&str> = kafka.topics.names().collect();
-    let read = || {
-        cursor::read(
-            &kafka.settings,
-            &topics,
-            kafka.topics.partition,
-            dataset,
-            tail,
-        )
-    };
-    // The producer's start (metadata, producer id) and the cursor read each wait
-    // for new connections: side by side they take the time of the longer one.
-    let (sink, early) = std::thread::scope(|scope| {
-        let reader = scope.spawn(read);
-        let sink = KafkaSink::connect(
-            &kafka.settings,
-            kafka.topics.clone(),
-            kafka.create_topics.as_ref(),
-            dataset,
-            stats.to_vec(),
-        );
-        (
-            sink,
-            reader.join().expect("the cursor reader does not panic"),
-        )
-    });
-    let sink = sink?;
-    let found = match early {
-        Ok(found) => found,
-        // A topic the sink has just created could not be read before it
-        // existed, and every broker learns of it a little later.
-        Err(_) if kafka.create_topics.is_some() => {
-            let deadline = std::time::Instant::now() + kafka.settings.timeout;
-            loop {
-                match read() {
-                    Err(e)
-                        if crate::topics::is_missing_topic(&e)
-                            && std::time::Instant::now() < deadline =>
-                    {
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                    }
-                    done => break done?,
-                }
-            }
-        }
-        Err(e) => return Err(e),
-    };
-    let mut found = found.into_iter();
-    let cursors = Cursors {
-        records: kafka.topics.records.as_ref().and_then(|_| found.next()),
-        aggregates: kafka.topics.aggregates.as_ref().and_then(|_| found.next()),
-    };
-    Ok((sink, cursors))
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use crate::config::SchemaConfig;
-use crate::schema;
+use crate::contract::schema;
 
 pub fn run(config: &SchemaConfig) -> Result<()> {
     let text = schema::text(&config.dataset, config.kind);

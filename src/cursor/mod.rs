@@ -3,16 +3,26 @@
 //! (time, key) row and every (window end, key) aggregate reaches its topic
 //! exactly once.
 //!
-//! - [`key`]: the message key, `time/key value/...`, written and read back;
-//! - [`plan`]: the rule and a run's plan, pure arithmetic;
-//! - [`read`]: reading each topic's tail from Kafka.
+//! - [`rule`]: the rule, [`Published::is_new`], and the cursors it starts from;
+//! - [`plan`]: a run's plan (publish's or backfill's), pure arithmetic;
+//! - [`emit`]: the one path from sorted rows to a sink that applies the rule
+//!   (which records are new, which aggregates are due);
+//! - [`read`]: reading each topic's tail from Kafka;
+//! - [`connect`]: the Kafka sink and both cursors, for `publish` and `backfill`.
 
-pub mod key;
+pub mod connect;
+pub mod emit;
+mod error;
 pub mod plan;
 pub mod read;
+pub mod rule;
 #[cfg(test)]
 mod simulation;
 
-pub use key::MessageKey;
-pub use plan::{describe, plan, Cursors, Plan, Published, Spans, TopicCursor};
+pub use connect::connect;
+pub use emit::Emitter;
+pub use error::CursorError;
+pub use plan::{
+    describe, plan, plan_range, Cursors, Plan, Published, Range, Rules, Spans, TopicCursor,
+};
 pub use read::read;

@@ -1,155 +1,27 @@
-//! The exactly-once rule, pure (no Kafka): from what the topics' tails say
-//! was published, which rows and windows are new. `publish` and `backfill`
-//! both ask [`Published::is_new`] and nothing else.
-//!
-//! Every key combination is its own stream: a row (time, key) is new when
-//! its time is after its own key's cursor; a key never seen is new inside the
-//! range a run may publish (and after the point the tail read stopped at).
-//! The aggregate for (window end, key) is due when the key has a row at
-//! `window end - resolution`, and is new by the same rule, in window ends.
+//! A run's plan, pure arithmetic over the cursors and the run's spans: what
+//! `publish` fetches (the trailing `--max-catch-up`) and what `backfill`
+//! fetches (`--from` .. `--to`), both ending in the same [`Rules`], one
+//! [`Published`] per topic (see [`super::rule`]). No `± resolution` or
+//! `--max-catch-up` arithmetic lives anywhere else.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::exit::{fail, Exit};
+pub use super::rule::{Cursors, Published, Seen, TopicCursor};
+use crate::contract::MessageKey;
 use crate::time::{floor, format_span, format_utc};
 
-use super::MessageKey;
+/// `--max-catch-up`'s default; a backfill reads the topics' tails as far back
+/// as `publish` does with it.
+pub const DEFAULT_MAX_CATCH_UP: &str = "6h";
 
-/// A key combination's newest message in a topic, and where it was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seen {
-    pub time: DateTime<Utc>,
-    pub offset: i64,
-}
-
-/// What one topic's tail says: the newest time of each key combination.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TopicCursor {
-    pub topic: String,
-    pub partition: i32,
-    pub last: BTreeMap<Vec<String>, Seen>,
-    /// The read stopped at this time: a key combination not in `last` has
-    /// nothing published since (the end of time for a dataset without key
-    /// columns: there is no other combination). `None`: the whole partition
-    /// was read.
-    pub complete_since: Option<DateTime<Utc>>,
-}
-
-impl TopicCursor {
-    /// No message of ours in the topic.
-    pub fn is_empty(&self) -> bool {
-        self.last.is_empty()
-    }
-
-    /// The newest time over all key combinations.
-    pub fn newest(&self) -> Option<DateTime<Utc>> {
-        self.last.values().map(|s| s.time).max()
-    }
-
-    /// The oldest time some key combination resumes after.
-    fn oldest(&self) -> Option<DateTime<Utc>> {
-        self.last.values().map(|s| s.time).min()
-    }
-
-    /// The earliest time [`Published::after`] accepts for a range starting
-    /// at `from` (rows on the resolution's grid); `None` for an empty topic.
-    pub fn resume(&self, resolution: TimeDelta, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let unseen = self.complete_since.map_or(from, |t| t.max(from));
-        self.oldest()
-            .map(|t| (t + resolution).min(unseen).max(from))
-    }
-
-    /// Refuses a cursor later than `now + resolution`: a message of ours
-    /// from the future would make every later run publish nothing.
-    pub fn check_not_future(
-        &self,
-        now: DateTime<Utc>,
-        resolution: TimeDelta,
-    ) -> anyhow::Result<()> {
-        let limit = now.checked_add_signed(resolution).unwrap_or(now);
-        match self.last.iter().find(|(_, s)| s.time > limit) {
-            None => Ok(()),
-            Some((key, seen)) => Err(fail(
-                Exit::Data,
-                format!(
-                    "the cursor is in the future: {} partition {} offset {} has key '{}', later than \
-                     --now {} plus one resolution; every run would publish nothing. Check the \
-                     system clock (or --now); if the message is wrong, publish into new topics \
-                     or delete the topic's messages from that offset on",
-                    self.topic,
-                    self.partition,
-                    seen.offset,
-                    MessageKey::new(seen.time, key),
-                    format_utc(now)
-                ),
-            )),
-        }
-    }
-}
-
-/// The exactly-once rule for one topic in one run: times in `[from, until)`,
-/// after their key's last published time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    last: BTreeMap<Vec<String>, DateTime<Utc>>,
-    /// A key combination not in `last` is new at or after this time.
-    unseen_from: DateTime<Utc>,
-    from: DateTime<Utc>,
-    until: DateTime<Utc>,
-}
-
-impl Published {
-    /// Whether the message (time, key) is new: the one rule of this program.
-    pub fn is_new(&self, key: &[String], time: DateTime<Utc>) -> bool {
-        time >= self.from
-            && time < self.until
-            && match self.last.get(key) {
-                Some(last) => time > *last,
-                None => time >= self.unseen_from,
-            }
-    }
-
-    /// Records that (time, key) was handed to the sink.
-    pub fn mark(&mut self, key: &[String], time: DateTime<Utc>) {
-        match self.last.get_mut(key) {
-            Some(last) => *last = time,
-            None => {
-                self.last.insert(key.to_vec(), time);
-            }
-        }
-    }
-
-    /// Whether a topic resumes after `cursor` in `[from, until)`; a key not
-    /// in the cursor is new after where its read stopped.
-    pub fn after(cursor: &TopicCursor, from: DateTime<Utc>, until: DateTime<Utc>) -> Published {
-        Published {
-            last: cursor
-                .last
-                .iter()
-                .map(|(k, s)| (k.clone(), s.time))
-                .collect(),
-            unseen_from: cursor.complete_since.map_or(from, |t| t.max(from)),
-            from,
-            until,
-        }
-    }
-
-    /// For an empty topic: each key's current window (records), or its one
-    /// newest window (aggregates), given as the time after which it is new.
-    fn fresh(
-        after: BTreeMap<Vec<String>, DateTime<Utc>>,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Published {
-        Published {
-            last: after,
-            unseen_from: DateTime::<Utc>::MAX_UTC,
-            from,
-            until,
-        }
-    }
+/// [`DEFAULT_MAX_CATCH_UP`] as a span.
+pub fn default_max_catch_up() -> TimeDelta {
+    crate::time::parse_duration(DEFAULT_MAX_CATCH_UP)
+        .ok()
+        .and_then(|d| TimeDelta::from_std(d).ok())
+        .expect("the default --max-catch-up is a valid span")
 }
 
 /// The spans a plan needs.
@@ -162,6 +34,17 @@ pub struct Spans {
 }
 
 impl Spans {
+    /// A backfill's spans: it has no `--max-lag`, and reads the tails as far
+    /// back as `publish` with the default `--max-catch-up`.
+    pub fn backfill(resolution: TimeDelta, window: TimeDelta) -> Spans {
+        Spans {
+            resolution,
+            window,
+            max_lag: TimeDelta::zero(),
+            max_catch_up: default_max_catch_up(),
+        }
+    }
+
     /// How far back from a topic's newest message its tail is read: every
     /// key combination published within this span is found.
     pub fn tail(&self) -> TimeDelta {
@@ -182,32 +65,6 @@ pub struct Plan {
     /// What a gap longer than `--max-catch-up` skips, per topic: the first and
     /// the last row time (records) or window end (aggregates) left out.
     pub skipped: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
-}
-
-/// Both topics' cursors (`None` for a topic not published to).
-#[derive(Debug, Clone, Default)]
-pub struct Cursors {
-    pub records: Option<TopicCursor>,
-    pub aggregates: Option<TopicCursor>,
-}
-
-impl Cursors {
-    /// One empty topic: what `--dry-run` prints is what a first run would
-    /// publish to it (the records table, or the aggregates table).
-    pub fn empty(records: bool) -> Cursors {
-        let empty = Some(TopicCursor::default());
-        if records {
-            Cursors {
-                records: empty,
-                aggregates: None,
-            }
-        } else {
-            Cursors {
-                records: None,
-                aggregates: empty,
-            }
-        }
-    }
 }
 
 fn minus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
@@ -293,6 +150,77 @@ impl Plan {
     }
 }
 
+/// The rule for each topic a run writes (`None`: the topic is not written).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub records: Option<Published>,
+    pub aggregates: Option<Published>,
+}
+
+impl Plan {
+    /// Both topics' rules for this `publish` run (`newest`: each key's newest
+    /// row time, for an empty topic).
+    pub fn rules(
+        &self,
+        cursors: &Cursors,
+        newest: &BTreeMap<Vec<String>, DateTime<Utc>>,
+        s: Spans,
+    ) -> Rules {
+        Rules {
+            records: cursors.records.as_ref().map(|c| self.records(c, newest, s)),
+            aggregates: (cursors.aggregates.as_ref()).map(|c| self.aggregates(c, newest, s)),
+        }
+    }
+}
+
+/// What one `backfill` of `[from, to)` fetches and publishes.
+#[derive(Debug, Clone)]
+pub struct Range {
+    /// The earliest row time some topic still needs (at least `from`).
+    pub start: DateTime<Utc>,
+    /// The fetch begins here: a window's worth of rows before `start`, as
+    /// context for the first aggregates.
+    pub context: DateTime<Utc>,
+    /// Every row in `[from, to)` after its key's cursor, and every aggregate
+    /// due with such a row (an empty topic takes them all).
+    pub rules: Rules,
+}
+
+/// Plans a backfill of `[from, to)` from the cursors: the same rule as
+/// [`plan`], over the range given instead of the trailing `--max-catch-up`.
+pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: Spans) -> Range {
+    let res = s.resolution;
+    let records = cursors
+        .records
+        .as_ref()
+        .map(|c| c.resume(res, from).unwrap_or(from));
+    // The aggregate ending at `t` is due with the row at `t - resolution`.
+    let aggregates = cursors
+        .aggregates
+        .as_ref()
+        .map(|c| c.resume(res, from + res).map_or(from, |end| end - res));
+    let start = records
+        .into_iter()
+        .chain(aggregates)
+        .min()
+        .unwrap_or(to)
+        .max(from);
+    Range {
+        start,
+        context: start - s.window + res,
+        rules: Rules {
+            records: cursors
+                .records
+                .as_ref()
+                .map(|c| Published::after(c, from, to)),
+            aggregates: cursors
+                .aggregates
+                .as_ref()
+                .map(|c| Published::after(c, from + res, to + res)),
+        },
+    }
+}
+
 /// Each key combination's newest row time before `limit` (rows sorted by time).
 pub fn newest_per_key<'r>(
     rows: impl Iterator<Item = (&'r [String], DateTime<Utc>)>,
@@ -345,6 +273,7 @@ pub fn describe_gap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
     use crate::time::parse_utc;
 
     #[test]
@@ -580,8 +509,52 @@ mod tests {
         let c = cursor(&[("DK1", "12:20")], None);
         let err = c.check_not_future(now(), res).unwrap_err();
         assert_eq!(crate::exit::exit_of(&err), Exit::Data);
+        let typed = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<super::super::CursorError>());
+        assert!(matches!(
+            typed,
+            Some(super::super::CursorError::Future { .. })
+        ));
         let text = err.to_string();
         assert!(text.contains("t partition 0 offset 0"), "{text}");
         assert!(text.contains("2026-11-28T12:20:00Z/DK1"), "{text}");
+    }
+
+    /// A backfill resumes after the older of the two cursors (an aggregate
+    /// is due with its window's newest row), and fetches a window before it.
+    #[test]
+    fn a_backfill_resumes_after_the_older_cursor() {
+        let s = spans(1);
+        let c = cursors(
+            cursor(&[("DK1", "10:00")], Some("11:00")),
+            cursor(&[("DK1", "09:31")], Some("11:00")),
+        );
+        let r = plan_range(&c, t("08:00"), t("12:00"), s);
+        assert_eq!(
+            r.start,
+            t("09:31"),
+            "the aggregate ending 09:32 is due with the row at 09:31"
+        );
+        assert_eq!(r.context, t("09:17"));
+        let records = r.rules.records.unwrap();
+        assert!(!records.is_new(&k("DK1"), t("10:00")) && records.is_new(&k("DK1"), t("10:01")));
+        assert!(
+            !records.is_new(&k("DK1"), t("12:00")),
+            "--to is not included"
+        );
+        let aggregates = r.rules.aggregates.unwrap();
+        assert!(
+            !aggregates.is_new(&k("DK1"), t("09:31")) && aggregates.is_new(&k("DK1"), t("09:32"))
+        );
+        let empty = cursors(TopicCursor::default(), TopicCursor::default());
+        let r = plan_range(&empty, t("08:00"), t("12:00"), s);
+        assert_eq!(r.start, t("08:00"), "empty topics take the whole range");
+        assert!(r.rules.records.unwrap().is_new(&k("DK2"), t("08:00")));
+        assert_eq!(
+            Spans::backfill(s.resolution, s.window).tail(),
+            TimeDelta::hours(6) + s.window + s.resolution,
+            "the tail publish reads with the default --max-catch-up"
+        );
     }
 }

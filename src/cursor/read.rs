@@ -19,11 +19,12 @@ use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::plan::{Seen, TopicCursor};
-use super::MessageKey;
+use super::CursorError;
+use crate::contract::MessageKey;
+use crate::contract::DATASET_HEADER;
 use crate::dataset::Dataset;
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::staged;
 use crate::kafka::{Context, KafkaSettings};
-use crate::sink::kafka::DATASET_HEADER;
 
 /// Reads the cursors of `topics` (partition `partition` of each) with one
 /// consumer; `tail` is how far back from each topic's newest message to read.
@@ -43,7 +44,7 @@ pub fn read(
             .wait(&consumer, &what, |t| {
                 consumer.fetch_watermarks(topic, partition, t)
             })?
-            .map_err(|e| settings.offsets_error(&consumer, topic, partition, &e))?;
+            .map_err(|e| crate::topics::offsets_error(settings, &consumer, topic, partition, &e))?;
         tails.push(Tail::new(topic, partition, low, high));
     }
     let reader = Reader {
@@ -212,10 +213,13 @@ impl Reader<'_> {
             for t in tails.iter().filter(|t| !t.done) {
                 list.add_partition_offset(&t.cursor.topic, self.partition, Offset::Offset(t.from))
                     .map_err(|e| {
-                        fail(
-                            Exit::Kafka,
-                            format!("assigning {}/{}: {e}", t.cursor.topic, self.partition),
-                        )
+                        staged(CursorError::Assign {
+                            message: format!(
+                                "assigning {}/{}: {e}",
+                                t.cursor.topic, self.partition
+                            ),
+                            source: e,
+                        })
                     })?;
             }
             if list.count() == 0 {
@@ -232,10 +236,10 @@ impl Reader<'_> {
                 );
             }
             self.consumer.assign(&list).map_err(|e| {
-                fail(
-                    Exit::Kafka,
-                    format!("assigning partitions to read the cursors: {e}"),
-                )
+                staged(CursorError::Assign {
+                    message: format!("assigning partitions to read the cursors: {e}"),
+                    source: e,
+                })
             })?;
             self.pass(tails)?;
             let keyed = !self.dataset.key_columns.is_empty();
@@ -261,15 +265,14 @@ impl Reader<'_> {
                     .filter(|(_, p)| **p)
                     .map(|(t, _)| t.cursor.topic.as_str())
                     .collect();
-                return Err(fail(
-                    Exit::Kafka,
-                    format!(
+                return Err(staged(CursorError::Timeout {
+                    message: format!(
                         "reading the cursors: the ends of {} did not arrive from {} within {}s",
                         waiting.join(", "),
                         self.settings.brokers(),
                         self.settings.timeout.as_secs_f64()
                     ),
-                ));
+                }));
             }
             self.drain(tails, &mut pending, Duration::from_millis(50))?;
         }
@@ -320,7 +323,8 @@ impl Reader<'_> {
             .map(|t| t.cursor.topic.as_str())
             .collect();
         let topics = topics.join(", ");
-        let message = if crate::kafka::is_denied(err) {
+        let denied = crate::kafka::is_denied(err);
+        let message = if denied {
             format!(
                 "cannot read the cursors of {topics} from {}: {err}: this principal may not \
                  read them (no Read ACL on the topics), so where the topics end is unknown and \
@@ -331,7 +335,11 @@ impl Reader<'_> {
         } else {
             format!("reading the cursors of {topics}: {err}")
         };
-        fail_with(Exit::Kafka, self.settings.redact(&message), err.clone())
+        staged(CursorError::Read {
+            message: crate::redact::text(&message),
+            denied,
+            source: err.clone(),
+        })
     }
 
     /// The key of a message of ours for this dataset; `None` for others.
@@ -351,16 +359,15 @@ impl Reader<'_> {
             m.offset()
         );
         let key: MessageKey = text.parse().map_err(|e| {
-            fail(
-                Exit::Data,
-                format!("cannot read the cursor: {at} has key '{text}': {e}"),
-            )
+            staged(CursorError::BadKey {
+                message: format!("cannot read the cursor: {at} has key '{text}': {e}"),
+                source: e,
+            })
         })?;
         let columns = &self.dataset.key_columns;
         if key.key.len() != columns.len() {
-            return Err(fail(
-                Exit::Data,
-                format!(
+            return Err(staged(CursorError::KeyColumns {
+                message: format!(
                     "cannot read the cursor: {at} has key '{text}' with {} key value(s), but {} has \
                      {} key column(s) ({}): the topic was written with another description of the \
                      dataset; publish into new topics (--records-topic / EDS_RECORDS_TOPIC, \
@@ -370,7 +377,7 @@ impl Reader<'_> {
                     columns.len(),
                     if columns.is_empty() { "none".to_string() } else { columns.join(",") }
                 ),
-            ));
+            }));
         }
         Ok(Some(key))
     }

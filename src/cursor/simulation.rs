@@ -15,9 +15,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
 use super::plan::{plan, Cursors, Seen, Spans, TopicCursor};
-use super::MessageKey;
+use super::Emitter;
 use crate::aggregate::Aggregate;
-use crate::cmd::emit::Emitter;
+use crate::contract::MessageKey;
 use crate::dataset::{Dataset, Row};
 use crate::sink::{Sink, Written};
 use crate::window::normalize;

@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
-use crate::config::NewTopics;
+use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{Context, KafkaSettings};
@@ -39,13 +39,23 @@ impl Topics {
     }
 }
 
-/// What a missing topic's message tells the operator to do, for publish and
-/// backfill (`topics::CREATE_HINT` without the environment variable).
-pub const CREATE_HINT: &str =
-    "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
+/// Where a run's messages go, and how to reach them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaOutput {
+    pub settings: KafkaSettings,
+    pub topics: Topics,
+    /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
+    pub create_topics: Option<NewTopics>,
+}
 
-/// The header every message carries.
-pub const DATASET_HEADER: &str = "eds-dataset";
+/// How `--create-topics` creates a topic (always one partition).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewTopics {
+    /// `--replication-factor`; `None`: the broker's `default.replication.factor`.
+    pub replication_factor: Option<i16>,
+    /// `--topic-config` pairs, in order.
+    pub config: Vec<(String, String)>,
+}
 
 pub struct KafkaSink {
     producer: BaseProducer<Context>,
@@ -74,7 +84,7 @@ impl KafkaSink {
         log::debug!("Kafka settings: {}", settings.describe());
         let producer: BaseProducer<Context> = settings
             .producer_config()
-            .create_with_context(Context::new(settings))
+            .create_with_context(Context::default())
             .map_err(|e| settings.creation_error(e))?;
         let sink = KafkaSink {
             producer,
@@ -122,7 +132,7 @@ impl KafkaSink {
             topic,
             count,
             Some(self.topics.partition),
-            CREATE_HINT,
+            crate::kafka::CREATE_HINT,
         )
         .map(|_| ())
     }
@@ -154,7 +164,7 @@ impl KafkaSink {
                         self.settings.brokers(),
                         self.why(topic, err.rdkafka_error_code())
                     );
-                    return Err(fail_with(Exit::Kafka, self.settings.redact(&message), err));
+                    return Err(fail_with(Exit::Kafka, crate::redact::text(&message), err));
                 }
             }
         }
@@ -204,7 +214,7 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
         .request_timeout(Some(settings.timeout));
     let results =
         futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
-            let message = settings.redact(&format!(
+            let message = crate::redact::text(&format!(
                 "creating topic {topic} on {}: {e}",
                 settings.brokers()
             ));
@@ -311,7 +321,7 @@ impl Sink for KafkaSink {
             };
             return Err(fail(
                 Exit::Kafka,
-                self.settings.redact(&format!(
+                crate::redact::text(&format!(
                     "{failed} of {total} messages were not delivered to {}: {}{why}{}",
                     self.settings.brokers(),
                     first.unwrap_or_default(),

@@ -54,22 +54,15 @@ fn slow_tls_is_bounded_too() {
 fn backfill_gives_up_on_a_trickling_server_within_its_bound() {
     let url = server(trickling_body);
     let started = Instant::now();
-    let (code, _, err) = outcome(eds().args([
-        "backfill",
-        "--dry-run",
-        "--api-url",
-        &url,
-        "--fields",
-        "CO2Emission",
-        "--from",
-        "2026-11-28T00:00:00Z",
-        "--to",
-        "2026-11-28T01:00:00Z",
-        "--http-timeout",
-        "1s",
-        "--min-request-interval",
-        "100ms",
-    ]));
+    let (code, _, err) = Args::new("backfill")
+        .extra(&["--dry-run"])
+        .flag("--api-url", &url)
+        .flag("--fields", "CO2Emission")
+        .flag("--from", "2026-11-28T00:00:00Z")
+        .flag("--to", "2026-11-28T01:00:00Z")
+        .flag("--http-timeout", "1s")
+        .flag("--min-request-interval", "100ms")
+        .run();
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(code, 75, "{err}");
     assert!(secs < 5.0 * 1.0 + 4.0 * 0.1 + 2.0, "took {secs:.1}s");
@@ -104,18 +97,10 @@ fn out_of_range_number(s: &mut TcpStream) {
 #[test]
 fn the_mean_of_huge_values_is_finite_in_the_csv() {
     let url = server(huge_values);
-    let (code, out, err) = outcome(eds().args([
-        "publish",
-        "--dry-run",
-        "--api-url",
-        &url,
-        "--now",
-        NOW,
-        "--fields",
-        "CO2Emission",
-        "--stats",
-        "count,mean,max",
-    ]));
+    let (code, out, err) = Args::dry_run(&url, NOW)
+        .flag("--fields", "CO2Emission")
+        .flag("--stats", "count,mean,max")
+        .run();
     assert_eq!(code, 0, "{err}");
     let line: Vec<&str> = out.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(line[3], "5");

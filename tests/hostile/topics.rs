@@ -23,20 +23,11 @@ fn exists(brokers: &str, topic: &str) -> bool {
 }
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
-    outcome(
-        eds()
-            .args([
-                "publish",
-                "--api-url",
-                &stub.url,
-                "--now",
-                NOW,
-                "--brokers",
-                brokers,
-            ])
-            .args(["--kafka-timeout", "5s"])
-            .args(extra),
-    )
+    Args::publish(&stub.url, NOW)
+        .brokers(brokers)
+        .flag("--kafka-timeout", "5s")
+        .extra(extra)
+        .run()
 }
 
 /// librdkafka's mock cluster creates any topic a metadata request allows
@@ -132,19 +123,11 @@ fn the_mean_of_huge_values_is_the_same_number_in_kafka() {
         .unwrap();
     let brokers = mock.bootstrap_servers();
     let url = server(http::huge_values);
-    let (code, _, err) = outcome(eds().args([
-        "publish",
-        "--api-url",
-        &url,
-        "--now",
-        NOW,
-        "--brokers",
-        &brokers,
-        "--records-topic",
-        "",
-        "--fields",
-        "CO2Emission",
-    ]));
+    let (code, _, err) = Args::publish(&url, NOW)
+        .brokers(&brokers)
+        .flag("--records-topic", "")
+        .flag("--fields", "CO2Emission")
+        .run();
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = outcome(eds().args([
         "consume",

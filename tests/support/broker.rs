@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::args::Args;
 use super::stub::StubApi;
 use super::{eds, outcome, unique_topic, utc};
 
@@ -51,23 +52,13 @@ impl Topics {
 
     /// `publish` to these topics (created when missing) at `now`.
     pub fn publish_args(&self, stub: &StubApi, brokers: &str, now: &str) -> Vec<String> {
-        [
-            "publish",
-            "--api-url",
-            &stub.url,
-            "--now",
-            now,
-            "--brokers",
-            brokers,
-            "--create-topics",
-            "--records-topic",
-            &self.records,
-            "--aggregates-topic",
-            &self.aggregates,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        Args::publish(&stub.url, now)
+            .brokers(brokers)
+            .extra(&["--create-topics"])
+            .flag("--records-topic", &self.records)
+            .flag("--aggregates-topic", &self.aggregates)
+            .list()
+            .to_vec()
     }
 
     /// Runs `publish` (see [`Topics::publish_args`]) plus `extra`: (code, stdout, stderr).

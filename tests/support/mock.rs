@@ -6,8 +6,9 @@
 
 use rdkafka::mocking::MockCluster;
 
+use super::args::Args;
 use super::stub::StubApi;
-use super::{eds, outcome, utc};
+use super::utc;
 
 pub const NOW: &str = "2026-11-28T12:00:30Z";
 pub const RECORDS: &str = "eds.PowerSystemRightNow.records";
@@ -29,17 +30,9 @@ pub fn publish_at(
     extra: &[&str],
 ) -> (i32, String, String) {
     stub.set_now(utc(now));
-    let mut cmd = eds();
-    cmd.args([
-        "publish",
-        "--api-url",
-        &stub.url,
-        "--now",
-        now,
-        "--brokers",
-        brokers,
-    ])
-    .args(["--kafka-timeout", "10s"])
-    .args(extra);
-    outcome(&mut cmd)
+    Args::publish(&stub.url, now)
+        .brokers(brokers)
+        .flag("--kafka-timeout", "10s")
+        .extra(extra)
+        .run()
 }

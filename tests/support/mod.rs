@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod args;
 pub mod broker;
 pub mod kafka;
 pub mod keyed;
@@ -59,10 +60,7 @@ pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
 
 /// `publish --dry-run` against `stub` at `now`, plus `extra`: (code, stdout, stderr).
 pub fn dry_run(stub: &stub::StubApi, now: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = eds();
-    cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", now])
-        .args(extra);
-    outcome(&mut cmd)
+    args::Args::dry_run(&stub.url, now).extra(extra).run()
 }
 
 /// A topic name no other test (or earlier run against the same broker) uses.

@@ -6,7 +6,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::aggregate::{Stat, MEMBERS};
+use super::aggregate::MEMBERS;
+use crate::aggregate::Stat;
 use crate::dataset::Dataset;
 
 /// Which message value.

@@ -1,11 +1,13 @@
-//! The aggregate's JSON form: the aggregates topic's message value, written
-//! without building a `Value` first, and read back by `consume`.
+//! The aggregate message: its key (window end, then the key values) and its
+//! value, the JSON form written without building a `Value` first and read
+//! back by `consume`; [`MEMBERS`] are the value's fixed members.
 
 use anyhow::{anyhow, Result};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::{Aggregate, Completeness, FieldStats, Stat};
+use super::MessageKey;
+use crate::aggregate::{Aggregate, Completeness, FieldStats, Stat};
 
 /// The members every aggregate message value has (besides its key columns).
 pub const MEMBERS: [&str; 7] = [
@@ -43,6 +45,41 @@ fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completen
         expected_rows,
         missing,
     }))
+}
+
+/// Each field's statistics, and the stats they carry, in order.
+type FieldsAndStats = (Vec<(String, FieldStats)>, Vec<Stat>);
+
+/// The `fields` member of a message value, and the stats it carries, in order.
+fn fields(obj: &serde_json::Map<String, Value>) -> Result<FieldsAndStats> {
+    let mut stats: Vec<Stat> = Vec::new();
+    let mut fields = Vec::new();
+    let field_map = obj
+        .get("fields")
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow!("no object field 'fields'"))?;
+    for (name, entry) in field_map {
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| anyhow!("fields.{name} is not an object"))?;
+        let mut s = FieldStats::default();
+        for (stat_name, v) in entry {
+            let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
+            if !stats.contains(&stat) {
+                stats.push(stat);
+            }
+            let x = v.as_f64();
+            match stat {
+                Stat::Count => s.count = v.as_u64().unwrap_or(0),
+                Stat::Mean => s.mean = x,
+                Stat::Min => s.min = x,
+                Stat::Max => s.max = x,
+                Stat::Last => s.last = x,
+            }
+        }
+        fields.push((name.clone(), s));
+    }
+    Ok((fields, stats))
 }
 
 /// See [`Aggregate::json`].
@@ -100,6 +137,14 @@ impl Serialize for AggregateJson<'_> {
 }
 
 impl Aggregate {
+    /// The Kafka key: `window_end`, then each key value (`2026-11-28T12:00:00Z/DK1`).
+    pub fn message_key(&self) -> MessageKey {
+        MessageKey {
+            time: self.window_end,
+            key: self.key.iter().map(|(_, v)| v.clone()).collect(),
+        }
+    }
+
     /// The message value: dataset, window, key, rows and the selected stats.
     pub fn to_json(&self, stats: &[Stat]) -> Value {
         serde_json::to_value(self.json(stats)).expect("an aggregate serializes")
@@ -133,33 +178,7 @@ impl Aggregate {
             return Err(anyhow!("an aggregate of {name}, not of {}", dataset.name));
         }
         let dataset = name.to_string();
-        let mut stats: Vec<Stat> = Vec::new();
-        let mut fields = Vec::new();
-        let field_map = obj
-            .get("fields")
-            .and_then(Value::as_object)
-            .ok_or_else(|| anyhow!("no object field 'fields'"))?;
-        for (name, entry) in field_map {
-            let entry = entry
-                .as_object()
-                .ok_or_else(|| anyhow!("fields.{name} is not an object"))?;
-            let mut s = FieldStats::default();
-            for (stat_name, v) in entry {
-                let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
-                if !stats.contains(&stat) {
-                    stats.push(stat);
-                }
-                let x = v.as_f64();
-                match stat {
-                    Stat::Count => s.count = v.as_u64().unwrap_or(0),
-                    Stat::Mean => s.mean = x,
-                    Stat::Min => s.min = x,
-                    Stat::Max => s.max = x,
-                    Stat::Last => s.last = x,
-                }
-            }
-            fields.push((name.clone(), s));
-        }
+        let (fields, stats) = fields(obj)?;
         let agg = Aggregate {
             dataset,
             window_start: time("window_start")?,

@@ -7,14 +7,20 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, BackfillArgs, ConsumeArgs, DatasetArgs, Format, KafkaArgs, PublishArgs,
-    SchemaArgs, SchemaKind, SourceArgs, TopicArgs,
+    AggregateArgs, DatasetArgs, KafkaArgs, LogArgs, PublishArgs, SchemaArgs, SchemaKind,
+    SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::{staged, Exit, Staged};
 use crate::kafka::KafkaSettings;
-use crate::sink::kafka::Topics;
+use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
 use crate::time::format_span;
+
+mod backfill;
+mod consume;
+
+pub use backfill::BackfillConfig;
+pub use consume::{ConsumeConfig, ConsumeFormat, Start};
 
 /// The dataset and how to fetch it.
 #[derive(Debug, Clone)]
@@ -61,82 +67,40 @@ pub enum Output {
     Kafka(KafkaOutput),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct KafkaOutput {
-    pub settings: KafkaSettings,
-    pub topics: Topics,
-    /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
-    pub create_topics: Option<NewTopics>,
-}
-
-/// How `--create-topics` creates a topic (always one partition).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewTopics {
-    /// `--replication-factor`; `None`: the broker's `default.replication.factor`.
-    pub replication_factor: Option<i16>,
-    /// `--topic-config` pairs, in order.
-    pub config: Vec<(String, String)>,
-}
-
-impl NewTopics {
-    fn from_args(args: &TopicArgs) -> Result<Option<NewTopics>> {
-        if !args.create_topics {
-            return Ok(None);
-        }
-        let mut config: Vec<(String, String)> = Vec::new();
-        for pair in args.topic_config.iter().filter(|p| !p.trim().is_empty()) {
-            let (key, value) = pair
-                .split_once('=')
-                .map(|(k, v)| (k.trim(), v.trim()))
-                .filter(|(k, _)| {
-                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-                })
-                .ok_or_else(|| {
-                    usage(format!(
-                        "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
-                    ))
-                })?;
-            if config.iter().any(|(k, _)| k == key) {
-                return Err(usage(format!(
-                    "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
-                )));
-            }
-            config.push((key.to_string(), value.to_string()));
-        }
-        Ok(Some(NewTopics {
-            replication_factor: args.replication_factor,
-            config,
-        }))
+/// `--create-topics` and how: `None` when topics are not to be created.
+fn new_topics(args: &TopicArgs) -> Result<Option<NewTopics>> {
+    if !args.create_topics {
+        return Ok(None);
     }
+    let mut config: Vec<(String, String)> = Vec::new();
+    for pair in args.topic_config.iter().filter(|p| !p.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| {
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            })
+            .ok_or_else(|| {
+                usage(format!(
+                    "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
+                ))
+            })?;
+        if config.iter().any(|(k, _)| k == key) {
+            return Err(usage(format!(
+                "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
+            )));
+        }
+        config.push((key.to_string(), value.to_string()));
+    }
+    Ok(Some(NewTopics {
+        replication_factor: args.replication_factor,
+        config,
+    }))
 }
 
-/// Where `consume` starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    Beginning,
-    /// The last N messages of the partition.
-    Last(u64),
-    /// The group's committed offset (the earliest without one).
-    Committed,
-}
-
-#[derive(Debug, Clone)]
-pub struct ConsumeConfig {
-    pub settings: KafkaSettings,
-    pub dataset: Dataset,
-    pub topic: String,
-    pub partition: i32,
-    pub fields: Fields,
-    pub start: Start,
-    pub max_messages: Option<u64>,
-    /// Stop when nothing arrived for this long (`None`: never).
-    pub idle_timeout: Option<std::time::Duration>,
-    /// Keep reading after the end of the log.
-    pub follow: bool,
-    pub format: Format,
-    pub group: Option<String>,
-    /// `expected_rows,missing` at the end of the aggregates CSV.
-    pub completeness: bool,
+/// The log level `-v`, `-q` and `--log-level` / EDS_LOG give.
+pub fn log_level(args: &LogArgs) -> log::LevelFilter {
+    crate::logging::level(args.log_level, args.verbose, args.quiet)
 }
 
 #[derive(Debug, Clone)]
@@ -151,8 +115,29 @@ pub struct PublishConfig {
     pub output: Output,
 }
 
+/// Why the command line cannot be run: always a usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value out of its range, or values that contradict each other.
+    #[error("{message}")]
+    Invalid { message: String },
+    /// `--api-url` is no URL.
+    #[error("{message}")]
+    BadUrl {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Staged for ConfigError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
 fn usage(message: String) -> anyhow::Error {
-    fail(Exit::Usage, message)
+    staged(ConfigError::Invalid { message })
 }
 
 fn span(d: std::time::Duration) -> TimeDelta {
@@ -182,7 +167,7 @@ fn dataset(args: &DatasetArgs) -> Result<Dataset> {
         }),
         resolution,
     };
-    Dataset::describe(&description).map_err(usage)
+    Dataset::describe(&description, &crate::contract::aggregate::MEMBERS).map_err(usage)
 }
 
 /// `eds.<dataset>.records` / `eds.<dataset>.aggregates`.
@@ -236,50 +221,45 @@ impl Output {
         Ok(match (dry_run, records) {
             (true, true) => Output::CsvRecords,
             (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(KafkaOutput::from_args(kafka, topics, dataset)?),
+            (false, _) => Output::Kafka(kafka_output(kafka, topics, dataset)?),
         })
     }
 }
 
-impl KafkaOutput {
-    pub fn from_args(
-        kafka: &KafkaArgs,
-        topics: &TopicArgs,
-        dataset: &Dataset,
-    ) -> Result<KafkaOutput> {
-        let args_create = NewTopics::from_args(topics)?;
-        let topic = |given: &Option<String>, kind: &str| match given {
-            None => Some(default_topic(dataset, kind)),
-            Some(t) if t.trim().is_empty() => None,
-            Some(t) => Some(t.trim().to_string()),
-        };
-        let topics = Topics {
-            records: topic(&topics.records_topic, "records"),
-            aggregates: topic(&topics.aggregates_topic, "aggregates"),
-            partition: kafka.partition,
-        };
-        for (flag, name) in [
-            ("--records-topic", &topics.records),
-            ("--aggregates-topic", &topics.aggregates),
-        ] {
-            if let Some(name) = name {
-                crate::topics::check_name(flag, name)?;
-            }
+/// Where `--kafka-*` and the topic flags send a run's messages.
+fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Result<KafkaOutput> {
+    let args_create = new_topics(topics)?;
+    let topic = |given: &Option<String>, kind: &str| match given {
+        None => Some(default_topic(dataset, kind)),
+        Some(t) if t.trim().is_empty() => None,
+        Some(t) => Some(t.trim().to_string()),
+    };
+    let topics = Topics {
+        records: topic(&topics.records_topic, "records"),
+        aggregates: topic(&topics.aggregates_topic, "aggregates"),
+        partition: kafka.partition,
+    };
+    for (flag, name) in [
+        ("--records-topic", &topics.records),
+        ("--aggregates-topic", &topics.aggregates),
+    ] {
+        if let Some(name) = name {
+            crate::topics::check_name(flag, name)?;
         }
-        if topics.records.is_none() && topics.aggregates.is_none() {
-            return Err(usage("both topics are empty: nothing to publish".into()));
-        }
-        if topics.records.is_some() && topics.records == topics.aggregates {
-            return Err(usage(
-                "--records-topic and --aggregates-topic must differ".into(),
-            ));
-        }
-        Ok(KafkaOutput {
-            settings: kafka_settings(kafka)?,
-            topics,
-            create_topics: args_create,
-        })
     }
+    if topics.records.is_none() && topics.aggregates.is_none() {
+        return Err(usage("both topics are empty: nothing to publish".into()));
+    }
+    if topics.records.is_some() && topics.records == topics.aggregates {
+        return Err(usage(
+            "--records-topic and --aggregates-topic must differ".into(),
+        ));
+    }
+    Ok(KafkaOutput {
+        settings: kafka_settings(kafka)?,
+        topics,
+        create_topics: args_create,
+    })
 }
 
 impl SourceConfig {
@@ -288,8 +268,13 @@ impl SourceConfig {
         // Its password and query never appear in a message or a log line.
         crate::redact::register_url(&args.api_url);
         let shown = crate::redact::url(&args.api_url);
-        let url = reqwest::Url::parse(&args.api_url)
-            .map_err(|e| fail_with(Exit::Usage, format!("invalid --api-url '{shown}': {e}"), e))?;
+        let url = reqwest::Url::parse(&args.api_url).map_err(|e| {
+            let message = format!("invalid --api-url '{shown}': {e}");
+            staged(ConfigError::BadUrl {
+                message,
+                source: e.into(),
+            })
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
             return Err(usage(format!(
                 "invalid --api-url '{shown}': use http(s)://host[:port][/path], no query"
@@ -372,113 +357,11 @@ impl PublishConfig {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct BackfillConfig {
-    pub source: SourceConfig,
-    pub aggregate: AggregateConfig,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub chunk: TimeDelta,
-    pub min_request_interval: std::time::Duration,
-    pub output: Output,
-}
-
-impl BackfillConfig {
-    pub fn from_args(args: &BackfillArgs) -> Result<BackfillConfig> {
-        let source = SourceConfig::from_args(&args.source)?;
-        let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
-        if aggregate.fields == Fields::All {
-            return Err(usage(format!(
-                "backfill needs named --fields / EDS_FIELDS (the default for {} is 'all'): older rows lack \
-                     newer fields, so 'all' would change along the way",
-                source.dataset.name
-            )));
-        }
-        let res = source.dataset.resolution;
-        let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
-        if args.from >= args.to || !aligned(args.from) || !aligned(args.to) {
-            return Err(usage(format!(
-                "--from must be before --to, both on {}'s {} grid",
-                source.dataset.name,
-                format_span(res)
-            )));
-        }
-        let chunk = span(args.chunk);
-        if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(usage(
-                "--chunk must be a multiple of the dataset's resolution".into(),
-            ));
-        }
-        let output = Output::from_args(
-            args.dry_run,
-            args.records,
-            &args.kafka,
-            &args.topics,
-            &source.dataset,
-        )?;
-        Ok(BackfillConfig {
-            source,
-            aggregate,
-            from: args.from,
-            to: args.to,
-            chunk,
-            min_request_interval: args.min_request_interval,
-            output,
-        })
-    }
-}
-
-impl ConsumeConfig {
-    pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
-        let dataset = dataset(&args.dataset)?;
-        let k = &args.kafka;
-        if k.brokers.is_none()
-            && k.kafka_config.is_none()
-            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
-        {
-            // consume has no --dry-run to suggest.
-            return Err(usage(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-                 --kafka-config / KAFKA_CONFIG_FILE"
-                    .into(),
-            ));
-        }
-        let start = match (&args.group, args.from_beginning, args.last) {
-            (Some(_), _, _) => Start::Committed,
-            (None, true, _) => Start::Beginning,
-            (None, false, n) => Start::Last(n.unwrap_or(10)),
-        };
-        let topic = args
-            .topic
-            .clone()
-            .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
-        crate::topics::check_name("--topic", &topic)?;
-        Ok(ConsumeConfig {
-            settings: kafka_settings(&args.kafka)?,
-            topic,
-            fields: fields(args.fields.as_deref(), &dataset)?,
-            dataset,
-            partition: args.kafka.partition,
-            start,
-            max_messages: args.max_messages,
-            idle_timeout: match (args.idle_timeout, args.follow) {
-                (Some(t), _) => Some(t),
-                (None, true) => None,
-                (None, false) => Some(std::time::Duration::from_secs(5)),
-            },
-            follow: args.follow,
-            format: args.format,
-            group: args.group.clone(),
-            completeness: args.completeness,
-        })
-    }
-}
-
 /// What `schema` prints.
 #[derive(Debug, Clone)]
 pub struct SchemaConfig {
     pub dataset: Dataset,
-    pub kind: crate::schema::Kind,
+    pub kind: crate::contract::schema::Kind,
 }
 
 impl SchemaConfig {
@@ -486,8 +369,8 @@ impl SchemaConfig {
         Ok(SchemaConfig {
             dataset: dataset(&args.dataset)?,
             kind: match args.kind {
-                SchemaKind::Records => crate::schema::Kind::Records,
-                SchemaKind::Aggregates => crate::schema::Kind::Aggregates,
+                SchemaKind::Records => crate::contract::schema::Kind::Records,
+                SchemaKind::Aggregates => crate::contract::schema::Kind::Aggregates,
             },
         })
     }
@@ -542,6 +425,9 @@ mod tests {
         assert_eq!(exit(&["--fields", "Minutes1UTC"]), Exit::Usage);
         assert_eq!(exit(&["--fields", ","]), Exit::Usage);
         assert!(config(&["--dataset", "CO2Emis", "--window", "15m"]).is_ok());
+        let err = config(&["--api-url", "not a url"]).unwrap_err();
+        let typed = err.chain().find_map(|e| e.downcast_ref::<ConfigError>());
+        assert!(matches!(typed, Some(ConfigError::BadUrl { .. })), "{err}");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 
 use anyhow::Result;
 
+use super::Published;
 use crate::aggregate::aggregate;
-use crate::cursor::Published;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{or_code, Exit};
 use crate::sink::Sink;

@@ -1,0 +1,65 @@
+//! `backfill`'s configuration: a named field list, a `--from`..`--to` range
+//! on the dataset's grid, chunks of whole resolutions.
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{span, usage, AggregateConfig, Fields, Output, SourceConfig};
+use crate::cli::BackfillArgs;
+use crate::time::format_span;
+
+#[derive(Debug, Clone)]
+pub struct BackfillConfig {
+    pub source: SourceConfig,
+    pub aggregate: AggregateConfig,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub chunk: TimeDelta,
+    pub min_request_interval: std::time::Duration,
+    pub output: Output,
+}
+
+impl BackfillConfig {
+    pub fn from_args(args: &BackfillArgs) -> Result<BackfillConfig> {
+        let source = SourceConfig::from_args(&args.source)?;
+        let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
+        if aggregate.fields == Fields::All {
+            return Err(usage(format!(
+                "backfill needs named --fields / EDS_FIELDS (the default for {} is 'all'): older rows lack \
+                     newer fields, so 'all' would change along the way",
+                source.dataset.name
+            )));
+        }
+        let res = source.dataset.resolution;
+        let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
+        if args.from >= args.to || !aligned(args.from) || !aligned(args.to) {
+            return Err(usage(format!(
+                "--from must be before --to, both on {}'s {} grid",
+                source.dataset.name,
+                format_span(res)
+            )));
+        }
+        let chunk = span(args.chunk);
+        if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
+            return Err(usage(
+                "--chunk must be a multiple of the dataset's resolution".into(),
+            ));
+        }
+        let output = Output::from_args(
+            args.dry_run,
+            args.records,
+            &args.kafka,
+            &args.topics,
+            &source.dataset,
+        )?;
+        Ok(BackfillConfig {
+            source,
+            aggregate,
+            from: args.from,
+            to: args.to,
+            chunk,
+            min_request_interval: args.min_request_interval,
+            output,
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! Connecting a run to Kafka: the sink (its topics checked or created) and
+//! both topics' cursors, read side by side. `publish` and `backfill` both
+//! start here.
+
+use anyhow::Result;
+use chrono::TimeDelta;
+
+use super::Cursors;
+use crate::aggregate::Stat;
+use crate::dataset::Dataset;
+use crate::sink::kafka::{KafkaOutput, KafkaSink};
+
+/// Connects the Kafka sink (topics checked or created) and reads both
+/// cursors, reading each topic's tail `tail` back from its newest message.
+pub fn connect(
+    kafka: &KafkaOutput,
+    dataset: &Dataset,
+    stats: &[Stat],
+    tail: TimeDelta,
+) -> Result<(KafkaSink, Cursors)> {
+    // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
+    crate::probe::check_bootstrap(&kafka.settings, || {
+        let settings = &kafka.settings;
+        let producer: rdkafka::producer::BaseProducer = settings
+            .producer_config()
+            .create()
+            .map_err(|e| settings.creation_error(e))?;
+        drop(producer);
+        Ok(())
+    })?;
+    let topics: Vec<&str> = kafka.topics.names().collect();
+    let read = || {
+        super::read(
+            &kafka.settings,
+            &topics,
+            kafka.topics.partition,
+            dataset,
+            tail,
+        )
+    };
+    // The producer's start (metadata, producer id) and the cursor read each wait
+    // for new connections: side by side they take the time of the longer one.
+    let (sink, early) = std::thread::scope(|scope| {
+        let reader = scope.spawn(read);
+        let sink = KafkaSink::connect(
+            &kafka.settings,
+            kafka.topics.clone(),
+            kafka.create_topics.as_ref(),
+            dataset,
+            stats.to_vec(),
+        );
+        (
+            sink,
+            reader.join().expect("the cursor reader does not panic"),
+        )
+    });
+    let sink = sink?;
+    let found = match early {
+        Ok(found) => found,
+        // A topic the sink has just created could not be read before it
+        // existed, and every broker learns of it a little later.
+        Err(_) if kafka.create_topics.is_some() => read_when_created(kafka, read)?,
+        Err(e) => return Err(e),
+    };
+    let mut found = found.into_iter();
+    let cursors = Cursors {
+        records: kafka.topics.records.as_ref().and_then(|_| found.next()),
+        aggregates: kafka.topics.aggregates.as_ref().and_then(|_| found.next()),
+    };
+    Ok((sink, cursors))
+}
+
+/// Reads the cursors again until the topics just created can be read, or
+/// `--kafka-timeout` passes.
+fn read_when_created<T>(kafka: &KafkaOutput, read: impl Fn() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + kafka.settings.timeout;
+    loop {
+        match read() {
+            Err(e)
+                if crate::topics::is_missing_topic(&e) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
+}

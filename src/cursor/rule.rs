@@ -1,0 +1,178 @@
+//! The exactly-once rule, pure (no Kafka): from what the topics' tails say
+//! was published, which rows and windows are new. `publish` and `backfill`
+//! both ask [`Published::is_new`] and nothing else.
+//!
+//! Every key combination is its own stream: a row (time, key) is new when
+//! its time is after its own key's cursor; a key never seen is new inside the
+//! range a run may publish (and after the point the tail read stopped at).
+//! The aggregate for (window end, key) is due when the key has a row at
+//! `window end - resolution`, and is new by the same rule, in window ends.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::CursorError;
+use crate::contract::MessageKey;
+use crate::exit::staged;
+use crate::time::format_utc;
+
+/// A key combination's newest message in a topic, and where it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub time: DateTime<Utc>,
+    pub offset: i64,
+}
+
+/// What one topic's tail says: the newest time of each key combination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicCursor {
+    pub topic: String,
+    pub partition: i32,
+    pub last: BTreeMap<Vec<String>, Seen>,
+    /// The read stopped at this time: a key combination not in `last` has
+    /// nothing published since (the end of time for a dataset without key
+    /// columns: there is no other combination). `None`: the whole partition
+    /// was read.
+    pub complete_since: Option<DateTime<Utc>>,
+}
+
+impl TopicCursor {
+    /// No message of ours in the topic.
+    pub fn is_empty(&self) -> bool {
+        self.last.is_empty()
+    }
+
+    /// The newest time over all key combinations.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.last.values().map(|s| s.time).max()
+    }
+
+    /// The oldest time some key combination resumes after.
+    pub(super) fn oldest(&self) -> Option<DateTime<Utc>> {
+        self.last.values().map(|s| s.time).min()
+    }
+
+    /// The earliest time [`Published::after`] accepts for a range starting
+    /// at `from` (rows on the resolution's grid); `None` for an empty topic.
+    pub fn resume(&self, resolution: TimeDelta, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let unseen = self.complete_since.map_or(from, |t| t.max(from));
+        self.oldest()
+            .map(|t| (t + resolution).min(unseen).max(from))
+    }
+
+    /// Refuses a cursor later than `now + resolution`: a message of ours
+    /// from the future would make every later run publish nothing.
+    pub fn check_not_future(
+        &self,
+        now: DateTime<Utc>,
+        resolution: TimeDelta,
+    ) -> anyhow::Result<()> {
+        let limit = now.checked_add_signed(resolution).unwrap_or(now);
+        match self.last.iter().find(|(_, s)| s.time > limit) {
+            None => Ok(()),
+            Some((key, seen)) => Err(staged(CursorError::Future {
+                message: format!(
+                    "the cursor is in the future: {} partition {} offset {} has key '{}', later than \
+                     --now {} plus one resolution; every run would publish nothing. Check the \
+                     system clock (or --now); if the message is wrong, publish into new topics \
+                     or delete the topic's messages from that offset on",
+                    self.topic,
+                    self.partition,
+                    seen.offset,
+                    MessageKey::new(seen.time, key),
+                    format_utc(now)
+                ),
+            })),
+        }
+    }
+}
+
+/// The exactly-once rule for one topic in one run: times in `[from, until)`,
+/// after their key's last published time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    last: BTreeMap<Vec<String>, DateTime<Utc>>,
+    /// A key combination not in `last` is new at or after this time.
+    unseen_from: DateTime<Utc>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl Published {
+    /// Whether the message (time, key) is new: the one rule of this program.
+    pub fn is_new(&self, key: &[String], time: DateTime<Utc>) -> bool {
+        time >= self.from
+            && time < self.until
+            && match self.last.get(key) {
+                Some(last) => time > *last,
+                None => time >= self.unseen_from,
+            }
+    }
+
+    /// Records that (time, key) was handed to the sink.
+    pub fn mark(&mut self, key: &[String], time: DateTime<Utc>) {
+        match self.last.get_mut(key) {
+            Some(last) => *last = time,
+            None => {
+                self.last.insert(key.to_vec(), time);
+            }
+        }
+    }
+
+    /// Whether a topic resumes after `cursor` in `[from, until)`; a key not
+    /// in the cursor is new after where its read stopped.
+    pub fn after(cursor: &TopicCursor, from: DateTime<Utc>, until: DateTime<Utc>) -> Published {
+        Published {
+            last: cursor
+                .last
+                .iter()
+                .map(|(k, s)| (k.clone(), s.time))
+                .collect(),
+            unseen_from: cursor.complete_since.map_or(from, |t| t.max(from)),
+            from,
+            until,
+        }
+    }
+
+    /// For an empty topic: each key's current window (records), or its one
+    /// newest window (aggregates), given as the time after which it is new.
+    pub(super) fn fresh(
+        after: BTreeMap<Vec<String>, DateTime<Utc>>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Published {
+        Published {
+            last: after,
+            unseen_from: DateTime::<Utc>::MAX_UTC,
+            from,
+            until,
+        }
+    }
+}
+
+/// Both topics' cursors (`None` for a topic not published to).
+#[derive(Debug, Clone, Default)]
+pub struct Cursors {
+    pub records: Option<TopicCursor>,
+    pub aggregates: Option<TopicCursor>,
+}
+
+impl Cursors {
+    /// One empty topic: what `--dry-run` prints is what a first run would
+    /// publish to it (the records table, or the aggregates table).
+    pub fn empty(records: bool) -> Cursors {
+        let empty = Some(TopicCursor::default());
+        if records {
+            Cursors {
+                records: empty,
+                aggregates: None,
+            }
+        } else {
+            Cursors {
+                records: None,
+                aggregates: empty,
+            }
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The one translation of our Kafka settings into librdkafka configuration,
+//! shared by the producer and the consumer: role defaults, then the
+//! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
+//! then `-X key=value`. No client made here lets a broker auto-create a
+//! topic; [`crate::topics`] checks that topics exist.
+//!
+//! - [`properties`]: the `client.properties` file;
+//! - [`context`]: the client context that collects librdkafka's errors and
+//!   delivery failures;
+//! - [`wait`]: waiting on the brokers, and the errors that say why they did
+//!   not answer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::error::KafkaError;
+use rdkafka::ClientConfig;
+
+use crate::exit::staged;
+use crate::redact::{self, is_secret, Secret};
+
+mod context;
+mod error;
+mod properties;
+mod wait;
+
+pub use context::Context;
+pub use error::BrokerError;
+use properties::translate;
+pub use properties::{java_properties, parse_properties};
+pub use wait::{
+    is_denied, is_denied_code, is_missing, is_transient, Served, ACL_HINT, CREATE_HINT,
+};
+
+const AUTO_CREATE: &str = "allow.auto.create.topics";
+
+/// Resolved Kafka settings: user properties in precedence order applied;
+/// secret values (see [`is_secret`]) are held apart, as [`Secret`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaSettings {
+    user: BTreeMap<String, String>,
+    secrets: BTreeMap<String, Secret>,
+    /// How long to wait for the brokers (metadata, acknowledgements).
+    pub timeout: Duration,
+}
+
+impl KafkaSettings {
+    /// Layers `file`, then `brokers`, then the `-X key=value` overrides.
+    pub fn new(
+        brokers: Option<&str>,
+        file: Option<&Path>,
+        overrides: &[String],
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut user = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        if let Some(b) = brokers.filter(|b| !b.trim().is_empty()) {
+            user.insert("bootstrap.servers".to_string(), b.trim().to_string());
+        }
+        for item in overrides {
+            let (k, v) = item
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| {
+                    let message = format!("-X takes key=value, got '{}'", redact::pair(item));
+                    config_error(message)
+                })?;
+            for (k, v) in translate(k.trim(), v.trim()) {
+                user.insert(k, v);
+            }
+        }
+        if !user.contains_key("bootstrap.servers") {
+            return Err(config_error(
+                "no Kafka brokers: give --brokers / KAFKA_BROKERS, bootstrap.servers in --kafka-config / KAFKA_CONFIG_FILE, or use --dry-run".into(),
+            ));
+        }
+        if timeout.is_zero() {
+            return Err(config_error("--kafka-timeout must be more than 0".into()));
+        }
+        // Files librdkafka will read: a FIFO or a device there would hang it.
+        for (k, v) in &user {
+            if (k.ends_with(".location") || k.ends_with(".keytab")) && v != "probe" {
+                crate::files::check_readable_path(Path::new(v), k)?;
+            }
+        }
+        let (secrets, user): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            user.into_iter().partition(|(k, _)| is_secret(k));
+        let secrets = secrets
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, Secret::new(v)))
+            .collect();
+        Ok(KafkaSettings {
+            user,
+            secrets,
+            timeout,
+        })
+    }
+
+    pub fn brokers(&self) -> &str {
+        &self.user["bootstrap.servers"]
+    }
+
+    /// The user's properties for a log line, secrets hidden.
+    pub fn describe(&self) -> String {
+        let mut all: Vec<String> = self.user.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        all.extend(self.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+        all.sort();
+        all.join(" ")
+    }
+
+    fn config(&self, defaults: &[(&str, String)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set_log_level(RDKafkaLogLevel::Warning);
+        // librdkafka opens one new connection per reconnect.backoff.ms / 2 (the
+        // "sparse connections" interval, 50 ms by default). A run that lasts
+        // milliseconds pays it once per client, going from the bootstrap
+        // connection to the real broker: 20 ms makes it the 11 ms minimum.
+        config.set("reconnect.backoff.ms", "20");
+        for (k, v) in defaults {
+            config.set(*k, v);
+        }
+        for (k, v) in &self.user {
+            config.set(k, v);
+        }
+        for (k, v) in &self.secrets {
+            config.set(k, v.expose());
+        }
+        // A metadata request for a missing topic must never create it with the
+        // broker's defaults (librdkafka's producer asks for that by default).
+        if self.user.get(AUTO_CREATE).is_some_and(|v| v != "false") {
+            log::warn!(
+                "{AUTO_CREATE} is always false here; create topics with --create-topics / EDS_CREATE_TOPICS=true"
+            );
+        }
+        config.set(AUTO_CREATE, "false");
+        config
+    }
+
+    /// Producer: idempotent, acks=all, lz4, gapless; messages time out with `timeout`.
+    pub fn producer_config(&self) -> ClientConfig {
+        self.config(&[
+            ("enable.idempotence", "true".into()),
+            ("acks", "all".into()),
+            ("compression.type", "lz4".into()),
+            ("enable.gapless.guarantee", "true".into()),
+            ("linger.ms", "1".into()),
+            // librdkafka buffers up to 1 GiB by default; a backfill produces faster
+            // than a broker takes it, and memory must stay flat.
+            ("queue.buffering.max.kbytes", "16384".into()),
+            ("message.timeout.ms", self.timeout.as_millis().to_string()),
+        ])
+    }
+
+    /// Consumer: offsets committed only when asked, short fetch waits.
+    pub fn consumer_config(&self, group: Option<&str>) -> ClientConfig {
+        let mut defaults = vec![
+            ("enable.auto.commit", "false".to_string()),
+            ("enable.auto.offset.store", "false".to_string()),
+            ("fetch.wait.max.ms", "10".to_string()),
+            ("enable.partition.eof", "false".to_string()),
+            ("auto.offset.reset", "earliest".to_string()),
+        ];
+        // librdkafka wants a group.id even for a consumer that only assigns.
+        defaults.push(("group.id", group.unwrap_or("eds-kafka-reader").to_string()));
+        let mut config = self.config(&defaults);
+        if let Some(g) = group {
+            config.set("group.id", g);
+        }
+        config
+    }
+
+    /// A consumer (joining `group` if given; else it only assigns partitions).
+    pub fn consumer(&self, group: Option<&str>) -> Result<BaseConsumer<Context>> {
+        self.consumer_config(group)
+            .create_with_context(Context::default())
+            .map_err(|e| self.creation_error(e))
+    }
+
+    /// The error for a client librdkafka refused to create (a bad property).
+    pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
+        let message = format!(
+            "invalid Kafka configuration: {}",
+            redact::text(&err.to_string())
+        );
+        staged(BrokerError::Config {
+            message,
+            source: Some(err.into()),
+        })
+    }
+}
+
+/// The properties of a `--kafka-config` file.
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = crate::files::read_config(path, "--kafka-config")?;
+    let props = parse_properties(&text).map_err(|e| {
+        let message = format!("--kafka-config {}: {e}", path.display());
+        staged(BrokerError::Config {
+            message,
+            source: Some(e.into()),
+        })
+    })?;
+    Ok(props.into_iter().collect())
+}
+
+/// A usage error in the Kafka settings.
+fn config_error(message: String) -> anyhow::Error {
+    staged(BrokerError::Config {
+        message,
+        source: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    #[test]
+    fn precedence_x_over_brokers_over_file() {
+        let dir = std::env::temp_dir().join(format!("eds-kafka-props-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            "bootstrap.servers=file:1\nacks=1\nsasl.password=hunter2\n",
+        )
+        .unwrap();
+        let s = KafkaSettings::new(
+            Some("flag:2"),
+            Some(&dir),
+            &["acks=0".into()],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(s.brokers(), "flag:2");
+        let config = s.producer_config();
+        assert_eq!(
+            config.get("acks"),
+            Some("0"),
+            "-X wins over the file and the defaults"
+        );
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("compression.type"), Some("lz4"));
+        assert!(!s.describe().contains("hunter2"));
+        assert_eq!(
+            redact::text("bad password hunter2"),
+            "bad password [redacted]"
+        );
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_debug_and_display() {
+        let s = KafkaSettings::new(
+            Some("a:1"),
+            None,
+            &[
+                "sasl.password=Hunter2Secret".into(),
+                "ssl.key.password=KeyPass99".into(),
+                "sasl.username=alice".into(),
+            ],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for shown in [format!("{s:?}"), format!("{s:#?}"), s.describe()] {
+            assert!(
+                !shown.contains("Hunter2Secret") && !shown.contains("KeyPass99"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("alice"),
+                "plain values stay visible: {shown}"
+            );
+        }
+        let secret = Secret::new("xyzzy-secret");
+        assert_eq!(format!("{secret} {secret:?}"), "[redacted] [redacted]");
+        assert_eq!(secret.expose(), "xyzzy-secret");
+        // librdkafka still gets the value.
+        assert_eq!(
+            s.producer_config().get("sasl.password"),
+            Some("Hunter2Secret")
+        );
+        assert_eq!(
+            s.producer_config().get("allow.auto.create.topics"),
+            Some("false")
+        );
+        assert_eq!(
+            s.consumer_config(None).get("allow.auto.create.topics"),
+            Some("false")
+        );
+    }
+
+    #[test]
+    fn missing_brokers_and_bad_x_are_usage_errors() {
+        let t = Duration::from_secs(1);
+        let e = KafkaSettings::new(None, None, &[], t).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        let e = KafkaSettings::new(Some("a:1"), None, &["sasl.password".into()], t).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        assert!(!format!("{e}").is_empty());
+        assert!(
+            is_secret("ssl.key.password")
+                && is_secret("sasl.password")
+                && !is_secret("sasl.username")
+        );
+    }
+}

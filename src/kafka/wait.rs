@@ -1,0 +1,282 @@
+//! Waiting on the brokers and saying why they did not answer: the sliced
+//! [`KafkaSettings::wait`] that ends at a definite refusal, the errors for a
+//! broker that is down, denies or lacks a topic, and the classification of
+//! librdkafka's error codes (denied, missing, transient).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rdkafka::client::Client;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, Producer};
+
+use super::BrokerError;
+use super::{Context, KafkaSettings};
+use crate::exit::staged;
+use crate::redact;
+
+impl KafkaSettings {
+    /// The error for brokers that did not answer in time.
+    pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        if is_denied(err) {
+            // Not a timeout either: the brokers answered that this principal may not.
+            let message = format!(
+                "cannot {what} on Kafka brokers {}: {err}: this principal is not authorized; {ACL_HINT}",
+                self.brokers()
+            );
+            return staged(BrokerError::Denied {
+                message: redact::text(&message),
+                source: err.clone(),
+            });
+        }
+        if is_missing(err) {
+            // Not a timeout: the brokers answered that it does not exist.
+            let message = format!(
+                "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
+                self.brokers(),
+                CREATE_HINT
+            );
+            return staged(BrokerError::Missing {
+                message: redact::text(&message),
+                source: err.clone(),
+            });
+        }
+        let detail = context
+            .last_error()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        let message = redact::text(&format!(
+            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
+            self.brokers(),
+            self.timeout.as_secs_f64()
+        ));
+        staged(BrokerError::Unreachable {
+            message,
+            source: err.clone(),
+        })
+    }
+
+    /// Runs `request` (a blocking librdkafka request, given how long it may
+    /// take) until it answers, `--kafka-timeout` passes, or the brokers refused
+    /// the client's credentials or TLS. librdkafka itself waits out the whole
+    /// timeout when authentication fails (it retries, as for a broker down) and
+    /// tells why only through error events, which a client gets when it is
+    /// polled: so the request is made in slices of at most [`SLICE`], the
+    /// client is polled between them, and a definite refusal (see
+    /// [`Context::refusal`]) ends the wait at once with [`KafkaSettings::refused`].
+    /// The outer error is that refusal; the inner result is the request's own.
+    pub fn wait<C: Served, T>(
+        &self,
+        client: &C,
+        what: &str,
+        mut request: impl FnMut(Duration) -> KafkaResult<T>,
+    ) -> Result<KafkaResult<T>> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result = request(left.min(SLICE).max(Duration::from_millis(1)));
+            client.serve();
+            if let Some(refusal) = client.client().context().refusal() {
+                return Err(self.refused(what, refusal));
+            }
+            match result {
+                Err(e) if is_waiting(&e) && Instant::now() < deadline => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The error for brokers that refused the client's credentials or its TLS
+    /// handshake: what to check, librdkafka's reason (redacted), exit 4.
+    pub fn refused(&self, what: &str, (code, reason): (RDKafkaErrorCode, String)) -> anyhow::Error {
+        let hint = match code {
+            RDKafkaErrorCode::SSL => {
+                "the TLS handshake failed: check ssl.ca.location (the CA that signed the \
+                 brokers' certificates) and, when the brokers require client certificates, \
+                 ssl.certificate.location and ssl.key.location"
+            }
+            _ => {
+                "the brokers refused the credentials (SASL authentication failed): check \
+                 sasl.mechanism, sasl.username and sasl.password (or sasl.jaas.config) in \
+                 --kafka-config or -X"
+            }
+        };
+        let message = format!(
+            "cannot {what} on Kafka brokers {}: {hint} ({code}: {reason})",
+            self.brokers()
+        );
+        staged(BrokerError::Refused {
+            message: redact::text(&message),
+            code,
+        })
+    }
+}
+
+/// How long one slice of [`KafkaSettings::wait`] waits for an answer.
+const SLICE: Duration = Duration::from_millis(250);
+/// How many queued events [`Served::serve`] handles at most (each poll takes one).
+const SERVED: usize = 64;
+
+/// What a missing topic's message tells the operator to do.
+pub const CREATE_HINT: &str =
+    "create it with 1 partition or pass --create-topics / EDS_CREATE_TOPICS=true";
+
+/// What a missing ACL's message tells the operator to grant.
+pub const ACL_HINT: &str = "grant it Describe on the topics (to see them), Read (to read \
+     the cursor and consume), Write (to publish), Create (for --create-topics), and Read on \
+     the consumer group (for consume --group)";
+
+/// A client that [`KafkaSettings::wait`] can poll between slices, so that
+/// librdkafka's error events reach its [`Context`]. Polled only before any
+/// partition is assigned or message sent: no message is taken by it.
+pub trait Served {
+    fn client(&self) -> &Client<Context>;
+    fn serve(&self);
+}
+
+impl Served for BaseProducer<Context> {
+    fn client(&self) -> &Client<Context> {
+        Producer::client(self)
+    }
+
+    fn serve(&self) {
+        // One event per poll: log lines come first, then the error events.
+        for _ in 0..SERVED {
+            self.poll(Duration::ZERO);
+        }
+    }
+}
+
+impl Served for BaseConsumer<Context> {
+    fn client(&self) -> &Client<Context> {
+        Consumer::client(self)
+    }
+
+    fn serve(&self) {
+        // Error events come back as errors here (the context has them), log
+        // lines as nothing: one event per poll.
+        for _ in 0..SERVED {
+            let _ = self.poll(Duration::ZERO);
+        }
+    }
+}
+
+/// Whether a request's error is one librdkafka gives after waiting in vain
+/// (worth another slice of [`KafkaSettings::wait`]).
+fn is_waiting(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::OperationTimedOut
+                | Code::RequestTimedOut
+                | Code::BrokerTransportFailure
+                | Code::AllBrokersDown
+        )
+    )
+}
+
+/// Whether the brokers said that this principal is not authorized (an ACL is missing).
+pub fn is_denied(err: &KafkaError) -> bool {
+    err.rdkafka_error_code().is_some_and(is_denied_code)
+}
+
+/// [`is_denied`] for an error code.
+pub fn is_denied_code(code: RDKafkaErrorCode) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        code,
+        Code::TopicAuthorizationFailed
+            | Code::GroupAuthorizationFailed
+            | Code::ClusterAuthorizationFailed
+            | Code::TransactionalIdAuthorizationFailed
+    )
+}
+
+/// Whether a consumer's error is one librdkafka recovers from by itself: a
+/// connection lost (a broker stopped), a leader moving to another broker. A
+/// reader keeps polling past these, bounded by its deadline; every other
+/// error (authorization, a missing topic, a corrupt batch) stops it.
+pub fn is_transient(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::BrokerTransportFailure
+                | Code::AllBrokersDown
+                | Code::NotLeaderForPartition
+                | Code::LeaderNotAvailable
+                | Code::RequestTimedOut
+                | Code::OperationTimedOut
+                | Code::NetworkException
+                | Code::NotEnoughReplicas
+                | Code::FencedLeaderEpoch
+                | Code::UnknownLeaderEpoch
+                | Code::OffsetNotAvailable
+                | Code::PreferredLeaderNotAvailable
+                | Code::NotCoordinator
+                | Code::CoordinatorNotAvailable
+        )
+    )
+}
+
+/// Whether the brokers said that a topic or partition does not exist.
+pub fn is_missing(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(Code::UnknownPartition | Code::UnknownTopic | Code::UnknownTopicOrPartition)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    /// What the cursor read reported for a missing topic: "cannot read the
+    /// offsets ... within 30s: Meta data fetch error: UnknownPartition".
+    #[test]
+    fn a_missing_topic_is_not_called_a_timeout() {
+        use rdkafka::error::RDKafkaErrorCode;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownPartition);
+        let e = s.unreachable("read the offsets of t", &err, &Context::default());
+        let typed = e.chain().find_map(|c| c.downcast_ref::<BrokerError>());
+        assert!(matches!(typed, Some(BrokerError::Missing { .. })), "{e}");
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(
+            text.contains("does not exist") && text.contains("--create-topics"),
+            "{text}"
+        );
+        assert!(!text.contains("within"), "{text}");
+        let slow = KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut);
+        let text = s
+            .unreachable("read x", &slow, &Context::default())
+            .to_string();
+        assert!(text.contains("within 30s"), "{text}");
+    }
+
+    /// A missing ACL is neither a timeout nor a missing topic.
+    #[test]
+    fn a_missing_acl_is_said_plainly() {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let s = KafkaSettings::new(Some("b:1"), None, &[], Duration::from_secs(30)).unwrap();
+        let err = KafkaError::MessageConsumption(Code::TopicAuthorizationFailed);
+        let e = s.unreachable("read t", &err, &Context::default());
+        let text = e.to_string();
+        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert!(
+            text.contains("not authorized") && text.contains("Read"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("within") && !text.contains("does not exist"),
+            "{text}"
+        );
+        assert!(is_denied_code(Code::ClusterAuthorizationFailed));
+        assert!(!is_denied_code(Code::UnknownTopicOrPartition));
+    }
+}

@@ -1,0 +1,195 @@
+//! Missing ACLs: each run names the permission it lacks, and a principal
+//! that may not read a topic holding data never takes it for an empty one.
+
+use super::*;
+
+#[test]
+fn without_create_create_topics_says_so() {
+    let Some(s) = secured() else { return };
+    refused_publish(
+        s,
+        &s.user("nocreate"),
+        FAST,
+        &[
+            "creating topic sec.no.",
+            "TopicAuthorizationFailed",
+            "no Create ACL",
+        ],
+    );
+}
+
+#[test]
+fn without_write_publish_names_the_missing_permission() {
+    let Some(s) = secured() else { return };
+    let (topics, stub, records, aggregates) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    let r = publish(
+        &s.user("nowrite"),
+        &stub,
+        &topics,
+        LATER,
+        &["-vv", "--kafka-timeout", &timeout],
+    );
+    assert_refused(
+        &r,
+        FAST,
+        &["AuthorizationFailed", "no Write ACL", &topics.records],
+    );
+    assert_eq!(s.count(&topics.records), records);
+    assert_eq!(s.count(&topics.aggregates), aggregates);
+}
+
+#[test]
+fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
+    let Some(s) = secured() else { return };
+    let (topics, stub, records, aggregates) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    // At the same time as alice's run: an empty cursor would publish it all again.
+    for now in [NOW, LATER] {
+        let r = publish(
+            &s.user("noread"),
+            &stub,
+            &topics,
+            now,
+            &["-vv", "--kafka-timeout", &timeout],
+        );
+        assert_refused(
+            &r,
+            FAST,
+            &["cannot read the cursors", "no Read ACL", &topics.records],
+        );
+        assert_eq!(s.count(&topics.records), records, "published again");
+        assert_eq!(s.count(&topics.aggregates), aggregates, "published again");
+    }
+    // consume says the same.
+    let r = run(
+        &s.user("noread"),
+        &strings(&[
+            "consume",
+            "--topic",
+            &topics.records,
+            "--from-beginning",
+            "--kafka-timeout",
+            &timeout,
+        ]),
+    );
+    assert_refused(&r, FAST, &["not authorized", "Read (to read"]);
+    assert!(r.out.is_empty(), "{}", r.out);
+}
+
+#[test]
+fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
+    let Some(s) = secured() else { return };
+    let (topics, stub, records, aggregates) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    let r = publish(
+        &s.user("nobody"),
+        &stub,
+        &topics,
+        LATER,
+        &["-vv", "--kafka-timeout", &timeout],
+    );
+    assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
+    assert!(!r.err.contains("does not exist"), "{}", r.err);
+    assert_eq!(s.count(&topics.records), records);
+    assert_eq!(s.count(&topics.aggregates), aggregates);
+    let r = run(
+        &s.user("nobody"),
+        &strings(&[
+            "consume",
+            "--topic",
+            &topics.records,
+            "--kafka-timeout",
+            &timeout,
+        ]),
+    );
+    assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
+}
+
+/// Many short runs over TLS, each ending right after its cursor read
+/// ("nothing to backfill"): every one exits 0. A consumer left to the
+/// process exit (not destroyed) made about one in 40 end with SIGSEGV, its
+/// broker threads still running while the exit freed OpenSSL.
+#[test]
+fn short_tls_runs_never_crash_at_exit() {
+    let Some(s) = secured() else { return };
+    let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
+    let stub = stub_at("2026-11-20T00:00:30Z");
+    let topics = Topics::new("sec.exit");
+    let args = strings(&[
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--records-topic",
+        &topics.records,
+        "--aggregates-topic",
+        &topics.aggregates,
+        "--create-topics",
+        "--min-request-interval",
+        "0s",
+        "--from",
+        "2026-11-10T00:00:00Z",
+        "--to",
+        "2026-11-10T00:10:00Z",
+    ]);
+    let first = run(&auth, &args);
+    assert_eq!(first.code, 0, "{}", first.err);
+    assert_eq!(s.count(&topics.records), 10);
+    let started = Instant::now();
+    for i in 0..80 {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"))
+            .args(&args)
+            .args(["--brokers", &auth.brokers])
+            .args(&auth.args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "run {i}: {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    eprintln!("80 short TLS runs in {:?}", started.elapsed());
+    assert_eq!(s.count(&topics.records), 10);
+}
+
+#[test]
+fn consume_group_needs_read_on_the_group() {
+    let Some(s) = secured() else { return };
+    let (topics, _stub, records, _) = existing_topics(s);
+    let timeout = format!("{TIMEOUT_S}s");
+    // A group alice may read (eds*): it joins, reads everything and commits.
+    let group = unique_topic("eds-sec-group");
+    let consume = [
+        "consume",
+        "--topic",
+        &topics.records,
+        "--group",
+        &group,
+        "--format",
+        "json",
+    ];
+    let ok = run(&s.user("alice"), &strings(&consume));
+    assert_eq!(ok.code, 0, "{}", ok.err);
+    assert_eq!(ok.out.lines().count(), records);
+    // alice may read the topic, and groups named eds*, not this one.
+    let r = run(
+        &s.user("alice"),
+        &strings(&[
+            "consume",
+            "--topic",
+            &topics.records,
+            "--group",
+            "other-group",
+            "--kafka-timeout",
+            &timeout,
+        ]),
+    );
+    assert_refused(
+        &r,
+        FAST,
+        &["GroupAuthorizationFailed", "Read on the consumer group"],
+    );
+    assert!(r.out.is_empty(), "{}", r.out);
+}
