@@ -291,7 +291,11 @@ pub fn aggregate_rows(
 
 /// The row times absent from a window, on the resolution's grid, given the
 /// rows of one key combination in time order.
-fn missing(window: &Window<'_>, rows: &[&Row], resolution: chrono::TimeDelta) -> Vec<DateTime<Utc>> {
+fn missing(
+    window: &Window<'_>,
+    rows: &[&Row],
+    resolution: chrono::TimeDelta,
+) -> Vec<DateTime<Utc>> {
     let mut present = rows.iter().map(|r| r.time).peekable();
     let mut out = Vec::new();
     let mut t = crate::time::floor(window.start, resolution);

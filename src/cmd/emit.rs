@@ -48,7 +48,9 @@ impl Emitter<'_> {
             }
             for row in new {
                 if rule.is_new(&row.key, window.end) {
-                    let rows = by_key.get(row.key.as_slice()).map_or(&[][..], Vec::as_slice);
+                    let rows = by_key
+                        .get(row.key.as_slice())
+                        .map_or(&[][..], Vec::as_slice);
                     let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
                     self.sink.aggregate(&agg)?;
                     rule.mark(&row.key, window.end);
