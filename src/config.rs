@@ -562,7 +562,10 @@ mod tests {
         let window = |extra: &[&str]| config(extra).unwrap().aggregate.window;
         assert_eq!(window(&[]), TimeDelta::minutes(5));
         assert_eq!(window(&["--dataset", "CO2Emis"]), TimeDelta::minutes(5));
-        assert_eq!(window(&["--dataset", "DayAheadPrices"]), TimeDelta::minutes(15));
+        assert_eq!(
+            window(&["--dataset", "DayAheadPrices"]),
+            TimeDelta::minutes(15)
+        );
         let hourly = [
             "--dataset",
             "Elspotprices",
