@@ -174,9 +174,9 @@ pub struct AggregateArgs {
         value_name = "LIST"
     )]
     pub stats: Vec<Stat>,
-    /// Length of the trailing window (a multiple of the dataset's resolution)
-    #[arg(long, env = "EDS_WINDOW", default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
-    pub window: Duration,
+    /// Length of the trailing window, a multiple of the dataset's resolution [default: the smallest multiple that is at least 5m]
+    #[arg(long, env = "EDS_WINDOW", value_parser = parse_duration, value_name = "DURATION")]
+    pub window: Option<Duration>,
     /// Aggregates CSV: add `expected_rows,missing` (row times absent from the window) at the end
     #[arg(long, env = "EDS_COMPLETENESS")]
     pub completeness: bool,

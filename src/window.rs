@@ -2,7 +2,7 @@
 //! finding the newest complete row time, and cutting the trailing window
 //! (`[end - span, end)`, in UTC) that ends just after it.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -62,6 +62,8 @@ pub struct Slider {
     resolution: TimeDelta,
     buffer: VecDeque<Row>,
     group: Vec<Row>,
+    /// The key combinations in `group`, for the duplicate check.
+    group_keys: HashSet<Vec<String>>,
 }
 
 impl Slider {
@@ -71,6 +73,7 @@ impl Slider {
             resolution,
             buffer: VecDeque::new(),
             group: Vec::new(),
+            group_keys: HashSet::new(),
         }
     }
 
@@ -91,19 +94,22 @@ impl Slider {
                 bail!("rows are not in time order: {} after {}", row.time, t)
             }
             Some(t) if row.time == t => {
-                if self
-                    .group
-                    .iter()
-                    .chain(self.buffer.iter().rev().take_while(|r| r.time == t))
-                    .any(|r| r.key == row.key)
-                {
-                    return Ok(());
+                let duplicate = if self.group.is_empty() {
+                    // Only after finish: the completed group is in the buffer.
+                    let mut same_time = self.buffer.iter().rev().take_while(|r| r.time == t);
+                    same_time.any(|r| r.key == row.key)
+                } else {
+                    self.group_keys.contains(&row.key)
+                };
+                if !duplicate {
+                    self.group_keys.insert(row.key.clone());
+                    self.group.push(row);
                 }
-                self.group.push(row);
                 Ok(())
             }
             _ => {
                 self.complete(done)?;
+                self.group_keys.insert(row.key.clone());
                 self.group.push(row);
                 Ok(())
             }
@@ -120,6 +126,7 @@ impl Slider {
             return Ok(());
         }
         let mut group = std::mem::take(&mut self.group);
+        self.group_keys.clear();
         group.sort_by(|a, b| a.key.cmp(&b.key));
         let end = group[0].time + self.resolution;
         let start = end - self.span;

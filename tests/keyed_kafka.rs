@@ -81,6 +81,11 @@ fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
 
 /// Produces one message with our header for `dataset` (a forged cursor).
 fn produce_ours(brokers: &str, topic: &str, dataset: &str, key: &str) {
+    produce_ours_bytes(brokers, topic, dataset, key.as_bytes());
+}
+
+/// [`produce_ours`] with any key bytes.
+fn produce_ours_bytes(brokers: &str, topic: &str, dataset: &str, key: &[u8]) {
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     use rdkafka::ClientConfig;
@@ -209,4 +214,32 @@ fn dry_run_equals_what_a_first_run_publishes() {
         7,
         "a header and six key combinations"
     );
+}
+
+/// A key of ours that is not UTF-8 is never decoded lossily (FF would read
+/// as U+FFFD, the cursor of a real key holding U+FFFD): exit 3, naming the
+/// message, and no API request spent.
+#[test]
+fn a_key_of_ours_that_is_not_utf8_stops_the_run() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = forecasts_stub("2026-11-28T10:45:00Z");
+    produce_ours_bytes(
+        &brokers,
+        RECORDS,
+        "Forecasts_5Min",
+        b"2026-11-28T11:55:00Z/DK1/\xff",
+    );
+    let (code, out, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
+    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    for part in [
+        RECORDS,
+        "partition 0",
+        "offset 0",
+        "not UTF-8",
+        "new topics",
+    ] {
+        assert!(err.contains(part), "{part} not in: {err}");
+    }
+    assert!(stub.requests().is_empty(), "no API request spent");
 }

@@ -142,3 +142,41 @@ fn every_known_dataset_is_served_with_its_keys() {
         assert_eq!(code, 3, "{dataset}: {err}");
     }
 }
+
+/// `--keys N` serves the synthetic dataset with N key combinations, which a
+/// described dry run reads: one aggregate per combination.
+#[test]
+fn keys_serve_a_described_dataset_with_that_many_combinations() {
+    let o = options(&["--keys", "250", "--now", "2026-11-28T12:00:30Z"]);
+    assert_eq!((o.keys, o.dataset.as_str()), (Some(250), "Synthetic"));
+    for bad in ["0", "x", "99999999999"] {
+        assert!(
+            parse(&["--keys", bad]).unwrap_err().contains("--keys"),
+            "{bad}"
+        );
+    }
+    let stub = stub_cli::start(&o);
+    let (code, out, err) = dry_run(
+        &stub,
+        "2026-11-28T12:00:30Z",
+        &[
+            "--dataset",
+            "Synthetic",
+            "--time-column",
+            "Minutes5UTC",
+            "--dk-time-column",
+            "Minutes5DK",
+            "--key-columns",
+            "Area",
+            "--resolution",
+            "5m",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(lines.len(), 250);
+    assert!(
+        lines[0].contains("A0000001") && lines[249].contains("A0000250"),
+        "{out}"
+    );
+}

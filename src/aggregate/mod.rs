@@ -243,7 +243,20 @@ pub fn aggregate(
     key: &[String],
     fields: &[String],
 ) -> Aggregate {
-    let rows = || window.rows.iter().filter(|r| r.key == key);
+    let rows: Vec<&Row> = window.rows.iter().filter(|r| r.key == key).collect();
+    aggregate_rows(dataset, window, key, &rows, fields)
+}
+
+/// [`aggregate`] given the rows of `key` in `window` (in time order), so
+/// that a caller with many key combinations groups the window's rows once
+/// instead of scanning the window once per combination.
+pub fn aggregate_rows(
+    dataset: &Dataset,
+    window: &Window<'_>,
+    key: &[String],
+    rows: &[&Row],
+    fields: &[String],
+) -> Aggregate {
     let resolution = dataset.resolution;
     let expected_rows = ((window.end - window.start).num_milliseconds()
         / resolution.num_milliseconds().max(1))
@@ -258,33 +271,29 @@ pub fn aggregate(
             .cloned()
             .zip(key.iter().cloned())
             .collect(),
-        rows: rows().count() as u64,
+        rows: rows.len() as u64,
         completeness: Some(Completeness {
             expected_rows,
-            missing: missing(window, key, resolution),
+            missing: missing(window, rows, resolution),
         }),
         fields: fields
             .iter()
             .map(|f| {
-                let values = rows().filter_map(|r| r.number(f).ok().flatten());
+                let values = rows.iter().filter_map(|r| r.number(f).ok().flatten());
                 (f.clone(), FieldStats::of(values))
             })
             .collect(),
     }
 }
 
-/// The row times of `key` absent from a window, on the resolution's grid.
+/// The row times absent from a window, on the resolution's grid, given the
+/// rows of one key combination in time order.
 fn missing(
     window: &Window<'_>,
-    key: &[String],
+    rows: &[&Row],
     resolution: chrono::TimeDelta,
 ) -> Vec<DateTime<Utc>> {
-    let mut present = window
-        .rows
-        .iter()
-        .filter(|r| r.key == key)
-        .map(|r| r.time)
-        .peekable();
+    let mut present = rows.iter().map(|r| r.time).peekable();
     let mut out = Vec::new();
     let mut t = crate::time::floor(window.start, resolution);
     if t < window.start {

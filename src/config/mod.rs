@@ -193,11 +193,14 @@ fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
     if text.trim() == "all" {
         return Ok(Fields::All);
     }
-    let names: Vec<String> = text
-        .split(',')
-        .map(|f| f.trim().to_string())
-        .filter(|f| !f.is_empty())
-        .collect();
+    // A field named twice is aggregated once (as --stats does), so that an
+    // aggregate never has the same member twice.
+    let mut names: Vec<String> = Vec::new();
+    for f in text.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        if !names.iter().any(|n| n == f) {
+            names.push(f.to_string());
+        }
+    }
     if names.is_empty() {
         return Err(usage("--fields is empty: name fields or use 'all'".into()));
     }
@@ -294,6 +297,16 @@ impl SourceConfig {
     }
 }
 
+/// The default `--window`: the smallest multiple of the dataset's resolution
+/// that is at least five minutes (5m for 1- and 5-minute data, 15m for
+/// 15-minute data, 1h for hourly data).
+fn default_window(resolution: TimeDelta) -> TimeDelta {
+    let five = TimeDelta::minutes(5);
+    let res = resolution.num_milliseconds().max(1);
+    let n = (five.num_milliseconds() + res - 1) / res;
+    TimeDelta::milliseconds(n * res)
+}
+
 impl AggregateConfig {
     pub fn from_args(args: &AggregateArgs, dataset: &Dataset) -> Result<AggregateConfig> {
         let fields = fields(args.fields.as_deref(), dataset)?;
@@ -303,8 +316,8 @@ impl AggregateConfig {
                 stats.push(*s);
             }
         }
-        let window = span(args.window);
         let res = dataset.resolution;
+        let window = args.window.map_or_else(|| default_window(res), span);
         if window <= TimeDelta::zero() || window.num_milliseconds() % res.num_milliseconds() != 0 {
             return Err(usage(format!(
                 "--window {} must be a positive multiple of {}'s resolution ({})",
@@ -428,6 +441,43 @@ mod tests {
         let err = config(&["--api-url", "not a url"]).unwrap_err();
         let typed = err.chain().find_map(|e| e.downcast_ref::<ConfigError>());
         assert!(matches!(typed, Some(ConfigError::BadUrl { .. })), "{err}");
+    }
+
+    #[test]
+    fn default_window_is_the_smallest_multiple_of_the_resolution_from_5m() {
+        let window = |extra: &[&str]| config(extra).unwrap().aggregate.window;
+        assert_eq!(window(&[]), TimeDelta::minutes(5));
+        assert_eq!(window(&["--dataset", "CO2Emis"]), TimeDelta::minutes(5));
+        assert_eq!(
+            window(&["--dataset", "DayAheadPrices"]),
+            TimeDelta::minutes(15)
+        );
+        let hourly = [
+            "--dataset",
+            "Elspotprices",
+            "--time-column",
+            "HourUTC",
+            "--dk-time-column",
+            "HourDK",
+            "--key-columns",
+            "PriceArea",
+            "--resolution",
+            "1h",
+        ];
+        assert_eq!(window(&hourly), TimeDelta::hours(1));
+        assert_eq!(default_window(TimeDelta::minutes(2)), TimeDelta::minutes(6));
+        assert_eq!(default_window(TimeDelta::minutes(1)), TimeDelta::minutes(5));
+        // Given explicitly, it is checked as before.
+        assert!(config(&[&hourly[..], &["--window", "5m"]].concat()).is_err());
+    }
+
+    #[test]
+    fn a_field_named_twice_is_aggregated_once() {
+        let c = config(&["--fields", "SolarPower,CO2Emission,SolarPower"]).unwrap();
+        assert_eq!(
+            c.aggregate.fields,
+            Fields::Named(vec!["SolarPower".into(), "CO2Emission".into()])
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 
 use anyhow::Result;
 
+use std::collections::HashMap;
+
 use super::Published;
-use crate::aggregate::aggregate;
+use crate::aggregate::aggregate_rows;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{or_code, Exit};
 use crate::sink::Sink;
@@ -36,9 +38,20 @@ impl Emitter<'_> {
             }
         }
         if let Some(rule) = &mut self.aggregates {
+            // The window's rows by key combination, once per time: each
+            // aggregate then reads only its own rows (linear in keys).
+            let mut by_key: HashMap<&[String], Vec<&Row>> = HashMap::new();
+            if new.iter().any(|row| rule.is_new(&row.key, window.end)) {
+                for r in window.rows {
+                    by_key.entry(r.key.as_slice()).or_default().push(r);
+                }
+            }
             for row in new {
                 if rule.is_new(&row.key, window.end) {
-                    let agg = aggregate(self.dataset, &window, &row.key, self.fields);
+                    let rows = by_key
+                        .get(row.key.as_slice())
+                        .map_or(&[][..], Vec::as_slice);
+                    let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
                     self.sink.aggregate(&agg)?;
                     rule.mark(&row.key, window.end);
                 }

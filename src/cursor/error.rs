@@ -33,6 +33,13 @@ pub enum CursorError {
         #[source]
         source: BadKey,
     },
+    /// A key of ours that is not UTF-8 (exit 3): never read lossily.
+    #[error("{message}")]
+    NotUtf8 {
+        message: String,
+        #[source]
+        source: std::str::Utf8Error,
+    },
     /// A key with another number of key values than the dataset's (exit 3).
     #[error("{message}")]
     KeyColumns { message: String },
@@ -48,6 +55,7 @@ impl Staged for CursorError {
                 Exit::Kafka
             }
             CursorError::BadKey { .. }
+            | CursorError::NotUtf8 { .. }
             | CursorError::KeyColumns { .. }
             | CursorError::Future { .. } => Exit::Data,
         }

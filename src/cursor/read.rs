@@ -351,13 +351,26 @@ impl Reader<'_> {
         if !ours {
             return Ok(None);
         }
-        let text = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
         let at = format!(
             "{} partition {} offset {}",
             m.topic(),
             m.partition(),
             m.offset()
         );
+        // Never decoded lossily: a key that is not UTF-8 would otherwise read
+        // as the cursor of a real key holding U+FFFD.
+        let bytes = m.key().unwrap_or_default();
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            staged(CursorError::NotUtf8 {
+                message: format!(
+                    "cannot read the cursor: {at} has a key that is not UTF-8 ({}): not written \
+                     by eds-kafka; publish into new topics (--records-topic / EDS_RECORDS_TOPIC, \
+                     --aggregates-topic / EDS_AGGREGATES_TOPIC)",
+                    String::from_utf8_lossy(bytes).escape_debug()
+                ),
+                source: e,
+            })
+        })?;
         let key: MessageKey = text.parse().map_err(|e| {
             staged(CursorError::BadKey {
                 message: format!("cannot read the cursor: {at} has key '{text}': {e}"),

@@ -90,6 +90,25 @@ pub fn co2(name: &'static str) -> Shape {
 }
 
 /// The keyed datasets of the known table, by name (case ignored).
+/// A described dataset `Synthetic` with `n` key combinations (column `Area`,
+/// values `A0000001`...), every 5 minutes, one field: for scale benchmarks.
+/// Describe it with `--dataset Synthetic --time-column Minutes5UTC
+/// --dk-time-column Minutes5DK --key-columns Area --resolution 5m`.
+pub fn synthetic(n: usize) -> Shape {
+    let keys = (1..=n)
+        .map(|k| vec![&*Box::leak(format!("A{k:07}").into_boxed_str())])
+        .collect();
+    Shape {
+        name: "Synthetic",
+        time_column: "Minutes5UTC",
+        dk_column: "Minutes5DK",
+        key_columns: vec!["Area"],
+        keys,
+        resolution: TimeDelta::minutes(5),
+        fields: vec!["Value"],
+    }
+}
+
 pub fn by_name(name: &str) -> Option<Shape> {
     let shapes = [
         forecasts(),

@@ -13,7 +13,7 @@ use super::keyed::{self, Shape};
 use super::stub::StubApi;
 
 pub const USAGE: &str = "\
-usage: stub_api [--listen HOST:PORT] [--now RFC3339] [--dataset NAME] [--full-rows] [--cache]
+usage: stub_api [--listen HOST:PORT] [--now RFC3339] [--dataset NAME] [--keys N] [--full-rows] [--cache]
 
 A stand-in for the Energi Data Service API (docs/api.md) with synthetic rows,
 for trying eds-kafka without the internet. Prints its base URL on stdout once
@@ -29,6 +29,10 @@ listening, then serves until killed.
                       DayAheadPrices (per PriceArea, every 15 minutes, up to a
                       day ahead of the clock)
   --forecasts         the same as --dataset Forecasts_5Min
+  --keys N            serve `Synthetic` instead: N key combinations (column Area),
+                      every 5 minutes, one field (scale benchmarks; describe it with
+                      --dataset Synthetic --time-column Minutes5UTC
+                      --dk-time-column Minutes5DK --key-columns Area --resolution 5m)
   --full-rows         PowerSystemRightNow: all 24 fields of the real dataset
   --cache             keep each response and serve it again (benchmarks)
   -h, --help          print this and exit
@@ -43,6 +47,8 @@ pub struct Options {
     pub dataset: String,
     pub full_rows: bool,
     pub cache: bool,
+    /// `--keys N`: the synthetic dataset with N key combinations.
+    pub keys: Option<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -60,6 +66,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
         dataset: "PowerSystemRightNow".to_string(),
         full_rows: false,
         cache: false,
+        keys: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -86,6 +93,16 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
             "--forecasts" => o.dataset = "Forecasts_5Min".to_string(),
             "--full-rows" => o.full_rows = true,
             "--cache" => o.cache = true,
+            "--keys" => {
+                let text = value()?;
+                let n = text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .ok_or(format!("--keys '{text}': a number from 1 to 10000000"))?;
+                o.keys = Some(n);
+                o.dataset = "Synthetic".to_string();
+            }
             _ => return Err(format!("unknown option '{arg}'")),
         }
     }
@@ -118,7 +135,11 @@ pub fn start(o: &Options) -> StubApi {
     if o.cache {
         api.cache_bodies();
     }
-    if let Some(shape) = keyed::by_name(&o.dataset) {
+    if let Some(shape) = o
+        .keys
+        .map(keyed::synthetic)
+        .or_else(|| keyed::by_name(&o.dataset))
+    {
         let name = shape.name;
         api.serve_generated(
             name,
@@ -177,7 +198,11 @@ pub fn banner(o: &Options, url: &str) -> String {
     let clock = o
         .now
         .map_or("the system clock".to_string(), |t| t.to_rfc3339());
-    let what = match keyed::by_name(&o.dataset) {
+    let what = match o
+        .keys
+        .map(keyed::synthetic)
+        .or_else(|| keyed::by_name(&o.dataset))
+    {
         Some(s) => format!(
             "one row every {} min per {} ({} combinations)",
             s.resolution.num_minutes(),
