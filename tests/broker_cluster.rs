@@ -312,7 +312,12 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
             .args(["--kafka-timeout", "25s"])
             // Small batches, one in flight: the backfill lasts long enough
             // for the kill to land in the middle of it.
-            .args(["-X", "batch.num.messages=4", "-X", "max.in.flight.requests.per.connection=1"])
+            .args([
+                "-X",
+                "batch.num.messages=4",
+                "-X",
+                "max.in.flight.requests.per.connection=1",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
