@@ -25,6 +25,8 @@ Exit codes:
   4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
       unreachable within --kafka-timeout, a password or TLS certificate refused (said at
       once), a missing ACL (named), a topic or partition missing, a delivery failed
+  5   status: unhealthy (a key's newest record older than --max-lag or none within --since,
+      a duplicate key, more than --max-incomplete incomplete windows)
   75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
       (the next run retries)";
 
@@ -72,6 +74,9 @@ pub enum Command {
     /// Read a topic back and print it as CSV (the columns publish prints in a dry run) or JSON
     #[command(after_help = EXIT_CODES)]
     Consume(ConsumeArgs),
+    /// Report the topics' health over the last --since: lag, completeness, duplicates (exit 5 when unhealthy)
+    #[command(after_help = EXIT_CODES)]
+    Status(StatusArgs),
     /// Print the JSON Schema of a dataset's record or aggregate message value
     #[command(after_help = EXIT_CODES)]
     Schema(SchemaArgs),
@@ -289,6 +294,42 @@ pub struct BackfillArgs {
     pub records: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The dataset whose topics are read (names the default topics, reads the key columns)
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+    /// Records topic (default eds.<dataset>.records)
+    #[arg(long, env = "EDS_RECORDS_TOPIC", value_name = "NAME")]
+    pub records_topic: Option<String>,
+    /// Aggregates topic (default eds.<dataset>.aggregates)
+    #[arg(long, env = "EDS_AGGREGATES_TOPIC", value_name = "NAME")]
+    pub aggregates_topic: Option<String>,
+    /// The period read: messages whose key time is within this span before --now
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub since: Duration,
+    /// The time the lag is measured to (default: the system clock)
+    #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    /// A key whose newest record is older than this is lagging (exit 5)
+    #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_lag: Duration,
+    /// More incomplete windows (aggregates with missing rows) than this is unhealthy (exit 5)
+    #[arg(long, default_value_t = 0, value_parser = parse_count, value_name = "N")]
+    pub max_incomplete: u64,
+    /// Output format: table, or json (one object)
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: StatusFormat,
+}
+
 /// The largest `--partition`: Kafka's partition ids are 32-bit.
 const MAX_PARTITION: i32 = i32::MAX;
 /// The largest `--last` and `--max-messages`.
@@ -473,6 +514,7 @@ mod tests {
             Exit::Usage,
             Exit::Data,
             Exit::Kafka,
+            Exit::Unhealthy,
             Exit::Temporary,
         ];
         let listed: Vec<i32> = EXIT_CODES

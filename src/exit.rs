@@ -19,6 +19,10 @@ pub enum Exit {
     /// Kafka error: broker unreachable, credentials or TLS refused, an ACL
     /// missing, or a delivery failed.
     Kafka = 4,
+    /// `status` read the topics and found them unhealthy: the newest record
+    /// of a key older than `--max-lag` (or none in `--since`), a duplicate
+    /// key, or more than `--max-incomplete` incomplete windows.
+    Unhealthy = 5,
     /// Temporary condition (rate limit, 5xx, timeout, stale data, lock held):
     /// the next run may succeed.
     Temporary = 75,

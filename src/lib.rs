@@ -16,6 +16,7 @@ pub mod cursor;
 pub mod dataset;
 pub mod exit;
 pub mod files;
+pub mod health;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Publish(args) => publish(&args, clock),
         Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
+        Command::Status(args) => cmd::status::run(&config::StatusConfig::from_args(&args, clock)?),
         Command::Schema(args) => cmd::schema::run(&config::SchemaConfig::from_args(&args)?),
     }
 }

@@ -4,3 +4,4 @@ pub mod backfill;
 pub mod consume;
 pub mod publish;
 pub mod schema;
+pub mod status;

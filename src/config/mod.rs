@@ -18,9 +18,11 @@ use crate::time::format_span;
 
 mod backfill;
 mod consume;
+mod status;
 
 pub use backfill::BackfillConfig;
 pub use consume::{ConsumeConfig, ConsumeFormat, Start};
+pub use status::StatusConfig;
 
 /// The dataset and how to fetch it.
 #[derive(Debug, Clone)]
