@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod probe;
 pub mod records;
 pub mod redact;
+pub mod scan;
 pub mod sink;
 pub mod time;
 pub mod topics;
