@@ -18,7 +18,7 @@ Exit codes:
   1   unexpected error (a bug); a stdout closed by its reader is success
   2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
       no row has (retrying will not help)
-  3   permanent API or data error: 4xx other than 429, a body that is not the expected JSON,
+  3   permanent API or data error: chart: no aggregates within --since; 4xx other than 429, a body that is not the expected JSON,
       a missing time or key column, a non-numeric field, a body over --max-body; a message
       of ours whose key is not ours or lies in the future (the message names topic,
       partition, offset)
@@ -77,6 +77,9 @@ pub enum Command {
     /// Report the topics' health over the last --since: lag, completeness, duplicates (exit 5 when unhealthy)
     #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
+    /// Draw the aggregates of the last --since as an SVG: one panel per field, one line per key
+    #[command(after_help = EXIT_CODES)]
+    Chart(ChartArgs),
     /// Print the JSON Schema of a dataset's record or aggregate message value
     #[command(after_help = EXIT_CODES)]
     Schema(SchemaArgs),
@@ -328,6 +331,30 @@ pub struct StatusArgs {
     /// Output format: table, or json (one object)
     #[arg(long, value_enum, default_value = "table")]
     pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The dataset whose aggregates are drawn (names the default topic, reads the key columns)
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+    /// Aggregates topic (default eds.<dataset>.aggregates)
+    #[arg(long, env = "EDS_AGGREGATES_TOPIC", value_name = "NAME")]
+    pub aggregates_topic: Option<String>,
+    /// Fields to draw, one panel each (at most 8; default: the dataset's defaults, or all)
+    #[arg(long, env = "EDS_FIELDS", value_name = "A,B,...")]
+    pub fields: Option<String>,
+    /// The period drawn: windows ending within this span before --now
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub since: Duration,
+    /// The end of the time axis (default: the system clock)
+    #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    /// Write the SVG to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// The largest `--partition`: Kafka's partition ids are 32-bit.

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod api;
+pub mod chart;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
         Command::Status(args) => cmd::status::run(&config::StatusConfig::from_args(&args, clock)?),
+        Command::Chart(args) => cmd::chart::run(&config::ChartConfig::from_args(&args, clock)?),
         Command::Schema(args) => cmd::schema::run(&config::SchemaConfig::from_args(&args)?),
     }
 }
