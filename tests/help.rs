@@ -26,6 +26,7 @@ fn every_help_ends_with_the_exit_codes() {
         &["backfill"],
         &["consume"],
         &["status"],
+        &["chart"],
     ] {
         let text = help(args);
         let at = text
