@@ -9,53 +9,13 @@ mod support;
 use std::collections::BTreeMap;
 
 use support::args::Args;
-use support::broker::{test_broker, Topics};
-use support::keyed;
-use support::stub::StubApi;
-use support::utc;
+use support::broker::{prodex_backfilled, test_broker, Topics};
 
-const FROM: &str = "2026-11-28T04:00:00Z";
-const TO: &str = "2026-11-28T10:00:00Z";
 const NOW: &str = "2026-11-28T10:00:30Z";
 const DATASET: &str = "ElectricityProdex5MinRealtime";
-/// The row left out: DK1's at 07:00.
-const DROPPED: &str = "2026-11-28T07:00:00Z";
 
-/// Backfills FROM..TO into new topics; returns them.
 fn backfilled(brokers: &str) -> Topics {
-    let shape = keyed::prodex();
-    let solar = shape
-        .fields
-        .iter()
-        .position(|f| *f == "SolarPower")
-        .unwrap();
-    let rows = keyed::rows(&shape, utc(FROM), utc(TO))
-        .into_iter()
-        .filter(|(t, k)| (*t, *k) != (utc(DROPPED), 0))
-        .map(|(t, k)| {
-            keyed::row_with(&shape, t, k, |f| {
-                (f != solar)
-                    .then(|| keyed::value(&shape, t, k, f))
-                    .flatten()
-            })
-        })
-        .collect();
-    let stub = StubApi::start();
-    stub.serve_sorted_rows(rows);
-    let t = Topics::new("chart");
-    let (code, _, err) = Args::backfill(&stub.url)
-        .brokers(brokers)
-        .flag("--dataset", DATASET)
-        .flag("--window", "15m")
-        .flag("--fields", &shape.fields.join(","))
-        .flag("--records-topic", &t.records)
-        .flag("--aggregates-topic", &t.aggregates)
-        .flag("--from", FROM)
-        .flag("--to", TO)
-        .extra(&["--create-topics"])
-        .run();
-    assert_eq!(code, 0, "{err}");
-    t
+    prodex_backfilled(brokers, "chart")
 }
 
 fn chart(brokers: &str, topic: &str, extra: &[&str]) -> (i32, String, String) {

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::Value;
 use support::args::Args;
-use support::broker::{stub_at, test_broker, Topics};
+use support::broker::{prodex_backfilled, stub_at, test_broker, Topics};
 use support::utc;
 
 const NOW: &str = "2026-11-28T12:00:30Z";
@@ -144,6 +144,60 @@ fn a_duplicate_key_exits_5() {
         (5.into(), 1.into())
     );
     assert_eq!(report["reasons"], serde_json::json!(["1 duplicate key(s)"]));
+}
+
+/// A keyed dataset: a line per key combination, each with its own numbers.
+#[test]
+fn each_key_combination_is_reported_on_its_own() {
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    // 04:00..10:00 of DK1 and DK2, DK1's 07:00 row missing (15-minute windows).
+    let t = prodex_backfilled(&brokers, "status-keyed");
+    let now = "2026-11-28T10:00:30Z";
+    let dataset = [
+        "--dataset",
+        "ElectricityProdex5MinRealtime",
+        "--since",
+        "5h",
+    ];
+    let (code, report, err) = status(&brokers, &t, now, &dataset);
+    assert_eq!(code, 5, "{report}\n{err}");
+    let keys = report["keys"].as_array().unwrap();
+    let figures: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{} newest {} lag {} records {} windows {} incomplete {} missing {} gap {}",
+                k["key"],
+                k["newest"],
+                k["lag_seconds"],
+                k["records"],
+                k["windows"],
+                k["incomplete_windows"],
+                k["missing"],
+                k["largest_gap_seconds"]
+            )
+        })
+        .collect();
+    // Records 05:05..09:55 (59 times), windows ending 05:05..10:00 (60); DK1
+    // lacks 07:00, its windows ending 07:10 and 07:15 are incomplete and the
+    // one ending 07:05 was never published (its last row is the missing one).
+    assert_eq!(
+        figures,
+        [
+            r#"["DK1"] newest "2026-11-28T09:55:00Z" lag 330 records 58 windows 59 incomplete 2 missing ["2026-11-28T07:00:00Z"] gap 300"#,
+            r#"["DK2"] newest "2026-11-28T09:55:00Z" lag 330 records 59 windows 60 incomplete 0 missing [] gap null"#,
+        ]
+    );
+    assert_eq!(
+        report["reasons"],
+        serde_json::json!(["2 incomplete window(s) (more than --max-incomplete 0)"])
+    );
+    let mut lenient = dataset.to_vec();
+    lenient.extend(["--max-incomplete", "2"]);
+    let (code, _, err) = status(&brokers, &t, now, &lenient);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
