@@ -1,8 +1,9 @@
 //! Reading topics over a period (`status`, `chart`): partition `partition`
 //! of each topic, assigned without a group (nothing is committed), from the
-//! first message produced at or after the period's start to the high
-//! watermark, all within `--kafka-timeout`. A message is produced after its
-//! key's time, so none of the period comes before that offset. Only messages
+//! first message whose Kafka timestamp is at or after the period's start
+//! (`offsets_for_times`) to the high watermark, all within `--kafka-timeout`.
+//! The sink stamps each message with its key's time (row time, window end),
+//! so no message of the period comes before that offset. Only messages
 //! of ours (header `eds-dataset`) with a key of the dataset's shape are
 //! handed on; others are skipped (a warning for a bad key).
 

@@ -97,10 +97,19 @@ fn read(config: &ChartConfig) -> Result<Read> {
             }
         }
         read.windows += 1;
+        // Only the fields drawn are kept (a year is 100,000 windows a key).
+        let named = config.fields.named();
+        let drawn = |name: &String| {
+            named.map_or_else(
+                || read.fields.iter().take(MAX_PANELS).any(|f| f == name),
+                |n| n.contains(name),
+            )
+        };
+        let fields = agg.fields.into_iter().filter(|(n, _)| drawn(n)).collect();
         read.keys.entry(key.key).or_default().push(Window {
             end: key.time,
             incomplete: agg.completeness.is_some_and(|c| !c.missing.is_empty()),
-            fields: agg.fields,
+            fields,
         });
     })?;
     for windows in read.keys.values_mut() {
@@ -160,13 +169,14 @@ fn picture(config: &ChartConfig, read: &Read) -> Picture {
         })
         .collect();
     let downsampled = if most > PLOT_WIDTH {
-        format!(", up to {most} per line drawn as {PLOT_WIDTH} columns")
+        format!(", {PLOT_WIDTH} points a line")
     } else {
         String::new()
     };
     Picture {
+        // About 90 characters: the picture is 1200 pixels wide.
         title: format!(
-            "{}: mean per window, min-max shaded, {} to {} UTC ({} window(s){downsampled})",
+            "{}: {} to {}, {} window(s){downsampled}",
             config.dataset.name,
             format_utc(from),
             format_utc(config.now),
