@@ -44,7 +44,7 @@ impl ChartConfig {
                     .into(),
             ));
         }
-        let since = span(args.since);
+        let since = span(args.period.since);
         if since <= TimeDelta::zero() {
             return Err(usage("--since must be more than 0".into()));
         }
@@ -66,7 +66,7 @@ impl ChartConfig {
             partition: args.kafka.partition,
             fields,
             since,
-            now: args.now.unwrap_or(clock),
+            now: args.period.now.unwrap_or(clock),
             output: args.output.clone(),
         })
     }

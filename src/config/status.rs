@@ -40,7 +40,7 @@ impl StatusConfig {
                     .into(),
             ));
         }
-        let since = span(args.since);
+        let since = span(args.period.since);
         let max_lag = span(args.max_lag);
         if since <= TimeDelta::zero() || max_lag <= TimeDelta::zero() {
             return Err(usage("--since and --max-lag must be more than 0".into()));
@@ -59,7 +59,7 @@ impl StatusConfig {
             dataset,
             partition: args.kafka.partition,
             since,
-            now: args.now.unwrap_or(clock),
+            now: args.period.now.unwrap_or(clock),
             limits: Limits {
                 max_lag,
                 max_incomplete: args.max_incomplete,
