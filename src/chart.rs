@@ -2,7 +2,8 @@
 //! window as a line per key combination with its min-max band shaded, a UTC
 //! time axis, the field's unit when known. A window with missing rows (or
 //! no window at all) breaks the line, and an incomplete window is marked by
-//! a red dot on the panel's floor. More windows than the plot is wide are
+//! a red dot on the panel's floor; a window between two gaps (or the only
+//! one) is a dot of the line's colour. More windows than the plot is wide are
 //! downsampled to one point per pixel column first. Drawn with plotters'
 //! SVG backend (text as SVG `<text>`, no font files).
 
@@ -288,6 +289,13 @@ fn draw_series(
                 )))
                 .map_err(draw_error)?;
         }
+        if let [only] = segment {
+            // A line of one point is invisible: a dot instead.
+            let dot = only
+                .mean
+                .map(|m| Circle::new((only.end, m), 3, color.filled()));
+            chart.draw_series(dot).map_err(draw_error)?;
+        }
         let line = LineSeries::new(
             segment.iter().filter_map(|p| Some((p.end, p.mean?))),
             color.stroke_width(2),
@@ -363,6 +371,37 @@ mod tests {
         assert_eq!(down.iter().filter(|p| p.incomplete).count(), 1);
         assert!(down[3].incomplete);
         assert_eq!(downsample(&points[..5], from, to, 10).len(), 5);
+    }
+
+    #[test]
+    fn one_window_is_a_dot_and_an_empty_field_a_sentence() {
+        let from = point(0, None, false).end;
+        let series = |mean| Series {
+            label: "DK1".into(),
+            points: vec![point(30, mean, false)],
+        };
+        let picture = Picture {
+            title: "one window".into(),
+            from,
+            to: from + TimeDelta::hours(1),
+            step: TimeDelta::minutes(5),
+            panels: vec![
+                Panel {
+                    field: "A".into(),
+                    unit: Some("MW"),
+                    series: vec![series(Some(5.0))],
+                },
+                Panel {
+                    field: "B".into(),
+                    unit: None,
+                    series: vec![series(None)],
+                },
+            ],
+        };
+        let svg = render(&picture).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        assert!(svg.contains("B: no data in this period"));
+        assert!(svg.contains("A (MW)"));
     }
 
     #[test]
