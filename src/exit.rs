@@ -1,6 +1,7 @@
-//! Exit codes: the one enum every failure maps to, the error type that
-//! carries a code through `anyhow` chains up to `main` (keeping the error it
-//! was made from as its source), and how `main` reports an error.
+//! Exit codes: the one enum every failure maps to and its `--help` text,
+//! the error type that carries a code through `anyhow` chains up to `main`
+//! (keeping the error it was made from as its source), and how `main`
+//! reports an error.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,10 +20,33 @@ pub enum Exit {
     /// Kafka error: broker unreachable, credentials or TLS refused, an ACL
     /// missing, or a delivery failed.
     Kafka = 4,
+    /// `status` read the topics and found them unhealthy: the newest record
+    /// of a key older than `--max-lag` (or none in `--since`), a duplicate
+    /// key, or more than `--max-incomplete` incomplete windows.
+    Unhealthy = 5,
     /// Temporary condition (rate limit, 5xx, timeout, stale data, lock held):
     /// the next run may succeed.
     Temporary = 75,
 }
+
+/// The exit codes, shown after the options of every `--help` (`cli.rs`).
+pub const HELP: &str = "\
+Exit codes:
+  0   success
+  1   unexpected error (a bug); a stdout closed by its reader is success
+  2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
+      no row has (retrying will not help)
+  3   permanent API or data error: chart: no aggregates within --since; 4xx other than 429, a body that is not the expected JSON,
+      a missing time or key column, a non-numeric field, a body over --max-body; a message
+      of ours whose key is not ours or lies in the future (the message names topic,
+      partition, offset)
+  4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
+      unreachable within --kafka-timeout, a password or TLS certificate refused (said at
+      once), a missing ACL (named), a topic or partition missing, a delivery failed
+  5   status: unhealthy (a key's newest record older than --max-lag or none within --since,
+      a duplicate key, more than --max-incomplete incomplete windows)
+  75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
+      (the next run retries)";
 
 impl Exit {
     pub fn code(self) -> i32 {
@@ -192,6 +216,24 @@ pub fn report(err: &anyhow::Error, causes: bool, redact: impl Fn(&str) -> String
 mod tests {
     use super::*;
     use anyhow::Context;
+
+    #[test]
+    fn exit_codes_text_lists_every_code() {
+        let all = [
+            Exit::Success,
+            Exit::Internal,
+            Exit::Usage,
+            Exit::Data,
+            Exit::Kafka,
+            Exit::Unhealthy,
+            Exit::Temporary,
+        ];
+        let listed: Vec<i32> = HELP
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(listed, all.map(Exit::code));
+    }
 
     #[test]
     fn code_survives_context() {

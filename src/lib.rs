@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod api;
+pub mod chart;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -16,12 +17,14 @@ pub mod cursor;
 pub mod dataset;
 pub mod exit;
 pub mod files;
+pub mod health;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
 pub mod probe;
 pub mod records;
 pub mod redact;
+pub mod scan;
 pub mod sink;
 pub mod time;
 pub mod topics;
@@ -41,6 +44,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Publish(args) => publish(&args, clock),
         Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
+        Command::Status(args) => cmd::status::run(&config::StatusConfig::from_args(&args, clock)?),
+        Command::Chart(args) => cmd::chart::run(&config::ChartConfig::from_args(&args, clock)?),
         Command::Schema(args) => cmd::schema::run(&config::SchemaConfig::from_args(&args)?),
     }
 }

@@ -20,7 +20,14 @@ fn option_at(help: &str, flag: &str) -> usize {
 
 #[test]
 fn every_help_ends_with_the_exit_codes() {
-    for args in [&[][..], &["publish"], &["backfill"], &["consume"]] {
+    for args in [
+        &[][..],
+        &["publish"],
+        &["backfill"],
+        &["consume"],
+        &["status"],
+        &["chart"],
+    ] {
         let text = help(args);
         let at = text
             .find("Exit codes:")
@@ -31,9 +38,14 @@ fn every_help_ends_with_the_exit_codes() {
             .filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next())
             .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
             .collect();
-        assert_eq!(codes, ["0", "1", "2", "3", "4", "75"], "{args:?}:\n{text}");
+        assert_eq!(
+            codes,
+            ["0", "1", "2", "3", "4", "5", "75"],
+            "{args:?}:\n{text}"
+        );
     }
     assert!(help(&["publish"]).contains("75  temporary"));
+    assert!(help(&["status"]).contains("5   status: unhealthy"));
 }
 
 #[test]

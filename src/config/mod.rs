@@ -17,10 +17,14 @@ use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
 use crate::time::format_span;
 
 mod backfill;
+pub mod chart;
 mod consume;
+mod status;
 
 pub use backfill::BackfillConfig;
+pub use chart::ChartConfig;
 pub use consume::{ConsumeConfig, ConsumeFormat, Start};
+pub use status::StatusConfig;
 
 /// The dataset and how to fetch it.
 #[derive(Debug, Clone)]

@@ -47,6 +47,17 @@ fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completen
     }))
 }
 
+/// The row times an aggregate message value says are missing from its
+/// window (`status`). A value without `expected_rows` (written before
+/// completeness was) has none; a value that is not such an object is an error.
+pub fn missing_of(payload: &[u8]) -> Result<Vec<chrono::DateTime<chrono::Utc>>> {
+    let value: Value = serde_json::from_slice(payload)?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| anyhow!("not a JSON object"))?;
+    Ok(completeness(obj)?.map(|c| c.missing).unwrap_or_default())
+}
+
 /// Each field's statistics, and the stats they carry, in order.
 type FieldsAndStats = (Vec<(String, FieldStats)>, Vec<Stat>);
 

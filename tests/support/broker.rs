@@ -113,3 +113,47 @@ pub fn wait_for_listener(address: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+pub const PRODEX_FROM: &str = "2026-11-28T04:00:00Z";
+pub const PRODEX_TO: &str = "2026-11-28T10:00:00Z";
+/// The row left out: DK1's at 07:00.
+pub const PRODEX_DROPPED: &str = "2026-11-28T07:00:00Z";
+
+/// Backfills ElectricityProdex5MinRealtime (DK1, DK2) over PRODEX_FROM..PRODEX_TO
+/// with a 15-minute window into new topics named after `prefix`: DK1's row at
+/// PRODEX_DROPPED left out, SolarPower always null.
+pub fn prodex_backfilled(brokers: &str, prefix: &str) -> Topics {
+    let shape = super::keyed::prodex();
+    let solar = shape
+        .fields
+        .iter()
+        .position(|f| *f == "SolarPower")
+        .unwrap();
+    let rows = super::keyed::rows(&shape, utc(PRODEX_FROM), utc(PRODEX_TO))
+        .into_iter()
+        .filter(|(t, k)| (*t, *k) != (utc(PRODEX_DROPPED), 0))
+        .map(|(t, k)| {
+            super::keyed::row_with(&shape, t, k, |f| {
+                (f != solar)
+                    .then(|| super::keyed::value(&shape, t, k, f))
+                    .flatten()
+            })
+        })
+        .collect();
+    let stub = StubApi::start();
+    stub.serve_sorted_rows(rows);
+    let t = Topics::new(prefix);
+    let (code, _, err) = Args::backfill(&stub.url)
+        .brokers(brokers)
+        .flag("--dataset", "ElectricityProdex5MinRealtime")
+        .flag("--window", "15m")
+        .flag("--fields", &shape.fields.join(","))
+        .flag("--records-topic", &t.records)
+        .flag("--aggregates-topic", &t.aggregates)
+        .flag("--from", PRODEX_FROM)
+        .flag("--to", PRODEX_TO)
+        .extra(&["--create-topics"])
+        .run();
+    assert_eq!(code, 0, "{err}");
+    t
+}

@@ -1,0 +1,414 @@
+//! `chart`'s picture (no Kafka here): one panel per field, the mean per
+//! window as a line per key combination with its min-max band shaded, a UTC
+//! time axis, the field's unit when known. A window with missing rows (or
+//! no window at all) breaks the line, and an incomplete window is marked by
+//! a red dot on the panel's floor; a window between two gaps (or the only
+//! one) is a dot of the line's colour. More windows than the plot is wide are
+//! downsampled to one point per pixel column first. Drawn with plotters'
+//! SVG backend (text as SVG `<text>`, no font files).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The picture's width, and each panel's height, in pixels.
+pub const WIDTH: u32 = 1200;
+pub const PANEL_HEIGHT: u32 = 280;
+/// Pixels left of and around the plot area (labels, margins).
+const Y_LABELS: u32 = 70;
+const MARGIN: u32 = 12;
+/// The plot area's width: at most one point per pixel column.
+pub const PLOT_WIDTH: usize = (WIDTH - Y_LABELS - 4 * MARGIN) as usize;
+
+/// One window of one key combination: its end and the field's statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub end: DateTime<Utc>,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The window missed rows.
+    pub incomplete: bool,
+}
+
+/// One key combination's windows, sorted by end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<Point>,
+}
+
+/// One field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub field: String,
+    pub unit: Option<&'static str>,
+    pub series: Vec<Series>,
+}
+
+/// What the whole picture shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub title: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The time between two windows' ends (a longer step is a gap).
+    pub step: TimeDelta,
+    pub panels: Vec<Panel>,
+}
+
+/// A field's unit, where the dataset's documentation gives it.
+pub fn unit(dataset: &str, field: &str) -> Option<&'static str> {
+    match (dataset, field) {
+        (_, "CO2Emission") => Some("g/kWh"),
+        ("DayAheadPrices", f) if f.ends_with("DKK") => Some("DKK/MWh"),
+        ("DayAheadPrices", f) if f.ends_with("EUR") => Some("EUR/MWh"),
+        ("PowerSystemRightNow" | "Forecasts_5Min" | "ElectricityProdex5MinRealtime", _) => {
+            Some("MW")
+        }
+        _ => None,
+    }
+}
+
+/// At most `columns` points: the windows of each column of the time axis
+/// merged (mean of the means, least min, greatest max, incomplete if any is).
+pub fn downsample(
+    points: &[Point],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    columns: usize,
+) -> Vec<Point> {
+    let span = (to - from).num_milliseconds().max(1);
+    if points.len() <= columns || columns == 0 {
+        return points.to_vec();
+    }
+    let column = |p: &Point| {
+        let at = (p.end - from).num_milliseconds().clamp(0, span - 1);
+        (at as i128 * columns as i128 / span as i128) as usize
+    };
+    let mut out: Vec<Point> = Vec::with_capacity(columns);
+    let mut sums: Vec<(f64, u32)> = Vec::with_capacity(columns);
+    let mut last_column = None;
+    for p in points {
+        let c = column(p);
+        if last_column != Some(c) {
+            last_column = Some(c);
+            let end =
+                from + TimeDelta::milliseconds((c as i128 * span as i128 / columns as i128) as i64);
+            out.push(Point {
+                end,
+                mean: None,
+                min: None,
+                max: None,
+                incomplete: false,
+            });
+            sums.push((0.0, 0));
+        }
+        let (q, s) = (
+            out.last_mut().expect("pushed"),
+            sums.last_mut().expect("pushed"),
+        );
+        if let Some(m) = p.mean {
+            *s = (s.0 + m, s.1 + 1);
+            q.mean = Some(s.0 / f64::from(s.1));
+        }
+        q.min = merge(q.min, p.min, f64::min);
+        q.max = merge(q.max, p.max, f64::max);
+        q.incomplete |= p.incomplete;
+    }
+    out
+}
+
+fn merge(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The runs of points a line joins: split at an incomplete window, a window
+/// without a mean, and a step longer than `step` (with a margin).
+pub fn segments(points: &[Point], step: TimeDelta) -> Vec<&[Point]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..=points.len() {
+        let breaks = i == points.len()
+            || points[i].incomplete
+            || points[i].mean.is_none()
+            || (i > start && points[i].end - points[i - 1].end > step + step / 2);
+        if breaks {
+            if i > start {
+                out.push(&points[start..i]);
+            }
+            start = if i < points.len() && (points[i].incomplete || points[i].mean.is_none()) {
+                i + 1
+            } else {
+                i
+            };
+        }
+    }
+    out
+}
+
+/// The picture as SVG text.
+pub fn render(picture: &Picture) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let height = PANEL_HEIGHT * picture.panels.len().max(1) as u32 + 30;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let root = root
+            .titled(&picture.title, ("sans-serif", 18))
+            .map_err(draw_error)?;
+        let areas = root.split_evenly((picture.panels.len().max(1), 1));
+        for (area, panel) in areas.iter().zip(&picture.panels) {
+            draw_panel(area, panel, picture)?;
+        }
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+fn draw_error<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
+    anyhow::anyhow!("drawing the chart: {e}")
+}
+
+/// The values' range, padded; `None` when the field has no value at all.
+fn value_range(panel: &Panel) -> Option<(f64, f64)> {
+    let values = panel
+        .series
+        .iter()
+        .flat_map(|s| &s.points)
+        .flat_map(|p| [p.mean, p.min, p.max])
+        .flatten()
+        .filter(|v| v.is_finite());
+    let (lo, hi) = values.fold(None, |r: Option<(f64, f64)>, v| {
+        Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+    })?;
+    let pad = ((hi - lo) * 0.05).max(hi.abs().max(1.0) * 1e-3);
+    Some((lo - pad, hi + pad))
+}
+
+fn caption(panel: &Panel) -> String {
+    match panel.unit {
+        Some(u) => format!("{} ({u})", panel.field),
+        None => panel.field.clone(),
+    }
+}
+
+/// A field without any value: its name and "no data", no axes.
+fn draw_empty(area: &DrawingArea<SVGBackend, Shift>, panel: &Panel) -> anyhow::Result<()> {
+    let (w, h) = area.dim_in_pixel();
+    let style = ("sans-serif", 16).into_font().color(&BLACK);
+    area.draw(&Text::new(
+        caption(panel),
+        (w as i32 / 2 - 60, 12),
+        style.clone(),
+    ))
+    .map_err(draw_error)?;
+    let text = format!("{}: no data in this period", panel.field);
+    area.draw(&Text::new(text, (w as i32 / 2 - 120, h as i32 / 2), style))
+        .map_err(draw_error)
+}
+
+fn draw_panel(
+    area: &DrawingArea<SVGBackend, Shift>,
+    panel: &Panel,
+    picture: &Picture,
+) -> anyhow::Result<()> {
+    let Some((lo, hi)) = value_range(panel) else {
+        return draw_empty(area, panel);
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption(panel), ("sans-serif", 16))
+        .margin(MARGIN)
+        .margin_right(3 * MARGIN)
+        .x_label_area_size(40)
+        .y_label_area_size(Y_LABELS - MARGIN)
+        .build_cartesian_2d(picture.from..picture.to, lo..hi)
+        .map_err(draw_error)?;
+    let span = picture.to - picture.from;
+    let format = if span > TimeDelta::days(3) {
+        "%Y-%m-%d"
+    } else {
+        "%m-%d %H:%M"
+    };
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&|t| t.format(format).to_string())
+        .x_desc("UTC")
+        .y_desc(panel.unit.unwrap_or(""))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(draw_error)?;
+    for (i, series) in panel.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        draw_series(&mut chart, series, color, picture.step, lo)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_error)
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::types::RangedDateTime<DateTime<Utc>>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// One key combination: the band and the line of each segment (the first
+/// labelled for the legend), and a red dot under each incomplete window.
+fn draw_series(
+    chart: &mut Chart<'_, '_>,
+    series: &Series,
+    color: RGBAColor,
+    step: TimeDelta,
+    floor: f64,
+) -> anyhow::Result<()> {
+    let mut labelled = false;
+    for segment in segments(&series.points, step) {
+        let band: Vec<(DateTime<Utc>, f64)> = segment
+            .iter()
+            .filter_map(|p| Some((p.end, p.max?)))
+            .chain(segment.iter().rev().filter_map(|p| Some((p.end, p.min?))))
+            .collect();
+        if band.len() > 2 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    color.mix(0.15).filled(),
+                )))
+                .map_err(draw_error)?;
+        }
+        if let [only] = segment {
+            // A line of one point is invisible: a dot instead.
+            let dot = only
+                .mean
+                .map(|m| Circle::new((only.end, m), 3, color.filled()));
+            chart.draw_series(dot).map_err(draw_error)?;
+        }
+        let line = LineSeries::new(
+            segment.iter().filter_map(|p| Some((p.end, p.mean?))),
+            color.stroke_width(2),
+        );
+        let drawn = chart.draw_series(line).map_err(draw_error)?;
+        if !labelled {
+            labelled = true;
+            drawn.label(&series.label).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        }
+    }
+    if !labelled {
+        // No line to draw (every window incomplete): the key is still in the legend.
+        let none = LineSeries::new(std::iter::empty(), color.stroke_width(2));
+        chart
+            .draw_series(none)
+            .map_err(draw_error)?
+            .label(&series.label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    let marks = series.points.iter().filter(|p| p.incomplete);
+    chart
+        .draw_series(marks.map(|p| Circle::new((p.end, floor), 3, RED.filled())))
+        .map_err(draw_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+
+    fn point(minute: i64, mean: Option<f64>, incomplete: bool) -> Point {
+        Point {
+            end: parse_utc("2026-11-28T00:00:00").unwrap() + TimeDelta::minutes(minute),
+            mean,
+            min: mean.map(|m| m - 1.0),
+            max: mean.map(|m| m + 1.0),
+            incomplete,
+        }
+    }
+
+    #[test]
+    fn lines_break_at_incomplete_windows_missing_means_and_holes() {
+        let step = TimeDelta::minutes(1);
+        let points = [
+            point(0, Some(1.0), false),
+            point(1, Some(2.0), false),
+            point(2, Some(3.0), true),
+            point(3, Some(4.0), false),
+            point(4, None, false),
+            point(5, Some(5.0), false),
+            point(9, Some(6.0), false),
+        ];
+        let lens: Vec<usize> = segments(&points, step).iter().map(|s| s.len()).collect();
+        assert_eq!(lens, [2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn downsampling_keeps_the_extremes_and_the_incomplete_mark() {
+        let from = point(0, None, false).end;
+        let to = from + TimeDelta::minutes(100);
+        let points: Vec<Point> = (0..100)
+            .map(|m| point(m, Some(m as f64), m == 37))
+            .collect();
+        let down = downsample(&points, from, to, 10);
+        assert_eq!(down.len(), 10);
+        assert_eq!(down[0].mean, Some(4.5));
+        assert_eq!((down[9].min, down[9].max), (Some(89.0), Some(100.0)));
+        assert_eq!(down.iter().filter(|p| p.incomplete).count(), 1);
+        assert!(down[3].incomplete);
+        assert_eq!(downsample(&points[..5], from, to, 10).len(), 5);
+    }
+
+    #[test]
+    fn one_window_is_a_dot_and_an_empty_field_a_sentence() {
+        let from = point(0, None, false).end;
+        let series = |mean| Series {
+            label: "DK1".into(),
+            points: vec![point(30, mean, false)],
+        };
+        let picture = Picture {
+            title: "one window".into(),
+            from,
+            to: from + TimeDelta::hours(1),
+            step: TimeDelta::minutes(5),
+            panels: vec![
+                Panel {
+                    field: "A".into(),
+                    unit: Some("MW"),
+                    series: vec![series(Some(5.0))],
+                },
+                Panel {
+                    field: "B".into(),
+                    unit: None,
+                    series: vec![series(None)],
+                },
+            ],
+        };
+        let svg = render(&picture).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        assert!(svg.contains("B: no data in this period"));
+        assert!(svg.contains("A (MW)"));
+    }
+
+    #[test]
+    fn units_where_known() {
+        assert_eq!(unit("PowerSystemRightNow", "CO2Emission"), Some("g/kWh"));
+        assert_eq!(unit("PowerSystemRightNow", "SolarPower"), Some("MW"));
+        assert_eq!(unit("DayAheadPrices", "DayAheadPriceEUR"), Some("EUR/MWh"));
+        assert_eq!(unit("Other", "x"), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! `status`'s configuration: the two topics, the period read, the limits
+//! that make the verdict.
+
+use anyhow::Result;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{dataset, default_topic, kafka_settings, span, usage};
+use crate::cli::{StatusArgs, StatusFormat};
+use crate::dataset::Dataset;
+use crate::health::Limits;
+use crate::kafka::KafkaSettings;
+
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    pub settings: KafkaSettings,
+    pub dataset: Dataset,
+    pub records_topic: String,
+    pub aggregates_topic: String,
+    pub partition: i32,
+    /// Messages whose key time is in `(now - since, now]` are read.
+    pub since: TimeDelta,
+    pub now: DateTime<Utc>,
+    pub limits: Limits,
+    /// `--format json`.
+    pub json: bool,
+}
+
+impl StatusConfig {
+    /// `clock` is the system time, read once by the caller; `--now` overrides it.
+    pub fn from_args(args: &StatusArgs, clock: DateTime<Utc>) -> Result<StatusConfig> {
+        let dataset = dataset(&args.dataset)?;
+        let k = &args.kafka;
+        if k.brokers.is_none()
+            && k.kafka_config.is_none()
+            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
+        {
+            return Err(usage(
+                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
+                 --kafka-config / KAFKA_CONFIG_FILE"
+                    .into(),
+            ));
+        }
+        let since = span(args.period.since);
+        let max_lag = span(args.max_lag);
+        if since <= TimeDelta::zero() || max_lag <= TimeDelta::zero() {
+            return Err(usage("--since and --max-lag must be more than 0".into()));
+        }
+        let topic = |given: &Option<String>, kind: &str| -> Result<String> {
+            let name = given
+                .clone()
+                .unwrap_or_else(|| default_topic(&dataset, kind));
+            crate::topics::check_name(&format!("--{kind}-topic"), &name)?;
+            Ok(name)
+        };
+        Ok(StatusConfig {
+            settings: kafka_settings(&args.kafka)?,
+            records_topic: topic(&args.records_topic, "records")?,
+            aggregates_topic: topic(&args.aggregates_topic, "aggregates")?,
+            dataset,
+            partition: args.kafka.partition,
+            since,
+            now: args.period.now.unwrap_or(clock),
+            limits: Limits {
+                max_lag,
+                max_incomplete: args.max_incomplete,
+            },
+            json: args.format == StatusFormat::Json,
+        })
+    }
+}

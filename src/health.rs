@@ -1,0 +1,357 @@
+//! `status`'s report, computed from the message keys read from both topics
+//! (no Kafka here): per key combination the newest record and its lag, the
+//! records and windows in the period, incomplete windows and their missing
+//! row times, duplicate keys and the longest hole between records; then the
+//! verdict against the [`Limits`], printed as a table or as JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{json, Value};
+
+use crate::contract::MessageKey;
+use crate::time::{format_span, format_utc};
+
+/// What makes a topic unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A key whose newest record is older than this behind `now` is lagging.
+    pub max_lag: TimeDelta,
+    /// More incomplete windows than this (all keys together) is unhealthy.
+    pub max_incomplete: u64,
+}
+
+/// One key combination's figures over the period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyHealth {
+    /// The newest record time (`None`: aggregates only).
+    pub newest: Option<DateTime<Utc>>,
+    pub records: u64,
+    pub windows: u64,
+    /// Windows whose aggregate names missing rows.
+    pub incomplete: u64,
+    /// The row times those windows name (each once).
+    pub missing: BTreeSet<DateTime<Utc>>,
+    /// Messages whose key (time and key values) was read before in the same topic.
+    pub duplicates: u64,
+    record_times: BTreeSet<DateTime<Utc>>,
+    window_ends: BTreeSet<DateTime<Utc>>,
+}
+
+impl KeyHealth {
+    /// The longest span between two consecutive records beyond one
+    /// `resolution` (a hole in the data); `None` without one.
+    pub fn largest_gap(&self, resolution: TimeDelta) -> Option<TimeDelta> {
+        let times: Vec<_> = self.record_times.iter().collect();
+        times
+            .windows(2)
+            .map(|w| *w[1] - *w[0] - resolution)
+            .filter(|g| *g > TimeDelta::zero())
+            .max()
+    }
+}
+
+/// The verdict: healthy, or the reasons it is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub reasons: Vec<String>,
+}
+
+impl Verdict {
+    pub fn healthy(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+/// Everything read in the period `(now - since, now]`.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub now: DateTime<Utc>,
+    pub since: TimeDelta,
+    pub resolution: TimeDelta,
+    pub keys: BTreeMap<Vec<String>, KeyHealth>,
+}
+
+impl Health {
+    pub fn new(now: DateTime<Utc>, since: TimeDelta, resolution: TimeDelta) -> Health {
+        Health {
+            now,
+            since,
+            resolution,
+            keys: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a message whose key time is `t` belongs to the period.
+    pub fn in_period(&self, t: DateTime<Utc>) -> bool {
+        t <= self.now && self.now - t < self.since
+    }
+
+    /// A record message's key (outside the period: ignored).
+    pub fn record(&mut self, key: MessageKey) {
+        if !self.in_period(key.time) {
+            return;
+        }
+        let k = self.keys.entry(key.key).or_default();
+        if !k.record_times.insert(key.time) {
+            k.duplicates += 1;
+            return;
+        }
+        k.records += 1;
+        k.newest = k.newest.max(Some(key.time));
+    }
+
+    /// An aggregate message's key (its window end) and the row times it
+    /// names missing (outside the period: ignored).
+    pub fn aggregate(&mut self, key: MessageKey, missing: Vec<DateTime<Utc>>) {
+        if !self.in_period(key.time) {
+            return;
+        }
+        let k = self.keys.entry(key.key).or_default();
+        if !k.window_ends.insert(key.time) {
+            k.duplicates += 1;
+            return;
+        }
+        k.windows += 1;
+        if !missing.is_empty() {
+            k.incomplete += 1;
+            k.missing.extend(missing);
+        }
+    }
+
+    fn lag(&self, k: &KeyHealth) -> Option<TimeDelta> {
+        k.newest.map(|n| self.now - n)
+    }
+
+    /// Healthy when there are records, no key lags beyond `max_lag`, no
+    /// key repeats, and at most `max_incomplete` windows are incomplete.
+    pub fn verdict(&self, limits: &Limits) -> Verdict {
+        let mut reasons = Vec::new();
+        let since = format_span(self.since);
+        if !self.keys.values().any(|k| k.records > 0) {
+            reasons.push(format!("no records within the last {since}"));
+        }
+        for (key, k) in &self.keys {
+            match self.lag(k) {
+                Some(lag) if lag > limits.max_lag => reasons.push(format!(
+                    "{}: newest record {} is {} old (more than --max-lag {})",
+                    label(key),
+                    format_utc(k.newest.unwrap_or(self.now)),
+                    format_span(lag),
+                    format_span(limits.max_lag)
+                )),
+                None => reasons.push(format!(
+                    "{}: aggregates but no record within the last {since}",
+                    label(key)
+                )),
+                _ => {}
+            }
+        }
+        let duplicates: u64 = self.keys.values().map(|k| k.duplicates).sum();
+        if duplicates > 0 {
+            reasons.push(format!("{duplicates} duplicate key(s)"));
+        }
+        let incomplete: u64 = self.keys.values().map(|k| k.incomplete).sum();
+        if incomplete > limits.max_incomplete {
+            reasons.push(format!(
+                "{incomplete} incomplete window(s) (more than --max-incomplete {})",
+                limits.max_incomplete
+            ));
+        }
+        Verdict { reasons }
+    }
+
+    /// The summary line: `healthy: ...` or `UNHEALTHY: reason; reason`.
+    pub fn summary(&self, limits: &Limits) -> String {
+        let verdict = self.verdict(limits);
+        if !verdict.healthy() {
+            return format!("UNHEALTHY: {}", verdict.reasons.join("; "));
+        }
+        let worst = self.keys.values().filter_map(|k| self.lag(k)).max();
+        let windows: u64 = self.keys.values().map(|k| k.windows).sum();
+        let incomplete: u64 = self.keys.values().map(|k| k.incomplete).sum();
+        format!(
+            "healthy: {} key combination(s), largest lag {} (max {}), no duplicates, \
+             {incomplete} of {windows} window(s) incomplete (max {})",
+            self.keys.len(),
+            worst.map_or("-".to_string(), format_span),
+            format_span(limits.max_lag),
+            limits.max_incomplete
+        )
+    }
+
+    /// The human table: one line per key combination, then the summary.
+    pub fn table(&self, limits: &Limits) -> String {
+        let mut out = format!(
+            "{:<24} {:<20} {:>8} {:>7} {:>7} {:>10} {:>7} {:>10} {:>8}\n",
+            "key",
+            "newest",
+            "lag",
+            "records",
+            "windows",
+            "incomplete",
+            "missing",
+            "duplicates",
+            "gap"
+        );
+        for (key, k) in &self.keys {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<20} {:>8} {:>7} {:>7} {:>10} {:>7} {:>10} {:>8}",
+                label(key),
+                k.newest.map_or("-".to_string(), format_utc),
+                self.lag(k).map_or("-".to_string(), format_span),
+                k.records,
+                k.windows,
+                k.incomplete,
+                k.missing.len(),
+                k.duplicates,
+                k.largest_gap(self.resolution)
+                    .map_or("-".to_string(), format_span)
+            );
+        }
+        out.push_str(&self.summary(limits));
+        out.push('\n');
+        out
+    }
+
+    /// The report as one JSON object (spans in seconds).
+    pub fn json(&self, limits: &Limits) -> Value {
+        let verdict = self.verdict(limits);
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|(key, k)| {
+                json!({
+                    "key": key,
+                    "newest": k.newest.map(format_utc),
+                    "lag_seconds": self.lag(k).map(|l| l.num_seconds()),
+                    "records": k.records,
+                    "windows": k.windows,
+                    "incomplete_windows": k.incomplete,
+                    "missing": k.missing.iter().map(|t| format_utc(*t)).collect::<Vec<_>>(),
+                    "duplicates": k.duplicates,
+                    "largest_gap_seconds": k.largest_gap(self.resolution).map(|g| g.num_seconds()),
+                })
+            })
+            .collect();
+        json!({
+            "healthy": verdict.healthy(),
+            "reasons": verdict.reasons,
+            "summary": self.summary(limits),
+            "now": format_utc(self.now),
+            "since_seconds": self.since.num_seconds(),
+            "max_lag_seconds": limits.max_lag.num_seconds(),
+            "max_incomplete": limits.max_incomplete,
+            "keys": keys,
+        })
+    }
+}
+
+/// A key combination as the table shows it: `DK1/Current`, `(no key)` for none.
+fn label(key: &[String]) -> String {
+    if key.is_empty() {
+        "(no key)".to_string()
+    } else {
+        key.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+
+    fn t(text: &str) -> DateTime<Utc> {
+        parse_utc(text).unwrap()
+    }
+
+    fn key(time: &str, k: &str) -> MessageKey {
+        MessageKey::new(t(time), &[k.to_string()])
+    }
+
+    const LIMITS: Limits = Limits {
+        max_lag: TimeDelta::minutes(30),
+        max_incomplete: 0,
+    };
+
+    fn health() -> Health {
+        Health::new(
+            t("2026-11-28T12:00:30"),
+            TimeDelta::hours(24),
+            TimeDelta::minutes(1),
+        )
+    }
+
+    #[test]
+    fn a_complete_recent_key_is_healthy() {
+        let mut h = health();
+        for m in ["11:57", "11:58", "11:59"] {
+            h.record(key(&format!("2026-11-28T{m}:00"), "DK1"));
+        }
+        h.aggregate(key("2026-11-28T12:00:00", "DK1"), vec![]);
+        let k = &h.keys[&vec!["DK1".to_string()]];
+        assert_eq!(
+            (k.records, k.windows, k.incomplete, k.duplicates),
+            (3, 1, 0, 0)
+        );
+        assert_eq!(k.newest, Some(t("2026-11-28T11:59:00")));
+        assert_eq!(k.largest_gap(h.resolution), None);
+        assert!(h.verdict(&LIMITS).healthy(), "{:?}", h.verdict(&LIMITS));
+        assert!(h
+            .summary(&LIMITS)
+            .starts_with("healthy: 1 key combination(s), largest lag 1m30s"));
+        assert_eq!(h.json(&LIMITS)["keys"][0]["lag_seconds"], 90);
+    }
+
+    #[test]
+    fn lag_duplicates_and_incomplete_windows_each_make_it_unhealthy() {
+        let mut h = health();
+        h.record(key("2026-11-28T11:00:00", "DK1"));
+        h.record(key("2026-11-28T11:20:00", "DK1"));
+        let v = h.verdict(&LIMITS);
+        assert_eq!(v.reasons.len(), 1, "{v:?}");
+        assert!(v.reasons[0].contains("40m30s old"), "{v:?}");
+        assert_eq!(
+            h.keys[&vec!["DK1".to_string()]].largest_gap(h.resolution),
+            Some(TimeDelta::minutes(19))
+        );
+
+        let mut h = health();
+        h.record(key("2026-11-28T11:59:00", "DK1"));
+        h.record(key("2026-11-28T11:59:00", "DK1"));
+        h.aggregate(
+            key("2026-11-28T12:00:00", "DK1"),
+            vec![t("2026-11-28T11:57:00")],
+        );
+        let k = &h.keys[&vec!["DK1".to_string()]];
+        assert_eq!(
+            (k.records, k.duplicates, k.incomplete, k.missing.len()),
+            (1, 1, 1, 1)
+        );
+        let v = h.verdict(&LIMITS);
+        assert_eq!(v.reasons.len(), 2, "{v:?}");
+        let lenient = Limits {
+            max_incomplete: 1,
+            ..LIMITS
+        };
+        assert_eq!(h.verdict(&lenient).reasons, ["1 duplicate key(s)"]);
+        assert!(h.summary(&lenient).starts_with("UNHEALTHY: 1 duplicate"));
+    }
+
+    #[test]
+    fn nothing_in_the_period_is_unhealthy_and_old_messages_are_ignored() {
+        let mut h = health();
+        h.record(key("2026-11-27T12:00:00", "DK1"));
+        h.record(key("2026-11-28T12:05:00", "DK1"));
+        assert!(h.keys.is_empty());
+        assert_eq!(
+            h.verdict(&LIMITS).reasons,
+            ["no records within the last 1d"]
+        );
+        h.aggregate(key("2026-11-28T12:00:00", "DK2"), vec![]);
+        assert_eq!(h.verdict(&LIMITS).reasons.len(), 2);
+        assert!(h.table(&LIMITS).contains("DK2"));
+    }
+}
