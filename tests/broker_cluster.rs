@@ -101,10 +101,13 @@ impl<'a> Pipeline<'a> {
             .unwrap()
     }
 
-    /// Waits for a spawned run and checks it like [`Pipeline::run`].
-    fn wait(&mut self, child: Child, now: DateTime<Utc>) -> i32 {
+    /// Waits for a spawned run, then (`heal`: the faulted broker back, so
+    /// that the reader never waits on a partition that is offline meanwhile)
+    /// checks it like [`Pipeline::run`].
+    fn wait(&mut self, child: Child, now: DateTime<Utc>, heal: impl FnOnce()) -> i32 {
         let out = child.wait_with_output().unwrap();
         let code = out.status.code().unwrap_or(-1);
+        heal();
         self.after(now, code, &String::from_utf8_lossy(&out.stderr));
         code
     }
@@ -240,11 +243,10 @@ fn leader_killed_during_a_runs_produce_leaves_no_gap_and_no_duplicate() {
         let child = p.spawn(now, &slow);
         let landed = wait_for_growth(&cluster, &p.topics.records, before);
         cluster.kill(leader);
-        let code = p.wait(child, now);
+        let code = p.wait(child, now, || cluster.restart(leader));
         if landed && code == 0 {
             mid += 1;
         }
-        cluster.restart(leader);
         if code != 0 {
             assert_eq!(p.run(now), 0, "the next run completes round {round}");
         }
@@ -438,7 +440,8 @@ fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
     for node in &down {
         cluster.kill(*node);
     }
-    // Let the leader notice: its followers leave the ISR (replica.lag.time.max.ms=5s).
+    // Let the controller fence them (broker.session.timeout.ms=4s): a fenced
+    // broker leaves the ISR.
     std::thread::sleep(Duration::from_secs(7));
     for m in 1..=2 {
         let now = at(t0, m);
@@ -479,8 +482,7 @@ fn leader_change_during_the_cursor_read() {
         } else {
             cluster.kill(leader);
         }
-        let code = p.wait(child, now);
-        cluster.restart(leader);
+        let code = p.wait(child, now, || cluster.restart(leader));
         if code != 0 {
             assert_eq!(p.run(now), 0, "the next run completes");
         }
