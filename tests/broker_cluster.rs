@@ -440,8 +440,8 @@ fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
     for node in &down {
         cluster.kill(*node);
     }
-    // Let the controller fence them (broker.session.timeout.ms=4s): a fenced
-    // broker leaves the ISR.
+    // Let the leader notice: its followers leave the ISR (fenced after
+    // broker.session.timeout.ms=4s, lagging after replica.lag.time.max.ms=5s).
     std::thread::sleep(Duration::from_secs(7));
     for m in 1..=2 {
         let now = at(t0, m);
