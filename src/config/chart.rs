@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{dataset, default_topic, fields, kafka_settings, span, usage, Fields};
+use super::{dataset, default_topic, fields, kafka_settings, require_brokers, span, usage, Fields};
 use crate::cli::ChartArgs;
 use crate::dataset::Dataset;
 use crate::kafka::KafkaSettings;
@@ -33,17 +33,7 @@ impl ChartConfig {
     /// `clock` is the system time, read once by the caller; `--now` overrides it.
     pub fn from_args(args: &ChartArgs, clock: DateTime<Utc>) -> Result<ChartConfig> {
         let dataset = dataset(&args.dataset)?;
-        let k = &args.kafka;
-        if k.brokers.is_none()
-            && k.kafka_config.is_none()
-            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
-        {
-            return Err(usage(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-                 --kafka-config / KAFKA_CONFIG_FILE"
-                    .into(),
-            ));
-        }
+        require_brokers(&args.kafka)?;
         let since = span(args.period.since);
         if since <= TimeDelta::zero() {
             return Err(usage("--since must be more than 0".into()));

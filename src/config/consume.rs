@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::{dataset, default_topic, fields, kafka_settings, usage, Fields};
+use super::{dataset, default_topic, fields, kafka_settings, require_brokers, Fields};
 use crate::cli::{ConsumeArgs, Format};
 use crate::dataset::Dataset;
 use crate::kafka::KafkaSettings;
@@ -47,18 +47,7 @@ pub struct ConsumeConfig {
 impl ConsumeConfig {
     pub fn from_args(args: &ConsumeArgs) -> Result<ConsumeConfig> {
         let dataset = dataset(&args.dataset)?;
-        let k = &args.kafka;
-        if k.brokers.is_none()
-            && k.kafka_config.is_none()
-            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
-        {
-            // consume has no --dry-run to suggest.
-            return Err(usage(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-                 --kafka-config / KAFKA_CONFIG_FILE"
-                    .into(),
-            ));
-        }
+        require_brokers(&args.kafka)?;
         let start = match (&args.group, args.from_beginning, args.last) {
             (Some(_), _, _) => Start::Committed,
             (None, true, _) => Start::Beginning,

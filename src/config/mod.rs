@@ -140,6 +140,22 @@ impl Staged for ConfigError {
     }
 }
 
+/// For the commands that only read Kafka (consume, status, chart): brokers
+/// must be given somewhere, else a usage error that says where.
+fn require_brokers(k: &crate::cli::KafkaArgs) -> Result<()> {
+    if k.brokers.is_none()
+        && k.kafka_config.is_none()
+        && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
+    {
+        return Err(usage(
+            "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
+             --kafka-config / KAFKA_CONFIG_FILE"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn usage(message: String) -> anyhow::Error {
     staged(ConfigError::Invalid { message })
 }

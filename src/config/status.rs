@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{dataset, default_topic, kafka_settings, span, usage};
+use super::{dataset, default_topic, kafka_settings, require_brokers, span, usage};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::dataset::Dataset;
 use crate::health::Limits;
@@ -29,17 +29,7 @@ impl StatusConfig {
     /// `clock` is the system time, read once by the caller; `--now` overrides it.
     pub fn from_args(args: &StatusArgs, clock: DateTime<Utc>) -> Result<StatusConfig> {
         let dataset = dataset(&args.dataset)?;
-        let k = &args.kafka;
-        if k.brokers.is_none()
-            && k.kafka_config.is_none()
-            && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
-        {
-            return Err(usage(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-                 --kafka-config / KAFKA_CONFIG_FILE"
-                    .into(),
-            ));
-        }
+        require_brokers(&args.kafka)?;
         let since = span(args.period.since);
         let max_lag = span(args.max_lag);
         if since <= TimeDelta::zero() || max_lag <= TimeDelta::zero() {
