@@ -72,6 +72,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
             aggregates: summary.written.aggregates,
             incomplete: summary.written.incomplete,
             data_lag: summary.data_lag,
+            keys_behind: summary.keys_behind,
         };
         if let Err(e) = metrics::write(path, &m) {
             log::warn!("cannot write --metrics-file: {e:#}");

@@ -25,6 +25,8 @@ pub struct RunMetrics<'a> {
     pub incomplete: u64,
     /// `--now` minus the newest row time, when the run got that far.
     pub data_lag: Option<chrono::TimeDelta>,
+    /// Key combinations left behind by `--max-key-lateness`, when planned.
+    pub keys_behind: Option<u64>,
 }
 
 const LAST_SUCCESS: &str = "eds_kafka_last_success_timestamp_seconds";
@@ -88,6 +90,11 @@ pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
             m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
         ),
         (
+            "eds_kafka_keys_behind",
+            "Key combinations the last run left more than --max-key-lateness behind the newest (their rows are skipped).",
+            m.keys_behind.map(|n| n as f64),
+        ),
+        (
             "eds_kafka_exit_code",
             "Exit code of the last run (0 = success).",
             Some(m.exit.code() as f64),
@@ -138,6 +145,7 @@ mod tests {
             aggregates: 1,
             incomplete: 0,
             data_lag: Some(chrono::TimeDelta::seconds(90)),
+            keys_behind: Some(2),
         }
     }
 
@@ -149,7 +157,8 @@ mod tests {
         assert!(text
             .contains("eds_kafka_run_duration_seconds{dataset=\"PowerSystemRightNow\"} 0.042\n"));
         assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 0\n"));
-        assert_eq!(text.matches("# TYPE").count(), 8);
+        assert!(text.contains("eds_kafka_keys_behind{dataset=\"PowerSystemRightNow\"} 2\n"));
+        assert_eq!(text.matches("# TYPE").count(), 9);
     }
 
     #[test]

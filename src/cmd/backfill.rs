@@ -63,6 +63,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         sink: sink.as_mut(),
         records: range.rules.records,
         aggregates: range.rules.aggregates,
+        skipped: Default::default(),
     };
     let mut run = Chunks {
         config,

@@ -13,6 +13,9 @@ use crate::aggregate::resolve_fields;
 use crate::api::Api;
 use crate::config::{Output, PublishConfig};
 use crate::cursor::plan::newest_per_key;
+use std::collections::BTreeSet;
+
+use crate::cursor::emit::Skipped;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::Row;
@@ -31,6 +34,8 @@ pub struct Summary {
     pub newest: Option<DateTime<Utc>>,
     /// `--now` minus `newest`.
     pub data_lag: Option<TimeDelta>,
+    /// Key combinations (in either topic) more than `--max-key-lateness` behind.
+    pub keys_behind: Option<u64>,
 }
 
 pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
@@ -77,7 +82,49 @@ fn spans(config: &PublishConfig) -> Spans {
         window: config.aggregate.window,
         max_lag: config.max_lag,
         max_catch_up: config.max_catch_up,
+        max_key_lateness: config.max_key_lateness,
     }
+}
+
+/// One warning per topic that leaves keys behind.
+fn warn_behind(config: &PublishConfig, behind: &[cursor::plan::Behind]) {
+    for chunk in behind.chunk_by(|a, b| a.topic == b.topic) {
+        log::warn!(
+            "{}",
+            cursor::plan::describe_behind(config.max_key_lateness, chunk, 5)
+        );
+    }
+}
+
+/// The warning for rows of key combinations never published that came too
+/// old for this run's range (a key later than `--max-catch-up` or
+/// `--max-key-lateness` before it was ever published).
+fn warn_skipped(topic: &str, plan: &cursor::Plan, skipped: &Skipped) {
+    if skipped.is_empty() {
+        return;
+    }
+    let from = plan.records.map_or(plan.publish_from, |b| b.unseen_from);
+    let mut ranges: Vec<String> = (skipped.iter().take(5))
+        .map(|(key, (first, last))| {
+            format!(
+                "'{}' from {} to {}",
+                key.join("/"),
+                format_utc(*first),
+                format_utc(*last)
+            )
+        })
+        .collect();
+    if skipped.len() > 5 {
+        ranges.push(format!("and {} more", skipped.len() - 5));
+    }
+    log::warn!(
+        "{} key combination(s) not yet in {topic} have rows older than this run may publish for \
+         them ({} on): these fetched times (inclusive, and any earlier) are skipped: {}; if those \
+         keys are late rather than new, run with a larger --max-key-lateness or --max-catch-up",
+        skipped.len(),
+        format_utc(from),
+        ranges.join("; ")
+    );
 }
 
 /// The rows of `[from, limit)`, sorted and de-duplicated, their newest time
@@ -177,6 +224,7 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     for gap in &plan.skipped {
         log::warn!("{}", cursor::plan::describe_gap(config.max_catch_up, gap));
     }
+    warn_behind(config, &plan.behind);
     let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
     let mut sink: Box<dyn Sink> = match kafka {
         Some(sink) => Box::new(sink),
@@ -201,9 +249,17 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         sink: sink.as_mut(),
         records: rules.records,
         aggregates: rules.aggregates,
+        skipped: Default::default(),
     };
     emitter.all(f.rows, config.aggregate.window)?;
+    let skipped = std::mem::take(&mut emitter.skipped);
     summary.written = sink.finish()?;
+    let records_topic = cursors.records.as_ref().map(|c| c.topic.as_str());
+    warn_skipped(records_topic.unwrap_or_default(), &plan, &skipped);
+    let behind: BTreeSet<&[String]> = (plan.behind.iter().map(|b| b.key.as_slice()))
+        .chain(skipped.keys().map(Vec::as_slice))
+        .collect();
+    summary.keys_behind = Some(behind.len() as u64);
     if summary.written == Written::default() {
         log::info!(
             "nothing new to publish (newest row {})",

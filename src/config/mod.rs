@@ -115,6 +115,8 @@ pub struct PublishConfig {
     pub max_lag: TimeDelta,
     /// The longest gap a run catches up; older rows are skipped with a warning.
     pub max_catch_up: TimeDelta,
+    /// How far a key combination may trail the newest one and still be fetched.
+    pub max_key_lateness: TimeDelta,
     pub lock_file: Option<std::path::PathBuf>,
     pub output: Output,
 }
@@ -368,6 +370,12 @@ impl PublishConfig {
         if max_catch_up < aggregate.window {
             return Err(usage("--max-catch-up must be at least --window".into()));
         }
+        let max_key_lateness = span(args.max_key_lateness);
+        if max_key_lateness < source.dataset.resolution {
+            return Err(usage(
+                "--max-key-lateness must be at least the dataset's resolution".into(),
+            ));
+        }
         let output = Output::from_args(
             args.dry_run,
             args.records,
@@ -384,6 +392,7 @@ impl PublishConfig {
             now: args.now.unwrap_or(clock),
             max_lag,
             max_catch_up,
+            max_key_lateness,
             lock_file: args.lock_file.clone(),
             output,
         })

@@ -6,7 +6,9 @@
 
 use anyhow::Result;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use super::Published;
 use crate::aggregate::aggregate_rows;
@@ -23,6 +25,23 @@ pub struct Emitter<'a> {
     /// The rule for each topic; `None`: that topic is not written.
     pub records: Option<Published>,
     pub aggregates: Option<Published>,
+    /// Records of key combinations never published that came too old to
+    /// publish ([`Published::is_skipped_unseen`]): the first and last time
+    /// per key combination. (Their aggregates are skipped with them; a new
+    /// key's first windows, which reach before the fetch, are not counted.)
+    pub skipped: Skipped,
+}
+
+/// Per key combination, the first and last time skipped.
+pub type Skipped = BTreeMap<Vec<String>, (DateTime<Utc>, DateTime<Utc>)>;
+
+fn note(skipped: &mut Skipped, key: &[String], time: DateTime<Utc>) {
+    match skipped.get_mut(key) {
+        Some((_, last)) => *last = time,
+        None => {
+            skipped.insert(key.to_vec(), (time, time));
+        }
+    }
 }
 
 impl Emitter<'_> {
@@ -34,6 +53,8 @@ impl Emitter<'_> {
                 if rule.is_new(&row.key, row.time) {
                     self.sink.record(row)?;
                     rule.mark(&row.key, row.time);
+                } else if rule.is_skipped_unseen(&row.key, row.time) {
+                    note(&mut self.skipped, &row.key, row.time);
                 }
             }
         }

@@ -31,6 +31,9 @@ pub struct Spans {
     pub window: TimeDelta,
     pub max_lag: TimeDelta,
     pub max_catch_up: TimeDelta,
+    /// How far a key combination may trail the topic's newest one and still
+    /// be fetched (`--max-key-lateness`).
+    pub max_key_lateness: TimeDelta,
 }
 
 impl Spans {
@@ -42,6 +45,7 @@ impl Spans {
             window,
             max_lag: TimeDelta::zero(),
             max_catch_up: default_max_catch_up(),
+            max_key_lateness: default_max_catch_up(),
         }
     }
 
@@ -50,6 +54,30 @@ impl Spans {
     pub fn tail(&self) -> TimeDelta {
         self.max_catch_up + self.window + self.resolution
     }
+}
+
+/// One topic's bounds in a `publish` run (times are row times for records,
+/// window ends for aggregates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Nothing before this is new: the newest key's time minus
+    /// `--max-key-lateness`, but not before the `--max-catch-up` range.
+    pub horizon: DateTime<Utc>,
+    /// The first time this run needs: the oldest key's next time, at or after
+    /// `horizon`.
+    pub first: DateTime<Utc>,
+    /// A key combination not in the cursor is new from here on.
+    pub unseen_from: DateTime<Utc>,
+}
+
+/// A key combination the fetch leaves behind: its next time is before the
+/// topic's horizon, so `first ..= last` are skipped (warned and counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behind {
+    pub topic: String,
+    pub key: Vec<String>,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
 }
 
 /// What one `publish` run fetches and may publish.
@@ -65,56 +93,141 @@ pub struct Plan {
     /// What a gap longer than `--max-catch-up` skips, per topic: the first and
     /// the last row time (records) or window end (aggregates) left out.
     pub skipped: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// Key combinations more than `--max-key-lateness` behind their topic's
+    /// newest (when the topic itself is inside the catch-up range).
+    pub behind: Vec<Behind>,
+    /// Each non-empty topic's bounds.
+    pub records: Option<Bounds>,
+    pub aggregates: Option<Bounds>,
 }
 
 fn minus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
     t.checked_sub_signed(d).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// Plans a run at `now` from the cursors.
+fn plus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// One topic's part of the plan: its bounds (`None` for an empty topic),
+/// the whole-topic gap beyond `earliest` (the catch-up range's first time),
+/// and the keys behind the horizon.
+struct TopicPlan {
+    bounds: Option<Bounds>,
+    skipped: Option<(String, DateTime<Utc>, DateTime<Utc>)>,
+    behind: Vec<Behind>,
+}
+
+fn topic_plan(c: &TopicCursor, earliest: DateTime<Utc>, s: Spans) -> TopicPlan {
+    let res = s.resolution;
+    let (Some(newest), Some(oldest)) = (c.newest(), c.oldest()) else {
+        return TopicPlan {
+            bounds: None,
+            skipped: None,
+            behind: Vec::new(),
+        };
+    };
+    let by_lateness = floor(minus(plus(newest, res), s.max_key_lateness), res);
+    let horizon = by_lateness.max(earliest);
+    let first = plus(oldest, res).max(horizon);
+    // Where a key not in the cursor may start is known once the fetch is
+    // planned (see `plan`); until then, where the read stopped.
+    let bounds = Some(Bounds {
+        horizon,
+        first,
+        unseen_from: c.complete_since.map_or(horizon, |t| t.max(horizon)),
+    });
+    if plus(newest, res) < earliest {
+        // The whole topic is behind the catch-up range: one gap, from its oldest key.
+        let gap = (c.topic.clone(), plus(oldest, res), minus(earliest, res));
+        return TopicPlan {
+            bounds,
+            skipped: Some(gap),
+            behind: Vec::new(),
+        };
+    }
+    let behind = (c.last.iter())
+        .filter(|(_, seen)| plus(seen.time, res) < horizon)
+        .map(|(key, seen)| Behind {
+            topic: c.topic.clone(),
+            key: key.clone(),
+            first: plus(seen.time, res),
+            last: minus(horizon, res),
+        })
+        .collect();
+    TopicPlan {
+        bounds,
+        skipped: None,
+        behind,
+    }
+}
+
+/// Plans a run at `now` from the cursors: each topic is fetched from its
+/// oldest key's next time, but not from before the newest key's time minus
+/// `--max-key-lateness` (keys further behind are listed in `behind`) nor
+/// from before the `--max-catch-up` range (a whole topic behind it is
+/// listed in `skipped`).
 pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
     let res = s.resolution;
     let limit = floor(now, res);
     let publish_from = floor(minus(limit, s.max_catch_up), res);
     // An empty topic gets each key's current window: rows up to --max-lag back.
     let fresh_start = minus(minus(limit, s.max_lag), s.window);
-    let records_from = cursors.records.as_ref().map_or(limit, |c| {
-        c.resume(res, publish_from).unwrap_or(fresh_start)
-    });
+    let records = cursors
+        .records
+        .as_ref()
+        .map(|c| topic_plan(c, publish_from, s));
+    // The aggregate ending at `t` is due with the row at `t - resolution`.
+    let aggregates = (cursors.aggregates.as_ref()).map(|c| topic_plan(c, publish_from + res, s));
+    let records_from = records
+        .as_ref()
+        .map_or(limit, |p| p.bounds.map_or(fresh_start, |b| b.first));
     // The first new aggregate's window reaches `window` back from its end.
-    let aggregates_from = cursors.aggregates.as_ref().map_or(limit, |c| {
-        c.resume(res, publish_from + res)
-            .map_or(fresh_start, |end| minus(end, s.window))
+    let aggregates_from = aggregates.as_ref().map_or(limit, |p| {
+        p.bounds.map_or(fresh_start, |b| minus(b.first, s.window))
     });
+    // A key combination not published yet (keyed topics only) is found as in
+    // an empty topic: rows up to --max-lag back.
+    let discover = |c: &Option<TopicCursor>| {
+        c.as_ref()
+            .filter(|c| c.complete_since != Some(DateTime::<Utc>::MAX_UTC))
+            .map_or(limit, |_| fresh_start)
+    };
     let fetch_from = floor(
         records_from
             .min(aggregates_from)
+            .min(discover(&cursors.records).min(discover(&cursors.aggregates)))
             .max(minus(publish_from, s.window))
             .min(minus(limit, s.window)),
         res,
     );
-    let mut skipped = Vec::new();
-    for (c, last_new) in [
-        (&cursors.records, publish_from - res),
-        (&cursors.aggregates, publish_from),
-    ] {
-        if let Some(newest) = c.as_ref().and_then(TopicCursor::newest) {
-            if newest < last_new {
-                let topic = c.as_ref().map(|c| c.topic.clone()).unwrap_or_default();
-                skipped.push((topic, newest + res, last_new));
-            }
-        }
+    // Such a key is new in what the fetch covers: its rows, and its windows
+    // that lie wholly inside the fetch.
+    let bounds = |p: &Option<TopicPlan>, fetched: DateTime<Utc>| {
+        let mut b = p.as_ref().and_then(|p| p.bounds)?;
+        b.unseen_from = b.unseen_from.max(fetched);
+        Some(b)
+    };
+    let records_bounds = bounds(&records, fetch_from);
+    let aggregates_bounds = bounds(&aggregates, plus(fetch_from, s.window));
+    let (mut skipped, mut behind) = (Vec::new(), Vec::new());
+    for p in records.into_iter().chain(aggregates) {
+        skipped.extend(p.skipped);
+        behind.extend(p.behind);
     }
     Plan {
         fetch_from,
         limit,
         publish_from,
         skipped,
+        behind,
+        records: records_bounds,
+        aggregates: aggregates_bounds,
     }
 }
 
 impl Plan {
-    /// The rule for the records topic: `[publish_from, limit)`, after the
+    /// The rule for the records topic: `[horizon, limit)`, after the
     /// cursor; an empty topic gets each key's current window, which ends
     /// after the key's newest row (`newest`: each key's newest row time).
     pub fn records(
@@ -123,30 +236,32 @@ impl Plan {
         newest: &BTreeMap<Vec<String>, DateTime<Utc>>,
         s: Spans,
     ) -> Published {
-        if cursor.is_empty() {
-            let after = newest
-                .iter()
-                .map(|(k, t)| (k.clone(), minus(*t, s.window)))
-                .collect();
-            return Published::fresh(after, self.publish_from, self.limit);
+        match self.records.filter(|_| !cursor.is_empty()) {
+            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, self.limit),
+            None => {
+                let after = newest
+                    .iter()
+                    .map(|(k, t)| (k.clone(), minus(*t, s.window)))
+                    .collect();
+                Published::fresh(after, self.publish_from, self.limit)
+            }
         }
-        Published::after(cursor, self.publish_from, self.limit)
     }
 
     /// The rule for the aggregates topic, in window ends: one per row time
-    /// in `[publish_from, limit)`, after the cursor; an empty topic gets each
-    /// key's newest window.
+    /// in `[horizon, limit + resolution)`, after the cursor; an empty topic
+    /// gets each key's newest window.
     pub fn aggregates(
         &self,
         cursor: &TopicCursor,
         newest: &BTreeMap<Vec<String>, DateTime<Utc>>,
         s: Spans,
     ) -> Published {
-        let (from, until) = (self.publish_from + s.resolution, self.limit + s.resolution);
-        if cursor.is_empty() {
-            return Published::fresh(newest.clone(), from, until);
+        let until = self.limit + s.resolution;
+        match self.aggregates.filter(|_| !cursor.is_empty()) {
+            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, until),
+            None => Published::fresh(newest.clone(), self.publish_from + s.resolution, until),
         }
-        Published::after(cursor, from, until)
     }
 }
 
@@ -212,11 +327,11 @@ pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: 
             records: cursors
                 .records
                 .as_ref()
-                .map(|c| Published::after(c, from, to)),
+                .map(|c| Published::within(c, from, to)),
             aggregates: cursors
                 .aggregates
                 .as_ref()
-                .map(|c| Published::after(c, from + res, to + res)),
+                .map(|c| Published::within(c, from + res, to + res)),
         },
     }
 }
@@ -270,6 +385,37 @@ pub fn describe_gap(
     )
 }
 
+/// The warning for the keys a topic leaves behind (`behind`: one topic's),
+/// naming up to `shown` of them with the exact times skipped.
+pub fn describe_behind(max_key_lateness: TimeDelta, behind: &[Behind], shown: usize) -> String {
+    let Some(b0) = behind.first() else {
+        return String::new();
+    };
+    let mut ranges: Vec<String> = (behind.iter().take(shown))
+        .map(|b| {
+            format!(
+                "'{}' from {} to {}",
+                b.key.join("/"),
+                format_utc(b.first),
+                format_utc(b.last)
+            )
+        })
+        .collect();
+    if behind.len() > shown {
+        ranges.push(format!("and {} more", behind.len() - shown));
+    }
+    format!(
+        "{n} key combination(s) of {topic} trail the newest by more than --max-key-lateness / \
+         EDS_MAX_KEY_LATENESS {span} (or fall before --max-catch-up): their rows are not fetched, \
+         and these times (inclusive) are skipped: {list}; if those keys are late rather than gone, \
+         run with a larger --max-key-lateness",
+        n = behind.len(),
+        topic = b0.topic,
+        span = format_span(max_key_lateness),
+        list = ranges.join("; ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +447,7 @@ mod tests {
             window: TimeDelta::minutes(15),
             max_lag: TimeDelta::minutes(30),
             max_catch_up: TimeDelta::hours(6),
+            max_key_lateness: TimeDelta::hours(1),
         }
     }
 
@@ -366,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_key_is_new_inside_the_catch_up_range() {
+    fn a_new_key_is_found_as_in_an_empty_topic() {
         let c = cursors(
             cursor(&[("DK1", "12:05")], Some("05:00")),
             cursor(&[("DK1", "12:10")], Some("05:00")),
@@ -374,54 +521,143 @@ mod tests {
         let s = spans(5);
         let p = plan(&c, now(), s);
         assert_eq!(p.publish_from, t("06:10"));
-        // A new key's first window ends at 06:15 and starts at 06:00.
         assert_eq!(
             p.fetch_from,
-            t("06:00"),
-            "the first window of a new key has context"
+            t("11:25"),
+            "--max-lag and a window back, not the whole catch-up range"
         );
         let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
-        assert!(records.is_new(&k("DK3"), t("06:10")));
+        assert!(records.is_new(&k("DK3"), t("11:25")));
+        assert!(!records.is_new(&k("DK3"), t("11:20")), "not fetched");
+        let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &BTreeMap::new(), s);
         assert!(
-            !records.is_new(&k("DK3"), t("06:05")),
-            "before the catch-up range"
+            !aggregates.is_new(&k("DK3"), t("11:35")),
+            "its window reaches before the fetch"
         );
+        assert!(aggregates.is_new(&k("DK3"), t("11:40")));
         // When the tail read stopped later, an unseen key is new only after that.
-        let stopped = cursor(&[("DK1", "12:05")], Some("11:00"));
+        let stopped = cursor(&[("DK1", "12:05")], Some("11:50"));
         let records = p.records(&stopped, &BTreeMap::new(), s);
-        assert!(!records.is_new(&k("DK3"), t("10:55")));
-        assert!(records.is_new(&k("DK3"), t("11:00")));
+        assert!(!records.is_new(&k("DK3"), t("11:45")));
+        assert!(records.is_new(&k("DK3"), t("11:50")));
+        // A dataset without key columns has no other key to find.
+        let single = |hm| cursor(&[("", hm)], Some("23:59"));
+        let mut one = cursors(single("12:05"), single("12:10"));
+        for c in [&mut one.records, &mut one.aggregates] {
+            c.as_mut().unwrap().complete_since = Some(DateTime::<Utc>::MAX_UTC);
+        }
+        assert_eq!(plan(&one, now(), s).fetch_from, t("11:55"), "one window");
     }
 
     #[test]
-    fn a_stopped_key_does_not_hold_the_others_back() {
+    fn a_key_within_the_lateness_is_fetched_from_its_cursor() {
+        // DK2 trails DK1 by 45 minutes, inside --max-key-lateness 1h.
+        let c = cursors(
+            cursor(&[("DK1", "12:05"), ("DK2", "11:20")], Some("06:00")),
+            cursor(&[("DK1", "12:10"), ("DK2", "11:25")], Some("06:00")),
+        );
+        let s = spans(5);
+        let p = plan(&c, now(), s);
+        assert_eq!(p.fetch_from, t("11:15"), "DK2's next window needs 11:15 on");
+        assert!(p.behind.is_empty(), "{:?}", p.behind);
+        let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(records.is_new(&k("DK2"), t("11:25")) && !records.is_new(&k("DK2"), t("11:20")));
+        // The same key with --max-catch-up 30m: its rows before 11:40 are
+        // skipped, and said so (they were lost silently before).
+        let short = Spans {
+            max_catch_up: TimeDelta::minutes(30),
+            ..s
+        };
+        let p = plan(&c, now(), short);
+        assert_eq!(
+            p.behind,
+            vec![
+                Behind {
+                    topic: "t".into(),
+                    key: k("DK2"),
+                    first: t("11:25"),
+                    last: t("11:35")
+                },
+                Behind {
+                    topic: "t".into(),
+                    key: k("DK2"),
+                    first: t("11:30"),
+                    last: t("11:40")
+                }
+            ]
+        );
+        let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), short);
+        assert!(!records.is_new(&k("DK2"), t("11:35")) && records.is_new(&k("DK2"), t("11:40")));
+    }
+
+    #[test]
+    fn a_key_behind_the_lateness_is_warned_and_holds_no_one_back() {
         let c = cursors(
             cursor(&[("DK1", "12:05"), ("Gone", "08:00")], Some("06:00")),
             cursor(&[("DK1", "12:10"), ("Gone", "08:05")], Some("06:00")),
         );
         let s = spans(5);
         let p = plan(&c, now(), s);
-        // Unseen keys may have rows from 06:10 on: fetched from their first window.
-        assert_eq!(p.fetch_from, t("06:00"));
+        assert_eq!(p.fetch_from, t("11:00"), "the horizon, not Gone's cursor");
+        let gone = |first, last| Behind {
+            topic: "t".into(),
+            key: k("Gone"),
+            first: t(first),
+            last: t(last),
+        };
+        assert_eq!(
+            p.behind,
+            vec![gone("08:05", "11:05"), gone("08:10", "11:10")]
+        );
         let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
         assert!(!records.is_new(&k("DK1"), t("12:05")));
+        assert!(!records.is_new(&k("Gone"), t("11:05")), "warned as skipped");
         assert!(
-            records.is_new(&k("Gone"), t("08:05")),
+            records.is_new(&k("Gone"), t("11:10")),
             "if it comes back, it resumes"
         );
-        assert!(p.skipped.is_empty());
+        let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &BTreeMap::new(), s);
+        assert!(
+            !aggregates.is_new(&k("Gone"), t("11:10")) && aggregates.is_new(&k("Gone"), t("11:15"))
+        );
+        let text = describe_behind(s.max_key_lateness, &p.behind[..1], 5);
+        assert!(
+            text.starts_with("1 key combination(s) of t trail the newest by more than --max-key-lateness / EDS_MAX_KEY_LATENESS 1h")
+                && text.contains("'Gone' from 2026-11-28T08:05:00Z to 2026-11-28T11:05:00Z"),
+            "{text}"
+        );
+        let many: Vec<Behind> = (0..7).map(|_| gone("08:05", "11:05")).collect();
+        assert!(describe_behind(s.max_key_lateness, &many, 5).contains("; and 2 more;"));
+        // The whole topic behind by more than the lateness is caught up.
+        let late = cursors(
+            cursor(&[("DK1", "09:00"), ("DK2", "08:55")], Some("03:00")),
+            cursor(&[("DK1", "09:05"), ("DK2", "09:00")], Some("03:00")),
+        );
+        let p = plan(&late, now(), s);
+        assert_eq!(
+            (p.fetch_from, p.behind.len()),
+            (t("08:50"), 0),
+            "DK2's next window"
+        );
     }
 
     #[test]
-    fn a_gap_beyond_the_catch_up_for_one_key_skips_only_its_old_rows() {
+    fn a_key_behind_the_catch_up_range_is_skipped_from_its_start() {
         let c = cursors(
             cursor(&[("DK1", "12:05"), ("DK2", "04:00")], Some("03:00")),
             cursor(&[("DK1", "12:10"), ("DK2", "04:05")], Some("03:00")),
         );
-        let s = spans(5);
+        let s = Spans {
+            max_key_lateness: TimeDelta::hours(12),
+            ..spans(5)
+        };
         let p = plan(&c, now(), s);
         assert_eq!(p.publish_from, t("06:10"));
         assert_eq!(p.fetch_from, t("06:00"), "not back to DK2's cursor");
+        assert_eq!(
+            (p.behind[0].first, p.behind[0].last),
+            (t("04:05"), t("06:05"))
+        );
         let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
         assert!(!records.is_new(&k("DK2"), t("06:05")));
         assert!(records.is_new(&k("DK2"), t("06:10")));
@@ -483,7 +719,7 @@ mod tests {
     #[test]
     fn marking_keeps_each_key_strictly_increasing() {
         let c = cursor(&[("DK1", "12:00")], None);
-        let mut rule = Published::after(&c, t("06:00"), t("13:00"));
+        let mut rule = Published::within(&c, t("06:00"), t("13:00"));
         assert!(
             rule.is_new(&k("DK2"), t("06:00")),
             "the whole partition was read"

@@ -95,6 +95,9 @@ pub struct Published {
     last: BTreeMap<Vec<String>, DateTime<Utc>>,
     /// A key combination not in `last` is new at or after this time.
     unseen_from: DateTime<Utc>,
+    /// Where the tail read stopped: a key combination not in `last` has
+    /// nothing published at or after this time.
+    stopped: DateTime<Utc>,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 }
@@ -110,6 +113,16 @@ impl Published {
             }
     }
 
+    /// Whether (time, key) is of a key combination never published (since
+    /// the read stopped) but before the range this run may publish for it:
+    /// a row that would be lost silently unless warned.
+    pub fn is_skipped_unseen(&self, key: &[String], time: DateTime<Utc>) -> bool {
+        time >= self.stopped
+            && time < self.unseen_from
+            && time < self.until
+            && !self.last.contains_key(key)
+    }
+
     /// Records that (time, key) was handed to the sink.
     pub fn mark(&mut self, key: &[String], time: DateTime<Utc>) {
         match self.last.get_mut(key) {
@@ -121,18 +134,32 @@ impl Published {
     }
 
     /// Whether a topic resumes after `cursor` in `[from, until)`; a key not
-    /// in the cursor is new after where its read stopped.
-    pub fn after(cursor: &TopicCursor, from: DateTime<Utc>, until: DateTime<Utc>) -> Published {
+    /// in the cursor is new from `unseen_from` (and after where its read
+    /// stopped).
+    pub fn after(
+        cursor: &TopicCursor,
+        from: DateTime<Utc>,
+        unseen_from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Published {
+        let stopped = cursor.complete_since.unwrap_or(DateTime::<Utc>::MIN_UTC);
         Published {
             last: cursor
                 .last
                 .iter()
                 .map(|(k, s)| (k.clone(), s.time))
                 .collect(),
-            unseen_from: cursor.complete_since.map_or(from, |t| t.max(from)),
+            unseen_from: unseen_from.max(stopped).max(from),
+            stopped,
             from,
             until,
         }
+    }
+
+    /// [`Published::after`] with every key combination not in the cursor new
+    /// over the whole range (after where its read stopped): a backfill.
+    pub fn within(cursor: &TopicCursor, from: DateTime<Utc>, until: DateTime<Utc>) -> Published {
+        Published::after(cursor, from, from, until)
     }
 
     /// For an empty topic: each key's current window (records), or its one
@@ -145,6 +172,7 @@ impl Published {
         Published {
             last: after,
             unseen_from: DateTime::<Utc>::MAX_UTC,
+            stopped: DateTime::<Utc>::MAX_UTC,
             from,
             until,
         }
