@@ -64,6 +64,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         records: range.rules.records,
         aggregates: range.rules.aggregates,
         skipped: Default::default(),
+        unseen: Default::default(),
     };
     let mut run = Chunks {
         config,
@@ -94,7 +95,7 @@ fn open(
     let dataset = &config.source.dataset;
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
-        let (sink, cursors) = cursor::connect(kafka, dataset, stats, spans.tail())?;
+        let (sink, cursors) = cursor::connect(kafka, dataset, stats, spans.backfill_tail())?;
         return Ok((Box::new(sink), cursors));
     }
     let records = config.output == Output::CsvRecords;

@@ -104,27 +104,49 @@ fn warn_skipped(topic: &str, plan: &cursor::Plan, skipped: &Skipped) {
         return;
     }
     let from = plan.records.map_or(plan.publish_from, |b| b.unseen_from);
-    let mut ranges: Vec<String> = (skipped.iter().take(5))
-        .map(|(key, (first, last))| {
-            format!(
-                "'{}' from {} to {}",
-                key.join("/"),
-                format_utc(*first),
-                format_utc(*last)
-            )
-        })
-        .collect();
-    if skipped.len() > 5 {
-        ranges.push(format!("and {} more", skipped.len() - 5));
-    }
     log::warn!(
         "{} key combination(s) not yet in {topic} have rows older than this run may publish for \
          them ({} on): these fetched times (inclusive, and any earlier) are skipped: {}; if those \
          keys are late rather than new, run with a larger --max-key-lateness or --max-catch-up",
         skipped.len(),
         format_utc(from),
-        ranges.join("; ")
+        list_keys(skipped, |(first, last)| format!(
+            "from {} to {}",
+            format_utc(*first),
+            format_utc(*last)
+        ))
     );
+}
+
+/// The warning for key combinations published to a topic whose tail read
+/// did not find them: new ones, or ones back after more than
+/// `--max-key-lateness` (their times before those named were not fetched).
+fn warn_unseen(c: &cursor::TopicCursor, unseen: &Skipped) {
+    let Some(since) = c.complete_since.filter(|t| *t != DateTime::<Utc>::MAX_UTC) else {
+        return;
+    };
+    if unseen.is_empty() {
+        return;
+    }
+    log::warn!(
+        "{} key combination(s) with no message in {} since {} are published from: {}: new ones, \
+         or back after more than --max-key-lateness (their times before those were not fetched)",
+        unseen.len(),
+        c.topic,
+        format_utc(since),
+        list_keys(unseen, |(first, _)| format!("from {}", format_utc(*first)))
+    );
+}
+
+/// Up to five key combinations, each with `what`, and how many more.
+fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> String) -> String {
+    let mut out: Vec<String> = (keys.iter().take(5))
+        .map(|(key, times)| format!("'{}' {}", key.join("/"), what(times)))
+        .collect();
+    if keys.len() > 5 {
+        out.push(format!("and {} more", keys.len() - 5));
+    }
+    out.join("; ")
 }
 
 /// The rows of `[from, limit)`, sorted and de-duplicated, their newest time
@@ -250,12 +272,22 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         records: rules.records,
         aggregates: rules.aggregates,
         skipped: Default::default(),
+        unseen: Default::default(),
     };
     emitter.all(f.rows, config.aggregate.window)?;
     let skipped = std::mem::take(&mut emitter.skipped);
+    let unseen = std::mem::take(&mut emitter.unseen);
     summary.written = sink.finish()?;
     let records_topic = cursors.records.as_ref().map(|c| c.topic.as_str());
     warn_skipped(records_topic.unwrap_or_default(), &plan, &skipped);
+    for (c, unseen) in [&cursors.records, &cursors.aggregates]
+        .into_iter()
+        .zip(&unseen)
+    {
+        if let Some(c) = c.as_ref().filter(|c| !c.is_empty()) {
+            warn_unseen(c, unseen);
+        }
+    }
     let behind: BTreeSet<&[String]> = (plan.behind.iter().map(|b| b.key.as_slice()))
         .chain(skipped.keys().map(Vec::as_slice))
         .collect();

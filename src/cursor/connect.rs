@@ -3,20 +3,20 @@
 //! start here.
 
 use anyhow::Result;
-use chrono::TimeDelta;
 
+use super::plan::TailSpan;
 use super::Cursors;
 use crate::aggregate::Stat;
 use crate::dataset::Dataset;
 use crate::sink::kafka::{KafkaOutput, KafkaSink};
 
 /// Connects the Kafka sink (topics checked or created) and reads both
-/// cursors, reading each topic's tail `tail` back from its newest message.
+/// cursors, reading each topic's tail back from its newest message.
 pub fn connect(
     kafka: &KafkaOutput,
     dataset: &Dataset,
     stats: &[Stat],
-    tail: TimeDelta,
+    tail: TailSpan,
 ) -> Result<(KafkaSink, Cursors)> {
     // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
     crate::probe::check_bootstrap(&kafka.settings, || {

@@ -30,6 +30,9 @@ pub struct Emitter<'a> {
     /// per key combination. (Their aggregates are skipped with them; a new
     /// key's first windows, which reach before the fetch, are not counted.)
     pub skipped: Skipped,
+    /// Key combinations not in a topic's cursor that were published to it:
+    /// the first time per key combination (records, aggregates).
+    pub unseen: [Skipped; 2],
 }
 
 /// Per key combination, the first and last time skipped.
@@ -51,6 +54,9 @@ impl Emitter<'_> {
         if let Some(rule) = &mut self.records {
             for row in new {
                 if rule.is_new(&row.key, row.time) {
+                    if rule.is_unseen(&row.key) {
+                        note(&mut self.unseen[0], &row.key, row.time);
+                    }
                     self.sink.record(row)?;
                     rule.mark(&row.key, row.time);
                 } else if rule.is_skipped_unseen(&row.key, row.time) {
@@ -72,6 +78,9 @@ impl Emitter<'_> {
                     let rows = by_key
                         .get(row.key.as_slice())
                         .map_or(&[][..], Vec::as_slice);
+                    if rule.is_unseen(&row.key) {
+                        note(&mut self.unseen[1], &row.key, window.end);
+                    }
                     let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
                     self.sink.aggregate(&agg)?;
                     rule.mark(&row.key, window.end);

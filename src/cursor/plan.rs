@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-pub use super::rule::{Cursors, Published, Seen, TopicCursor};
+pub use super::rule::{Cursors, Published, Seen, TailSpan, TopicCursor};
 use crate::contract::MessageKey;
 use crate::time::{floor, format_span, format_utc};
 
@@ -49,10 +49,26 @@ impl Spans {
         }
     }
 
-    /// How far back from a topic's newest message its tail is read: every
-    /// key combination published within this span is found.
-    pub fn tail(&self) -> TimeDelta {
-        self.max_catch_up + self.window + self.resolution
+    /// How far back from a topic's newest message `publish` reads its tail:
+    /// every key combination published within `--max-key-lateness` (or
+    /// `--max-catch-up`, the shorter) and a window is found; keys further
+    /// behind could not be published anyway. Each run publishes nothing
+    /// older than its horizon (see [`plan`]), which bounds the slack.
+    pub fn tail(&self) -> TailSpan {
+        let reach = self.max_catch_up.min(self.max_key_lateness);
+        TailSpan {
+            complete: reach + self.window + self.resolution,
+            slack: reach + self.resolution,
+        }
+    }
+
+    /// A backfill's tail: as far back as `publish` with the default
+    /// `--max-catch-up` (no slack: a backfill runs before `publish` does).
+    pub fn backfill_tail(&self) -> TailSpan {
+        TailSpan {
+            complete: self.max_catch_up + self.window + self.resolution,
+            slack: TimeDelta::zero(),
+        }
     }
 }
 
@@ -788,7 +804,9 @@ mod tests {
         assert_eq!(r.start, t("08:00"), "empty topics take the whole range");
         assert!(r.rules.records.unwrap().is_new(&k("DK2"), t("08:00")));
         assert_eq!(
-            Spans::backfill(s.resolution, s.window).tail(),
+            Spans::backfill(s.resolution, s.window)
+                .backfill_tail()
+                .stop(),
             TimeDelta::hours(6) + s.window + s.resolution,
             "the tail publish reads with the default --max-catch-up"
         );

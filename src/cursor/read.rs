@@ -18,7 +18,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use super::plan::{Seen, TopicCursor};
+use super::plan::{Seen, TailSpan, TopicCursor};
 use super::CursorError;
 use crate::contract::MessageKey;
 use crate::contract::DATASET_HEADER;
@@ -33,7 +33,7 @@ pub fn read(
     topics: &[&str],
     partition: i32,
     dataset: &Dataset,
-    tail: TimeDelta,
+    tail: TailSpan,
 ) -> Result<Vec<TopicCursor>> {
     let started = Instant::now();
     let consumer = settings.consumer(None)?;
@@ -147,22 +147,23 @@ impl Tail {
 
     /// After a pass: done when the start of the log was read, or (with
     /// messages of ours) a single-key dataset found its last one, or a
-    /// message older than `newest - tail` was seen; else reads further back.
-    fn next_pass(&mut self, keyed: bool, tail: TimeDelta) {
+    /// message older than `newest - tail.stop()` was seen; else reads further back.
+    fn next_pass(&mut self, keyed: bool, tail: TailSpan) {
         let newest = self.cursor.newest();
-        let horizon = newest.and_then(|n| n.checked_sub_signed(tail));
+        let stop = newest.and_then(|n| n.checked_sub_signed(tail.stop()));
         if newest.is_some() && !keyed {
             // The one key combination there is was found: no other can be new.
             self.cursor.complete_since = Some(DateTime::<Utc>::MAX_UTC);
             self.done = true;
-        } else if let Some(h) = horizon.filter(|h| self.oldest.is_some_and(|o| o < *h)) {
-            self.cursor.complete_since = Some(h);
+        } else if stop.is_some_and(|h| self.oldest.is_some_and(|o| o < h)) {
+            let complete = newest.and_then(|n| n.checked_sub_signed(tail.complete));
+            self.cursor.complete_since = complete;
             self.done = true;
         } else if self.from <= self.low {
             // Read from the start of the log (a batch boundary, so nothing skipped).
             self.done = true;
         } else {
-            self.go_back(newest, tail);
+            self.go_back(newest, tail.stop());
         }
     }
 
@@ -201,7 +202,7 @@ struct Reader<'a> {
     settings: &'a KafkaSettings,
     partition: i32,
     dataset: &'a Dataset,
-    tail: TimeDelta,
+    tail: TailSpan,
 }
 
 impl Reader<'_> {
@@ -422,6 +423,14 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// A tail of `hours`, no slack.
+    fn span(hours: i64) -> TailSpan {
+        TailSpan {
+            complete: TimeDelta::hours(hours),
+            slack: TimeDelta::zero(),
+        }
+    }
+
     #[test]
     fn keeps_the_newest_time_of_each_key() {
         let mut t = Tail::new("t", 0, 0, 100);
@@ -439,12 +448,12 @@ mod tests {
         assert_eq!(t.from, 984);
         t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
         t.take(key("2026-11-28T11:45:00Z/DK2"), 984);
-        t.next_pass(true, TimeDelta::hours(1));
+        t.next_pass(true, span(1));
         assert!(!t.done, "15 minutes read, an hour wanted");
         // 16 offsets cover 15 minutes: an hour is about 64, with a margin 80.
         assert_eq!((t.from, t.until), (1000 - 80, Some(984)));
         t.take(key("2026-11-28T10:55:00Z/DK3"), 930);
-        t.next_pass(true, TimeDelta::hours(1));
+        t.next_pass(true, span(1));
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
     }
@@ -456,20 +465,20 @@ mod tests {
         assert_eq!(t.from, 279);
         assert!(t.saw(294));
         t.take(key("2026-11-28T10:00:00Z/DK1"), 294);
-        t.next_pass(true, TimeDelta::hours(6));
+        t.next_pass(true, span(6));
         assert_eq!(t.until, Some(294), "only 294.. was read");
         assert!(t.from < 279);
         // The broker skips again (to 294): nothing new, and the next pass goes further back.
         let from = t.from;
         assert!(!t.saw(294), "already read");
-        t.next_pass(true, TimeDelta::hours(6));
+        t.next_pass(true, span(6));
         assert_eq!(t.until, Some(294));
         assert!(t.from < from);
         // From the start of the log (a batch boundary) everything comes.
         t.from = 0;
         assert!(t.saw(0));
         t.take(key("2026-11-28T09:00:00Z/DK2"), 0);
-        t.next_pass(true, TimeDelta::hours(6));
+        t.next_pass(true, span(6));
         assert!(t.done);
         assert_eq!(t.cursor.last.len(), 2);
     }
@@ -478,7 +487,7 @@ mod tests {
     fn unkeyed_reads_stop_at_the_last_message() {
         let mut t = Tail::new("t", 0, 0, 1000);
         t.take(key("2026-11-28T12:00:00Z"), 999);
-        t.next_pass(false, TimeDelta::hours(6));
+        t.next_pass(false, span(6));
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, Some(DateTime::<Utc>::MAX_UTC));
     }
@@ -488,14 +497,14 @@ mod tests {
         let mut t = Tail::new("t", 0, 0, 10);
         assert_eq!(t.from, 0);
         t.take(key("2026-11-28T12:00:00Z/DK1"), 9);
-        t.next_pass(true, TimeDelta::hours(6));
+        t.next_pass(true, span(6));
         assert!(t.done);
         assert_eq!(
             t.cursor.complete_since, None,
             "the whole partition was read"
         );
         let mut empty = Tail::new("t", 0, 0, 2000);
-        empty.next_pass(true, TimeDelta::hours(6));
+        empty.next_pass(true, span(6));
         assert_eq!((empty.from, empty.until), (2000 - 256, Some(1984)));
     }
 

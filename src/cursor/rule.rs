@@ -17,6 +17,26 @@ use crate::contract::MessageKey;
 use crate::exit::staged;
 use crate::time::format_utc;
 
+/// How far back from a topic's newest message its tail is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TailSpan {
+    /// Every key combination with a message within this span of the newest
+    /// is found: `complete_since` is the newest minus this.
+    pub complete: TimeDelta,
+    /// No run publishes a message older than the topic's newest (before the
+    /// run) minus this, so once the read sees a message older than the newest
+    /// minus `complete + slack`, every message before it in the log is older
+    /// than the newest minus `complete`, and the read stops.
+    pub slack: TimeDelta,
+}
+
+impl TailSpan {
+    /// The read stops at a message older than the newest minus this.
+    pub fn stop(&self) -> TimeDelta {
+        self.complete + self.slack
+    }
+}
+
 /// A key combination's newest message in a topic, and where it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
@@ -121,6 +141,11 @@ impl Published {
             && time < self.unseen_from
             && time < self.until
             && !self.last.contains_key(key)
+    }
+
+    /// Whether `key` has no published time yet (not in the cursor, not marked).
+    pub fn is_unseen(&self, key: &[String]) -> bool {
+        !self.last.contains_key(key)
     }
 
     /// Records that (time, key) was handed to the sink.
