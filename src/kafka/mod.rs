@@ -164,6 +164,13 @@ impl KafkaSettings {
             ("enable.auto.commit", "false".to_string()),
             ("enable.auto.offset.store", "false".to_string()),
             ("fetch.wait.max.ms", "10".to_string()),
+            // librdkafka prefetches up to 64 MiB a partition by default: a
+            // cursor read of a keyed topic's tail would hold that much. A
+            // small queue, refilled without librdkafka's 1 s back-off, reads
+            // as fast (2,000 keys' 2 h tail: 0.2 s, 40 instead of 63 MiB).
+            ("queued.max.messages.kbytes", "2048".to_string()),
+            ("fetch.max.bytes", "1048576".to_string()),
+            ("fetch.queue.backoff.ms", "1".to_string()),
             ("enable.partition.eof", "false".to_string()),
             ("auto.offset.reset", "earliest".to_string()),
         ];
