@@ -22,6 +22,7 @@ pub mod kafka;
 pub mod logging;
 pub mod metrics;
 pub mod probe;
+pub mod quality;
 pub mod records;
 pub mod redact;
 pub mod scan;

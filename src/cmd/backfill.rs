@@ -69,7 +69,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     let mut run = Chunks {
         config,
         api: api(config, &fields)?,
-        slider: Slider::new(config.aggregate.window, res),
+        slider: Slider::new(dataset, config.aggregate.window),
         pacer: Pacer::new(config.min_request_interval, sleep),
         progress: Progress::new(config, start),
         pushed: None,
@@ -81,6 +81,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     for (from, to) in chunks(range.context, start, config) {
         run.chunk(from, to, &mut emitter)?;
     }
+    run.slider.report();
     let written = sink.finish()?;
     run.progress.finish(written.records, written.aggregates);
     Ok(())

@@ -14,6 +14,7 @@ use super::Published;
 use crate::aggregate::aggregate_rows;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{or_code, Exit};
+use crate::quality::Report;
 use crate::sink::Sink;
 use crate::window::{Slider, Window};
 
@@ -90,15 +91,17 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Emits every row of a sorted, de-duplicated vector.
-    pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<()> {
-        let mut slider = Slider::new(window, self.dataset.resolution);
+    /// Emits every row of a sorted vector (a repeated time and key keeps the
+    /// first); returns what the rows said about the data (logged).
+    pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<Report> {
+        let mut slider = Slider::new(self.dataset, window);
         let mut done = |new: &[Row], w: Window<'_>| self.group(new, w);
         for row in rows {
             slider
                 .push(row, &mut done)
                 .map_err(|e| or_code(e, Exit::Data))?;
         }
-        slider.finish(&mut done)
+        slider.finish(&mut done)?;
+        Ok(slider.report())
     }
 }
