@@ -4,6 +4,8 @@
 //! Everything else (the value fields) is discovered from the rows, never
 //! hard-coded. Also the [`Row`]: one API record, its time and key values.
 
+use std::borrow::Cow;
+
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
@@ -242,15 +244,14 @@ impl Dataset {
         let key = self
             .key_columns
             .iter()
-            .map(|col| match fields.get(col) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
+            .map(|col| match fields.get(col).map(|v| (key_text(v), v)) {
+                Some((Some(text), _)) => Ok(text.into_owned()),
                 other => Err(anyhow!(
                     "the row of {} at {} has no key column {col} (found {}); \
                      the key columns are {}",
                     self.name,
                     time::format_utc(time),
-                    other.map_or("nothing".to_string(), Value::to_string),
+                    other.map_or("nothing".to_string(), |(_, v)| v.to_string()),
                     self.key_columns.join(",")
                 )),
             })
@@ -265,6 +266,16 @@ impl Dataset {
             fields,
             raw: None,
         })
+    }
+}
+
+/// A key value's text, as message keys carry it: a string as it is, a number
+/// as JSON writes it (`1`, `2.5`); `None` for any other value.
+pub fn key_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        _ => None,
     }
 }
 

@@ -1,15 +1,20 @@
 //! Key values and their JSON type, through the real binary against the stub
 //! API: a key column whose values differ only in type (the number 1 and the
-//! string "1") is refused, and a (time, key) sent twice with other values is
-//! not dropped silently.
+//! string "1") is refused, a numeric key stays a number in the aggregate,
+//! and a (time, key) sent twice with other values is not dropped silently.
 
 mod support;
 
 use serde_json::{json, Value};
+use support::args::Args;
 use support::dry_run;
+use support::keyed_runs::read_all;
+use support::schema::assert_valid;
 use support::stub::StubApi;
 
 const NOW: &str = "2026-11-28T12:00:30Z";
+const RECORDS: &str = "eds.CO2Emis.records";
+const AGGREGATES: &str = "eds.CO2Emis.aggregates";
 
 /// A CO2Emis row at `11:MM` UTC.
 fn row(minute: u32, area: Value, co2: f64) -> Value {
@@ -63,6 +68,48 @@ fn a_key_value_sent_as_a_number_and_as_a_string_is_refused() {
     let (code, out, err) = co2_dry_run(&distinct);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3, "{out}");
+}
+
+#[test]
+fn a_numeric_key_stays_a_number_in_the_aggregate() {
+    let mock = support::mock::cluster();
+    mock.create_topic(RECORDS, 1, 1).unwrap();
+    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let stub = stub(vec![
+        row(50, json!(1), 10.0),
+        row(50, json!(2), 30.0),
+        row(55, json!(2), 40.0),
+        row(55, json!(1), 20.0),
+    ]);
+    let (code, _, err) = Args::publish(&stub.url, NOW)
+        .brokers(&brokers)
+        .extra(&["--dataset", "CO2Emis", "--window", "10m"])
+        .run();
+    assert_eq!(code, 0, "{err}");
+    let records = read_all(&brokers, RECORDS);
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_valid("CO2Emis", "records", &r.value);
+    }
+    let aggregates = read_all(&brokers, AGGREGATES);
+    let keys: Vec<&str> = aggregates.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["2026-11-28T12:00:00Z/1", "2026-11-28T12:00:00Z/2"]);
+    for (a, area) in aggregates.iter().zip([1, 2]) {
+        assert_eq!(a.value["PriceArea"], json!(area), "{}", a.value);
+        assert_valid("CO2Emis", "aggregates", &a.value);
+    }
+    assert_eq!(aggregates[0].value["fields"]["CO2Emission"]["mean"], 15.0);
+    // consume reads the numeric key back, as the dry run prints it.
+    let (code, out, err) = Args::new("consume")
+        .brokers(&brokers)
+        .extra(&["--dataset", "CO2Emis", "--from-beginning"])
+        .flag("--idle-timeout", "1s")
+        .run();
+    assert_eq!(code, 0, "{err}");
+    let (_, dry, _) = dry_run(&stub, NOW, &["--dataset", "CO2Emis", "--window", "10m"]);
+    assert_eq!(out, dry);
+    assert!(out.contains(",2,1,"), "{out}");
 }
 
 #[test]

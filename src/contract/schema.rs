@@ -144,7 +144,7 @@ fn aggregates(d: &Dataset) -> Value {
         }),
     );
     for key in &d.key_columns {
-        properties.insert(key.clone(), json!({"type": "string"}));
+        properties.insert(key.clone(), json!({"type": ["string", "number"]}));
     }
     let stats: Map<String, Value> = Stat::ALL
         .iter()
