@@ -72,6 +72,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
             records: summary.written.records,
             aggregates: summary.written.aggregates,
             incomplete: summary.written.incomplete,
+            non_numeric: summary.non_numeric,
             data_lag: summary.data_lag,
             keys_behind: summary.keys_behind,
         };

@@ -1,12 +1,15 @@
-//! What a run's rows say about the data, checked as they pass through the
-//! sliding window ([`crate::window::Slider`]), the one path every row takes
-//! to a sink in `publish` and `backfill`. A key column whose values differ
-//! only in JSON type (the number `1` and the string `"1"`: one message key)
-//! is refused; a (time, key) sent again with other values is dropped (the
-//! first received is kept) and warned once per run. The cost is one map
-//! look-up per key column and row; the maps hold each distinct key value once.
+//! What a run's rows say about the data. [`Quality`] checks them as they
+//! pass through the sliding window ([`crate::window::Slider`]), the one path
+//! every row takes to a sink in `publish` and `backfill`: a key column whose
+//! values differ only in JSON type (the number `1` and the string `"1"`: one
+//! message key) is refused; a (time, key) sent again with other values is
+//! dropped (the first received is kept) and warned once per run. The cost is
+//! one map look-up per key column and row; the maps hold each distinct key
+//! value once. [`NonNumeric`] counts the known value fields that were not
+//! numbers (null, see [`Row::nulled`]) in what a run publishes, and warns
+//! once per field.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -36,6 +39,8 @@ impl Staged for DataError {
 /// What a run's rows said, for the metrics (the log has the details).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Values of known value fields that were not numbers, published as null.
+    pub non_numeric: u64,
     /// Rows dropped as a repeat of an earlier row's time and key, with other values.
     pub conflicting_repeats: u64,
 }
@@ -45,6 +50,62 @@ pub struct Report {
 struct FirstSeen {
     number: bool,
     time: DateTime<Utc>,
+}
+
+/// A known value field that was not a number: in how many rows, the first
+/// such row's time and the value it had.
+#[derive(Debug, Clone)]
+struct Nulled {
+    field: &'static str,
+    rows: u64,
+    first: DateTime<Utc>,
+    value: Value,
+}
+
+/// The known value fields that were not numbers in the rows a run
+/// published (or printed), each row counted once.
+#[derive(Debug, Clone, Default)]
+pub struct NonNumeric {
+    fields: Vec<Nulled>,
+    /// The rows counted (only rows with nulled fields).
+    counted: HashSet<(DateTime<Utc>, Vec<String>)>,
+}
+
+impl NonNumeric {
+    /// Counts the nulled fields of `row`, published or printed, unless it
+    /// was counted before (no cost for a row without any).
+    pub fn count(&mut self, row: &Row) {
+        if row.nulled.is_empty() || !self.counted.insert((row.time, row.key.clone())) {
+            return;
+        }
+        for (field, value) in &row.nulled {
+            match self.fields.iter_mut().find(|n| n.field == *field) {
+                Some(n) => n.rows += 1,
+                None => self.fields.push(Nulled {
+                    field,
+                    rows: 1,
+                    first: row.time,
+                    value: value.clone(),
+                }),
+            }
+        }
+    }
+
+    /// Logs one warning per field (once, at the end of a run); returns the
+    /// number of values.
+    pub fn report(&self, dataset: &str) -> u64 {
+        for n in &self.fields {
+            log::warn!(
+                "field {} of {dataset} was not a number in {} (first at {}: {}); published as \
+                 null (a known value field is a number or null, as its records schema says)",
+                n.field,
+                count(n.rows, "row"),
+                format_utc(n.first),
+                shown(&n.value)
+            );
+        }
+        self.fields.iter().map(|n| n.rows).sum()
+    }
 }
 
 /// The checks of one run's rows.
@@ -122,8 +183,9 @@ impl Quality {
         }
     }
 
-    /// Logs what the rows said (once, at the end of a run) and returns the counts.
-    pub fn report(&self) -> Report {
+    /// Logs the repeats (once, at the end of a run); returns how many rows
+    /// repeated an earlier one with other values.
+    pub fn report(&self) -> u64 {
         if let Some(first) = &self.first_conflict {
             log::warn!(
                 "{} of {} repeated the time and key of an earlier row with other values \
@@ -139,9 +201,7 @@ impl Quality {
                 self.dataset
             );
         }
-        Report {
-            conflicting_repeats: self.conflicting_repeats,
-        }
+        self.conflicting_repeats
     }
 }
 
@@ -151,6 +211,15 @@ fn typed(number: bool, text: &str) -> String {
         format!("the number {text}")
     } else {
         format!("the string {}", Value::from(text))
+    }
+}
+
+/// A value as JSON, cut after 40 characters.
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
     }
 }
 
@@ -196,12 +265,30 @@ mod tests {
         let mut q = Quality::new(&d);
         let first = row(&d, 55, json!("DK1"), json!(1.0));
         q.repeated(&first, &first.clone());
-        assert_eq!(q.report(), Report::default(), "the same row again");
+        assert_eq!(q.report(), 0, "the same row again");
         q.repeated(&first, &row(&d, 55, json!("DK1"), json!(2.0)));
+        q.repeated(&first, &row(&d, 55, json!("DK1"), json!(3.0)));
         assert_eq!(
             q.first_conflict.as_deref(),
             Some("2026-11-28T11:55:00Z/DK1")
         );
-        assert_eq!(q.report().conflicting_repeats, 1);
+        assert_eq!(q.report(), 2);
+    }
+
+    #[test]
+    fn nulled_fields_are_counted_once_per_row() {
+        let d = Dataset::known("CO2Emis").unwrap();
+        let mut n = NonNumeric::default();
+        let text = row(&d, 50, json!("DK1"), json!("N/A"));
+        n.count(&text);
+        n.count(&text);
+        n.count(&row(&d, 55, json!("DK2"), json!(true)));
+        n.count(&row(&d, 55, json!("DK1"), json!(2.0)));
+        assert_eq!(n.report("CO2Emis"), 2);
+        assert_eq!(
+            (n.fields.len(), n.fields[0].first, &n.fields[0].value),
+            (1, text.time, &json!("N/A"))
+        );
+        assert_eq!(shown(&json!("x".repeat(50))).len(), 43);
     }
 }

@@ -17,6 +17,7 @@ use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::logging::{count, elapsed};
+use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -65,6 +66,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         aggregates: range.rules.aggregates,
         skipped: Default::default(),
         unseen: Default::default(),
+        non_numeric: NonNumeric::default(),
     };
     let mut run = Chunks {
         config,
@@ -81,7 +83,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     for (from, to) in chunks(range.context, start, config) {
         run.chunk(from, to, &mut emitter)?;
     }
-    run.slider.report();
+    emitter.report(&run.slider);
     let written = sink.finish()?;
     run.progress.finish(written.records, written.aggregates);
     Ok(())

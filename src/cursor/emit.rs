@@ -2,7 +2,8 @@
 //! `--dry-run`) and `backfill`: rows go through a sliding window, and each
 //! completed time's rows are published as records, then their key
 //! combinations' windows as aggregates, each only when the cursor's rule
-//! ([`Published::is_new`]) says it is new, and marked as published.
+//! ([`Published::is_new`]) says it is new, and marked as published. The
+//! known value fields nulled in what is published are counted here.
 
 use anyhow::Result;
 
@@ -14,7 +15,7 @@ use super::Published;
 use crate::aggregate::aggregate_rows;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{or_code, Exit};
-use crate::quality::Report;
+use crate::quality::{NonNumeric, Report};
 use crate::sink::Sink;
 use crate::window::{Slider, Window};
 
@@ -34,6 +35,9 @@ pub struct Emitter<'a> {
     /// Key combinations not in a topic's cursor that were published to it:
     /// the first time per key combination (records, aggregates).
     pub unseen: [Skipped; 2],
+    /// The nulled fields of the rows published as records (or, without
+    /// records, of the rows in the aggregates' windows).
+    pub non_numeric: NonNumeric,
 }
 
 /// Per key combination, the first and last time skipped.
@@ -60,6 +64,7 @@ impl Emitter<'_> {
                     }
                     self.sink.record(row)?;
                     rule.mark(&row.key, row.time);
+                    self.non_numeric.count(row);
                 } else if rule.is_skipped_unseen(&row.key, row.time) {
                     note(&mut self.skipped, &row.key, row.time);
                 }
@@ -85,6 +90,9 @@ impl Emitter<'_> {
                     let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
                     self.sink.aggregate(&agg)?;
                     rule.mark(&row.key, window.end);
+                    if self.records.is_none() {
+                        rows.iter().for_each(|r| self.non_numeric.count(r));
+                    }
                 }
             }
         }
@@ -102,6 +110,14 @@ impl Emitter<'_> {
                 .map_err(|e| or_code(e, Exit::Data))?;
         }
         slider.finish(&mut done)?;
-        Ok(slider.report())
+        Ok(self.report(&slider))
+    }
+
+    /// Logs what the rows said (once, at the end of a run) and returns it.
+    pub fn report(&self, slider: &Slider) -> Report {
+        Report {
+            conflicting_repeats: slider.report(),
+            non_numeric: self.non_numeric.report(&self.dataset.name),
+        }
     }
 }
