@@ -152,8 +152,9 @@ fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> S
     out.join("; ")
 }
 
-/// The rows of `[from, limit)`, sorted and de-duplicated, their newest time
-/// (checked against `--max-lag`) and the fields to aggregate.
+/// The rows of `[from, limit)`, sorted (a repeated time and key is dropped by
+/// the sliding window), their newest time (checked against `--max-lag`) and
+/// the fields to aggregate.
 struct Fetched {
     rows: Vec<Row>,
     newest: DateTime<Utc>,
