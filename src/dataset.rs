@@ -1,8 +1,12 @@
 //! What we know about each Energi Data Service dataset: its UTC and Danish
 //! time columns, its key columns (zero or more, in order) and its resolution,
 //! from the table of known datasets or described on the command line.
-//! Everything else (the value fields) is discovered from the rows, never
-//! hard-coded. Also the [`Row`]: one API record, its time and key values.
+//! Everything else (the value fields) is discovered from the rows; only the
+//! fields known for certain to be numbers ([`known_fields`]) are named here,
+//! and a row holding anything else in one of them has it replaced by null
+//! ([`Row::nulled`]). Also the [`Row`]: one API record, its time and key values.
+
+use std::borrow::Cow;
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -60,6 +64,47 @@ const KNOWN: &[Known] = &[
     ),
     ("DayAheadPrices", "TimeUTC", "TimeDK", &["PriceArea"], 15),
 ];
+
+/// Value fields known for certain of a dataset (others may appear any time):
+/// numbers or null, as its records schema says.
+pub fn known_fields(dataset: &str) -> &'static [&'static str] {
+    match dataset {
+        "PowerSystemRightNow" => &[
+            "CO2Emission",
+            "ProductionGe100MW",
+            "ProductionLt100MW",
+            "SolarPower",
+            "OffshoreWindPower",
+            "OnshoreWindPower",
+            "Exchange_Sum",
+            "Exchange_DK1_DE",
+            "Exchange_DK1_NL",
+            "Exchange_DK1_GB",
+            "Exchange_DK1_NO",
+            "Exchange_DK1_SE",
+            "Exchange_DK1_DK2",
+            "Exchange_DK2_DE",
+            "Exchange_DK2_SE",
+            "Exchange_Bornholm_SE",
+            "aFRR_ActivatedDK1",
+            "aFRR_ActivatedDK2",
+            "mFRR_ActivatedDK1",
+            "mFRR_ActivatedDK2",
+            "ImbalanceDK1",
+            "ImbalanceDK2",
+        ],
+        "Forecasts_5Min" => &[
+            "ForecastDayAhead",
+            "ForecastIntraday",
+            "Forecast5Hour",
+            "Forecast1Hour",
+            "ForecastCurrent",
+        ],
+        "CO2Emis" | "CO2EmisProg" => &["CO2Emission"],
+        "DayAheadPrices" => &["DayAheadPriceEUR", "DayAheadPriceDKK"],
+        _ => &[],
+    }
+}
 
 /// What the command line says about a dataset: its name and any of the
 /// descriptive columns, each overriding the known table's value.
@@ -204,6 +249,10 @@ pub struct Row {
     /// The whole object's JSON text as the API wrote it (already parsed once,
     /// so known to be valid), when `fields` holds only some fields.
     pub raw: Option<Box<str>>,
+    /// The known value fields ([`known_fields`]) that held neither a number
+    /// nor null, with what they held: null in `fields`, and written as null
+    /// from `raw` too. Empty in the common case.
+    pub nulled: Vec<(&'static str, Value)>,
 }
 
 /// A field value that should be a number but is not.
@@ -242,15 +291,14 @@ impl Dataset {
         let key = self
             .key_columns
             .iter()
-            .map(|col| match fields.get(col) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
+            .map(|col| match fields.get(col).map(|v| (key_text(v), v)) {
+                Some((Some(text), _)) => Ok(text.into_owned()),
                 other => Err(anyhow!(
                     "the row of {} at {} has no key column {col} (found {}); \
                      the key columns are {}",
                     self.name,
                     time::format_utc(time),
-                    other.map_or("nothing".to_string(), Value::to_string),
+                    other.map_or("nothing".to_string(), |(_, v)| v.to_string()),
                     self.key_columns.join(",")
                 )),
             })
@@ -259,12 +307,41 @@ impl Dataset {
             self.time_column.clone(),
             Value::String(time::format_utc(time)),
         );
+        let nulled = self.null_non_numeric(&mut fields);
         Ok(Row {
             time,
             key,
             fields,
             raw: None,
+            nulled,
         })
+    }
+
+    /// Sets each known value field holding neither a number nor null to null;
+    /// returns those fields with what they held. Only a value that is not a
+    /// number is looked up among the known fields: no cost for numbers.
+    fn null_non_numeric(&self, fields: &mut Map<String, Value>) -> Vec<(&'static str, Value)> {
+        let known = known_fields(&self.name);
+        let mut nulled = Vec::new();
+        for (name, value) in fields.iter_mut() {
+            if value.is_number() || value.is_null() || self.is_index_column(name) {
+                continue;
+            }
+            if let Some(field) = known.iter().find(|k| **k == name) {
+                nulled.push((*field, std::mem::take(value)));
+            }
+        }
+        nulled
+    }
+}
+
+/// A key value's text, as message keys carry it: a string as it is, a number
+/// as JSON writes it (`1`, `2.5`); `None` for any other value.
+pub fn key_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        _ => None,
     }
 }
 
@@ -295,6 +372,46 @@ mod tests {
         assert!(row.number("NewField").is_err());
         // The rewritten row parses to the same row again (what consume relies on).
         assert_eq!(d.parse_row(row.fields.clone()).unwrap(), row);
+    }
+
+    #[test]
+    fn known_value_fields_that_are_not_numbers_become_null() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let row = d
+            .parse_row(obj(json!({"Minutes1UTC": "2026-04-08T21:30:00",
+                "Minutes1DK": "2026-04-08T23:30:00", "CO2Emission": 107.0,
+                "Exchange_DK1_DE": "N/A", "SolarPower": true, "ImbalanceDK1": null,
+                "NewField": "x"})))
+            .unwrap();
+        assert_eq!(
+            row.nulled,
+            [
+                ("Exchange_DK1_DE", json!("N/A")),
+                ("SolarPower", json!(true))
+            ]
+        );
+        assert_eq!(row.fields["Exchange_DK1_DE"], Value::Null);
+        assert_eq!(row.number("SolarPower"), Ok(None));
+        assert_eq!(
+            row.fields["NewField"],
+            json!("x"),
+            "unknown fields are kept"
+        );
+        let mut out = Vec::new();
+        row.write_json("Minutes1UTC", &mut out).unwrap();
+        let written: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(written["SolarPower"], Value::Null);
+        // A key column is never nulled, even one named as a known field.
+        let keyed = Dataset {
+            key_columns: vec!["CO2Emission".into()],
+            ..Dataset::known("CO2Emis").unwrap()
+        };
+        let row = keyed
+            .parse_row(obj(
+                json!({"Minutes5UTC": "2026-04-08T21:30:00", "CO2Emission": "DK1"}),
+            ))
+            .unwrap();
+        assert!(row.nulled.is_empty() && row.key == ["DK1"]);
     }
 
     #[test]

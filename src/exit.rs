@@ -37,9 +37,10 @@ Exit codes:
   2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
       no row has (retrying will not help)
   3   permanent API or data error: chart: no aggregates within --since; 4xx other than 429, a body that is not the expected JSON,
-      a missing time or key column, a non-numeric field, a body over --max-body; a message
-      of ours whose key is not ours or lies in the future (the message names topic,
-      partition, offset)
+      a missing time or key column, key values differing only in JSON type (1 and \"1\"),
+      a non-numeric selected field (a known value field becomes null instead), a body
+      over --max-body; a message of ours whose key is not ours or lies in the future (the
+      message names topic, partition, offset)
   4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
       unreachable within --kafka-timeout, a password or TLS certificate refused (said at
       once), a missing ACL (named), a topic or partition missing, a delivery failed

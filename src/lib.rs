@@ -22,6 +22,7 @@ pub mod kafka;
 pub mod logging;
 pub mod metrics;
 pub mod probe;
+pub mod quality;
 pub mod records;
 pub mod redact;
 pub mod scan;
@@ -71,6 +72,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
             records: summary.written.records,
             aggregates: summary.written.aggregates,
             incomplete: summary.written.incomplete,
+            non_numeric: summary.non_numeric,
             data_lag: summary.data_lag,
             keys_behind: summary.keys_behind,
         };

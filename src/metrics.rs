@@ -23,6 +23,8 @@ pub struct RunMetrics<'a> {
     pub aggregates: u64,
     /// Aggregates published whose window missed rows.
     pub incomplete: u64,
+    /// Values of known value fields that were not numbers, published as null.
+    pub non_numeric: u64,
     /// `--now` minus the newest row time, when the run got that far.
     pub data_lag: Option<chrono::TimeDelta>,
     /// Key combinations left behind by `--max-key-lateness`, when planned.
@@ -85,6 +87,11 @@ pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
             Some(m.incomplete as f64),
         ),
         (
+            "eds_kafka_non_numeric_values",
+            "Values of known numeric fields the last run found not numeric and published as null.",
+            Some(m.non_numeric as f64),
+        ),
+        (
             "eds_kafka_data_lag_seconds",
             "Reference time minus the newest row time the last run saw.",
             m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
@@ -144,6 +151,7 @@ mod tests {
             records: 5,
             aggregates: 1,
             incomplete: 0,
+            non_numeric: 2,
             data_lag: Some(chrono::TimeDelta::seconds(90)),
             keys_behind: Some(2),
         }
@@ -158,7 +166,8 @@ mod tests {
             .contains("eds_kafka_run_duration_seconds{dataset=\"PowerSystemRightNow\"} 0.042\n"));
         assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 0\n"));
         assert!(text.contains("eds_kafka_keys_behind{dataset=\"PowerSystemRightNow\"} 2\n"));
-        assert_eq!(text.matches("# TYPE").count(), 9);
+        assert!(text.contains("eds_kafka_non_numeric_values{dataset=\"PowerSystemRightNow\"} 2\n"));
+        assert_eq!(text.matches("# TYPE").count(), 10);
     }
 
     #[test]

@@ -1,21 +1,20 @@
-//! Which rows a run looks at: sorting and de-duplicating what the API sent,
-//! finding the newest complete row time, and cutting the trailing window
-//! (`[end - span, end)`, in UTC) that ends just after it.
+//! Which rows a run looks at: sorting what the API sent, finding the newest
+//! complete row time, and cutting the trailing window (`[end - span, end)`,
+//! in UTC) that ends just after it; the [`Slider`] drops repeated (time, key)
+//! rows and has each row checked ([`Quality`]) on its way to a sink.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::dataset::Row;
+use crate::dataset::{Dataset, Row};
+use crate::quality::Quality;
 
-/// Sorts rows by (time, key) and keeps the first of any rows with the same
-/// time and key.
+/// Sorts rows by (time, key). The sort is stable: rows with the same time and
+/// key stay in the order received, and the [`Slider`] keeps the first.
 pub fn normalize(mut rows: Vec<Row>) -> Vec<Row> {
-    // A stable sort keeps the rows' received order among equals, so the first
-    // received copy of a duplicate is the one kept.
     rows.sort_by(|a, b| (a.time, &a.key).cmp(&(b.time, &b.key)));
-    rows.dedup_by(|later, earlier| later.time == earlier.time && later.key == earlier.key);
     rows
 }
 
@@ -56,29 +55,33 @@ pub fn keep_between(rows: Vec<Row>, start: DateTime<Utc>, end: DateTime<Utc>) ->
 /// holding only one window's rows. Rows of one time are collected into a
 /// group; when a later time arrives (or at [`Slider::finish`]) the group is
 /// complete and is handed on, sorted by key, with the window ending just
-/// after it.
+/// after it. Every row is checked by the run's [`Quality`].
 pub struct Slider {
     span: TimeDelta,
     resolution: TimeDelta,
     buffer: VecDeque<Row>,
     group: Vec<Row>,
-    /// The key combinations in `group`, for the duplicate check.
-    group_keys: HashSet<Vec<String>>,
+    /// The key combinations in `group` and their places, for the repeat check.
+    group_keys: HashMap<Vec<String>, usize>,
+    quality: Quality,
 }
 
 impl Slider {
-    pub fn new(span: TimeDelta, resolution: TimeDelta) -> Slider {
+    /// Windows of `span` over `dataset`'s rows.
+    pub fn new(dataset: &Dataset, span: TimeDelta) -> Slider {
         Slider {
             span,
-            resolution,
+            resolution: dataset.resolution,
             buffer: VecDeque::new(),
             group: Vec::new(),
-            group_keys: HashSet::new(),
+            group_keys: HashMap::new(),
+            quality: Quality::new(dataset),
         }
     }
 
-    /// Takes the next row. Duplicates (same time and key) keep the first;
-    /// a row older than the current group is an error (the input is not sorted).
+    /// Takes the next row. Repeats (same time and key) keep the first; a row
+    /// older than the current group is an error (the input is not sorted), and
+    /// so is a key value seen before with another JSON type (exit 3).
     pub fn push(
         &mut self,
         row: Row,
@@ -89,31 +92,38 @@ impl Slider {
             .first()
             .map(|r| r.time)
             .or_else(|| self.buffer.back().map(|r| r.time));
-        match group_time {
-            Some(t) if row.time < t => {
-                bail!("rows are not in time order: {} after {}", row.time, t)
-            }
-            Some(t) if row.time == t => {
-                let duplicate = if self.group.is_empty() {
-                    // Only after finish: the completed group is in the buffer.
-                    let mut same_time = self.buffer.iter().rev().take_while(|r| r.time == t);
-                    same_time.any(|r| r.key == row.key)
-                } else {
-                    self.group_keys.contains(&row.key)
-                };
-                if !duplicate {
-                    self.group_keys.insert(row.key.clone());
-                    self.group.push(row);
-                }
-                Ok(())
-            }
-            _ => {
-                self.complete(done)?;
-                self.group_keys.insert(row.key.clone());
-                self.group.push(row);
-                Ok(())
-            }
+        if let Some(t) = group_time.filter(|t| row.time < *t) {
+            bail!("rows are not in time order: {} after {}", row.time, t);
         }
+        self.quality.key_types(&row)?;
+        if group_time != Some(row.time) {
+            self.complete(done)?;
+            self.add(row);
+            return Ok(());
+        }
+        let earlier = if self.group.is_empty() {
+            // Only after finish: the completed group is in the buffer.
+            let mut same_time = self.buffer.iter().rev().take_while(|r| r.time == row.time);
+            same_time.find(|r| r.key == row.key)
+        } else {
+            self.group_keys.get(&row.key).map(|&i| &self.group[i])
+        };
+        match earlier {
+            Some(kept) => self.quality.repeated(kept, &row),
+            None => self.add(row),
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, row: Row) {
+        self.group_keys.insert(row.key.clone(), self.group.len());
+        self.group.push(row);
+    }
+
+    /// Logs the rows that repeated an earlier one with other values (once,
+    /// at the end of a run); returns how many.
+    pub fn report(&self) -> u64 {
+        self.quality.report()
     }
 
     /// Completes the last group.
@@ -154,6 +164,7 @@ mod tests {
             key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields,
             raw: None,
+            nulled: Vec::new(),
         }
     }
 
@@ -168,33 +179,24 @@ mod tests {
     }
 
     #[test]
-    fn normalize_sorts_and_keeps_first_duplicate() {
+    fn normalize_sorts_stably() {
         let rows = vec![
             row("2026-11-28T11:59:00", None, 1),
             row("2026-11-28T11:57:00", None, 2),
             row("2026-11-28T11:59:00", None, 3),
             row("2026-11-28T11:58:00", None, 4),
+            row("2026-11-28T11:58:00", Some("DK2"), 5),
+            row("2026-11-28T11:58:00", Some("DK1"), 6),
         ];
-        let out = normalize(rows);
-        let tags: Vec<i64> = out
+        let tags: Vec<i64> = normalize(rows)
             .iter()
             .map(|r| r.fields["tag"].as_i64().unwrap())
             .collect();
-        assert_eq!(tags, vec![2, 4, 1]);
-    }
-
-    #[test]
-    fn normalize_keeps_one_row_per_key() {
-        let rows = vec![
-            row("2026-11-28T11:55:00", Some("DK2"), 1),
-            row("2026-11-28T11:55:00", Some("DK1"), 2),
-            row("2026-11-28T11:55:00", Some("DK2"), 3),
-        ];
-        let keys: Vec<_> = normalize(rows)
-            .into_iter()
-            .map(|r| r.key[0].clone())
-            .collect();
-        assert_eq!(keys, vec!["DK1", "DK2"]);
+        assert_eq!(
+            tags,
+            vec![2, 4, 6, 5, 1, 3],
+            "repeats stay in received order"
+        );
     }
 
     #[test]
@@ -255,16 +257,28 @@ mod slider_tests {
             key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields: Map::new(),
             raw: None,
+            nulled: Vec::new(),
         }
     }
 
     /// New row ids, window start minute, end minute, rows in the window.
     type Completed = (Vec<String>, u32, u32, usize);
 
+    /// A dataset of `res` minutes keyed by `Area`.
+    fn dataset(res: i64) -> Dataset {
+        Dataset {
+            name: "Test".into(),
+            time_column: "Minutes5UTC".into(),
+            dk_column: None,
+            key_columns: vec!["Area".into()],
+            resolution: TimeDelta::minutes(res),
+        }
+    }
+
     /// One [`Completed`] per completed group.
     fn run(rows: Vec<Row>, span: i64, res: i64) -> Result<Vec<Completed>> {
         let mut out = Vec::new();
-        let mut s = Slider::new(TimeDelta::minutes(span), TimeDelta::minutes(res));
+        let mut s = Slider::new(&dataset(res), TimeDelta::minutes(span));
         let mut done = |new: &[Row], w: Window<'_>| {
             let minute = |t: DateTime<Utc>| t.format("%M").to_string().parse::<u32>().unwrap();
             out.push((
@@ -324,5 +338,36 @@ mod slider_tests {
     #[test]
     fn unsorted_input_is_an_error() {
         assert!(run(vec![row(51, None), row(50, None)], 5, 1).is_err());
+    }
+
+    #[test]
+    fn repeats_keep_the_first_received_and_key_types_are_checked() {
+        let d = dataset(5);
+        let parse = |m: u32, area: serde_json::Value, v: f64| {
+            let obj = serde_json::json!({"Minutes5UTC": format!("2026-11-28T11:{m:02}:00"),
+                "Area": area, "V": v});
+            d.parse_row(obj.as_object().unwrap().clone()).unwrap()
+        };
+        let mut s = Slider::new(&d, TimeDelta::minutes(10));
+        let mut kept = Vec::new();
+        let mut done = |new: &[Row], _: Window<'_>| {
+            kept.extend(new.iter().map(|r| r.fields["V"].as_f64().unwrap()));
+            Ok(())
+        };
+        for r in [
+            parse(50, "A".into(), 1.0),
+            parse(50, "A".into(), 2.0),
+            parse(50, 1.into(), 3.0),
+        ] {
+            s.push(r, &mut done).unwrap();
+        }
+        s.finish(&mut done).unwrap();
+        // After finish (a backfill's next chunk) the same time is checked too.
+        s.push(parse(50, "A".into(), 4.0), &mut done).unwrap();
+        let err = s.push(parse(55, "1".into(), 5.0), &mut done).unwrap_err();
+        assert_eq!(crate::exit::exit_of(&err), crate::exit::Exit::Data);
+        assert!(err.to_string().contains("the number 1"), "{err}");
+        assert_eq!(kept, [3.0, 1.0]);
+        assert_eq!(s.report(), 2);
     }
 }

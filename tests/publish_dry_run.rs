@@ -409,7 +409,7 @@ fn stale_data_is_temporary_and_says_how_stale() {
 }
 
 #[test]
-fn unknown_field_is_a_usage_error_and_non_numeric_field_a_data_error() {
+fn unknown_field_is_a_usage_error_and_a_non_numeric_one_a_data_error() {
     let stub = live_stub("2026-11-28T12:00:30Z");
     let (code, out, err) = dry_run(
         &stub,
@@ -428,13 +428,28 @@ fn unknown_field_is_a_usage_error_and_non_numeric_field_a_data_error() {
     assert!(err.contains("; did you mean SolarPower?"), "{err}");
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &["--fields", "Minutes1DK"]);
     assert_eq!(code, 2, "an index column is a usage error: {err}");
+    // A field outside the dataset's known value fields holding text is a
+    // data error; a known one (a number or null by its schema) becomes null.
     let stub = StubApi::start();
     let mut rows = fixture_rows();
+    for (i, row) in rows.iter_mut().enumerate() {
+        row["NewField"] = json!(i);
+    }
+    rows[1]["NewField"] = json!("n/a");
     rows[1]["SolarPower"] = json!("n/a");
     stub.serve_rows(rows);
-    let (code, _, err) = dry_run(&stub, "2026-04-08T21:31:10Z", &["--fields", "SolarPower"]);
+    let (code, _, err) = dry_run(&stub, "2026-04-08T21:31:10Z", &["--fields", "NewField"]);
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("not numeric"), "{err}");
+    assert!(
+        err.contains("field NewField of PowerSystemRightNow is not numeric"),
+        "{err}"
+    );
+    let (code, _, err) = dry_run(&stub, "2026-04-08T21:31:10Z", &["--fields", "SolarPower"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("field SolarPower of PowerSystemRightNow was not a number in 1 row"),
+        "{err}"
+    );
 }
 
 #[test]

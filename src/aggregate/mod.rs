@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::dataset::{Dataset, Row};
 use crate::time::format_utc;
@@ -115,8 +116,9 @@ pub struct Aggregate {
     pub dataset: String,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
-    /// `(key column, key value)` for each key column, in order.
-    pub key: Vec<(String, String)>,
+    /// `(key column, key value)` for each key column, in order: a string, or
+    /// a number when the rows have it as one.
+    pub key: Vec<(String, Value)>,
     pub rows: u64,
     /// How many rows the window should have, and which are absent; `None`
     /// in a message written before eds-kafka said so.
@@ -268,8 +270,8 @@ pub fn aggregate_rows(
         key: dataset
             .key_columns
             .iter()
-            .cloned()
-            .zip(key.iter().cloned())
+            .zip(key)
+            .map(|(column, text)| (column.clone(), key_value(rows, column, text)))
             .collect(),
         rows: rows.len() as u64,
         completeness: Some(Completeness {
@@ -283,6 +285,15 @@ pub fn aggregate_rows(
                 (f.clone(), FieldStats::of(values))
             })
             .collect(),
+    }
+}
+
+/// A key column's value as the rows have it: a number stays a number (the
+/// run refused a key column whose values differ only in type).
+fn key_value(rows: &[&Row], column: &str, text: &str) -> Value {
+    match rows.first().and_then(|r| r.fields.get(column)) {
+        Some(number @ Value::Number(_)) => number.clone(),
+        _ => Value::from(text),
     }
 }
 

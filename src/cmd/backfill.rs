@@ -17,6 +17,7 @@ use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::logging::{count, elapsed};
+use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -65,11 +66,12 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         aggregates: range.rules.aggregates,
         skipped: Default::default(),
         unseen: Default::default(),
+        non_numeric: NonNumeric::default(),
     };
     let mut run = Chunks {
         config,
         api: api(config, &fields)?,
-        slider: Slider::new(config.aggregate.window, res),
+        slider: Slider::new(dataset, config.aggregate.window),
         pacer: Pacer::new(config.min_request_interval, sleep),
         progress: Progress::new(config, start),
         pushed: None,
@@ -81,6 +83,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     for (from, to) in chunks(range.context, start, config) {
         run.chunk(from, to, &mut emitter)?;
     }
+    emitter.report(&run.slider);
     let written = sink.finish()?;
     run.progress.finish(written.records, written.aggregates);
     Ok(())

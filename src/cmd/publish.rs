@@ -20,6 +20,7 @@ use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::dataset::Row;
 use crate::exit::{fail, fail_with, or_code, Exit};
+use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
@@ -36,6 +37,8 @@ pub struct Summary {
     pub data_lag: Option<TimeDelta>,
     /// Key combinations (in either topic) more than `--max-key-lateness` behind.
     pub keys_behind: Option<u64>,
+    /// Values of known value fields that were not numbers, published as null.
+    pub non_numeric: u64,
 }
 
 pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
@@ -149,8 +152,9 @@ fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> S
     out.join("; ")
 }
 
-/// The rows of `[from, limit)`, sorted and de-duplicated, their newest time
-/// (checked against `--max-lag`) and the fields to aggregate.
+/// The rows of `[from, limit)`, sorted (a repeated time and key is dropped by
+/// the sliding window), their newest time (checked against `--max-lag`) and
+/// the fields to aggregate.
 struct Fetched {
     rows: Vec<Row>,
     newest: DateTime<Utc>,
@@ -273,8 +277,9 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         aggregates: rules.aggregates,
         skipped: Default::default(),
         unseen: Default::default(),
+        non_numeric: NonNumeric::default(),
     };
-    emitter.all(f.rows, config.aggregate.window)?;
+    summary.non_numeric = emitter.all(f.rows, config.aggregate.window)?.non_numeric;
     let skipped = std::mem::take(&mut emitter.skipped);
     let unseen = std::mem::take(&mut emitter.unseen);
     summary.written = sink.finish()?;

@@ -19,7 +19,7 @@ pub const MEMBERS: [&str; 7] = [
     "missing",
     "fields",
 ];
-use crate::dataset::Dataset;
+use crate::dataset::{key_text, Dataset};
 use crate::time::{format_utc, parse_utc};
 
 /// `expected_rows` and `missing` of a message value, when it has them.
@@ -152,7 +152,11 @@ impl Aggregate {
     pub fn message_key(&self) -> MessageKey {
         MessageKey {
             time: self.window_end,
-            key: self.key.iter().map(|(_, v)| v.clone()).collect(),
+            key: self
+                .key
+                .iter()
+                .map(|(_, v)| key_text(v).map_or_else(|| v.to_string(), |t| t.into_owned()))
+                .collect(),
         }
     }
 
@@ -182,7 +186,10 @@ impl Aggregate {
         let key = dataset
             .key_columns
             .iter()
-            .map(|col| Ok((col.clone(), text(col)?.to_string())))
+            .map(|col| match obj.get(col) {
+                Some(v) if key_text(v).is_some() => Ok((col.clone(), v.clone())),
+                _ => Err(anyhow!("no key field {col} (a string or a number)")),
+            })
             .collect::<Result<Vec<_>>>()?;
         let name = text("dataset")?;
         if name != dataset.name {
@@ -203,5 +210,41 @@ impl Aggregate {
             fields,
         };
         Ok((agg, stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::aggregate;
+    use crate::window::ending_at;
+    use chrono::TimeDelta;
+    use serde_json::json;
+
+    #[test]
+    fn a_numeric_key_stays_a_number() {
+        let d = Dataset::known("CO2Emis").unwrap();
+        let rows: Vec<_> = [(50, json!(1)), (55, json!(1)), (55, json!("DK1"))]
+            .into_iter()
+            .map(|(m, area)| {
+                let obj = json!({"Minutes5UTC": format!("2026-11-28T11:{m:02}:00"),
+                    "PriceArea": area, "CO2Emission": 2.0});
+                d.parse_row(obj.as_object().unwrap().clone()).unwrap()
+            })
+            .collect();
+        let end = parse_utc("2026-11-28T12:00:00").unwrap();
+        let w = ending_at(&rows, end, TimeDelta::minutes(10));
+        let fields = ["CO2Emission".to_string()];
+        let number = aggregate(&d, &w, &["1".to_string()], &fields);
+        assert_eq!(number.rows, 2);
+        let v = number.to_json(&Stat::ALL);
+        assert_eq!(v["PriceArea"], json!(1));
+        assert_eq!(number.message_key().to_string(), "2026-11-28T12:00:00Z/1");
+        assert_eq!(Aggregate::from_json(&v, &d).unwrap().0, number);
+        let text = aggregate(&d, &w, &["DK1".to_string()], &fields);
+        assert_eq!(text.to_json(&[Stat::Count])["PriceArea"], json!("DK1"));
+        let mut not_a_key = v.clone();
+        not_a_key["PriceArea"] = json!(true);
+        assert!(Aggregate::from_json(&not_a_key, &d).is_err());
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::aggregate::MEMBERS;
 use crate::aggregate::Stat;
-use crate::dataset::Dataset;
+use crate::dataset::{known_fields, Dataset};
 
 /// Which message value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,46 +23,6 @@ impl Kind {
             Kind::Records => "records",
             Kind::Aggregates => "aggregates",
         }
-    }
-}
-
-/// Value fields known for certain of a dataset (others may appear any time).
-pub fn known_fields(dataset: &str) -> &'static [&'static str] {
-    match dataset {
-        "PowerSystemRightNow" => &[
-            "CO2Emission",
-            "ProductionGe100MW",
-            "ProductionLt100MW",
-            "SolarPower",
-            "OffshoreWindPower",
-            "OnshoreWindPower",
-            "Exchange_Sum",
-            "Exchange_DK1_DE",
-            "Exchange_DK1_NL",
-            "Exchange_DK1_GB",
-            "Exchange_DK1_NO",
-            "Exchange_DK1_SE",
-            "Exchange_DK1_DK2",
-            "Exchange_DK2_DE",
-            "Exchange_DK2_SE",
-            "Exchange_Bornholm_SE",
-            "aFRR_ActivatedDK1",
-            "aFRR_ActivatedDK2",
-            "mFRR_ActivatedDK1",
-            "mFRR_ActivatedDK2",
-            "ImbalanceDK1",
-            "ImbalanceDK2",
-        ],
-        "Forecasts_5Min" => &[
-            "ForecastDayAhead",
-            "ForecastIntraday",
-            "Forecast5Hour",
-            "Forecast1Hour",
-            "ForecastCurrent",
-        ],
-        "CO2Emis" | "CO2EmisProg" => &["CO2Emission"],
-        "DayAheadPrices" => &["DayAheadPriceEUR", "DayAheadPriceDKK"],
-        _ => &[],
     }
 }
 
@@ -144,7 +104,7 @@ fn aggregates(d: &Dataset) -> Value {
         }),
     );
     for key in &d.key_columns {
-        properties.insert(key.clone(), json!({"type": "string"}));
+        properties.insert(key.clone(), json!({"type": ["string", "number"]}));
     }
     let stats: Map<String, Value> = Stat::ALL
         .iter()

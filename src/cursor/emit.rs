@@ -2,7 +2,8 @@
 //! `--dry-run`) and `backfill`: rows go through a sliding window, and each
 //! completed time's rows are published as records, then their key
 //! combinations' windows as aggregates, each only when the cursor's rule
-//! ([`Published::is_new`]) says it is new, and marked as published.
+//! ([`Published::is_new`]) says it is new, and marked as published. The
+//! known value fields nulled in what is published are counted here.
 
 use anyhow::Result;
 
@@ -14,6 +15,7 @@ use super::Published;
 use crate::aggregate::aggregate_rows;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{or_code, Exit};
+use crate::quality::{NonNumeric, Report};
 use crate::sink::Sink;
 use crate::window::{Slider, Window};
 
@@ -33,6 +35,9 @@ pub struct Emitter<'a> {
     /// Key combinations not in a topic's cursor that were published to it:
     /// the first time per key combination (records, aggregates).
     pub unseen: [Skipped; 2],
+    /// The nulled fields of the rows published as records (or, without
+    /// records, of the rows in the aggregates' windows).
+    pub non_numeric: NonNumeric,
 }
 
 /// Per key combination, the first and last time skipped.
@@ -59,6 +64,7 @@ impl Emitter<'_> {
                     }
                     self.sink.record(row)?;
                     rule.mark(&row.key, row.time);
+                    self.non_numeric.count(row);
                 } else if rule.is_skipped_unseen(&row.key, row.time) {
                     note(&mut self.skipped, &row.key, row.time);
                 }
@@ -84,21 +90,34 @@ impl Emitter<'_> {
                     let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
                     self.sink.aggregate(&agg)?;
                     rule.mark(&row.key, window.end);
+                    if self.records.is_none() {
+                        rows.iter().for_each(|r| self.non_numeric.count(r));
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Emits every row of a sorted, de-duplicated vector.
-    pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<()> {
-        let mut slider = Slider::new(window, self.dataset.resolution);
+    /// Emits every row of a sorted vector (a repeated time and key keeps the
+    /// first); returns what the rows said about the data (logged).
+    pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<Report> {
+        let mut slider = Slider::new(self.dataset, window);
         let mut done = |new: &[Row], w: Window<'_>| self.group(new, w);
         for row in rows {
             slider
                 .push(row, &mut done)
                 .map_err(|e| or_code(e, Exit::Data))?;
         }
-        slider.finish(&mut done)
+        slider.finish(&mut done)?;
+        Ok(self.report(&slider))
+    }
+
+    /// Logs what the rows said (once, at the end of a run) and returns it.
+    pub fn report(&self, slider: &Slider) -> Report {
+        Report {
+            conflicting_repeats: slider.report(),
+            non_numeric: self.non_numeric.report(&self.dataset.name),
+        }
     }
 }

@@ -114,6 +114,7 @@ fn response(
                     key: vec![KEYS[k].to_string()],
                     fields,
                     raw: None,
+                    nulled: Vec::new(),
                 });
             }
         }
@@ -208,6 +209,7 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
                 .map(|c| p.aggregates(c, &newest, s)),
             skipped: Default::default(),
             unseen: Default::default(),
+            non_numeric: Default::default(),
         };
         e.all(rows, s.window).unwrap();
         let (skipped, unseen) = (e.skipped, e.unseen);

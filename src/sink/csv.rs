@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
-use crate::dataset::{Dataset, Row};
+use crate::dataset::{key_text, Dataset, Row};
 use crate::time::format_utc;
 
 /// Shortest round-trip form, as Rust's `Display` writes it (`107`, `0.25`,
@@ -135,7 +135,8 @@ impl Table {
                 .key
                 .iter()
                 .find(|(c, _)| c == col)
-                .map_or("", |(_, v)| v);
+                .and_then(|(_, v)| key_text(v))
+                .unwrap_or_default();
             line.push_field(value.as_bytes());
         }
         for f in fields {

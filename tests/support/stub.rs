@@ -67,7 +67,7 @@ pub struct StubApi {
 /// Every field of the real dataset, for [`psrn_full_row`]: the value fields
 /// the records schema knows (`docs/api.md` lists them).
 pub fn full_fields() -> &'static [&'static str] {
-    eds_kafka::contract::schema::known_fields("PowerSystemRightNow")
+    eds_kafka::dataset::known_fields("PowerSystemRightNow")
 }
 
 /// A row with all 24 columns of PowerSystemRightNow (values depend only on `t`).
