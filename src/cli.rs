@@ -227,9 +227,9 @@ pub struct PublishArgs {
     /// Reference clock (RFC 3339), for replays and tests; default: the system clock
     #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// Fail (exit 75) when the newest row is older than this
-    #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
-    pub max_lag: Duration,
+    /// Fail (exit 75) when the newest row is older than this [default: 30m, or two resolutions when longer]
+    #[arg(long, env = "EDS_MAX_LAG", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_lag: Option<Duration>,
     /// Longest gap a run catches up after downtime; older rows are skipped with a warning
     #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = crate::cursor::plan::DEFAULT_MAX_CATCH_UP, value_parser = parse_duration, value_name = "DURATION")]
     pub max_catch_up: Duration,

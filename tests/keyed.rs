@@ -242,3 +242,30 @@ fn backfill_without_named_fields_says_why() {
         "{err}"
     );
 }
+
+/// The README's Elspotprices description, exactly as written there, works
+/// with the default window and --max-lag (an hourly row is 1.5 h old at :30).
+#[test]
+fn the_readme_elspotprices_example_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("`Elspotprices`: `").expect("the example") + "`Elspotprices`: `".len();
+    let flags: Vec<&str> = readme[start..][..readme[start..].find('`').unwrap()]
+        .split_whitespace()
+        .collect();
+    assert!(
+        flags.contains(&"--resolution") && !flags.contains(&"--window"),
+        "{flags:?}"
+    );
+    let mut shape = keyed::prodex();
+    shape.name = "Elspotprices";
+    shape.time_column = "HourUTC";
+    shape.dk_column = "HourDK";
+    shape.resolution = TimeDelta::hours(1);
+    let stub = serve(&shape, "2026-11-28T00:00:00Z", "2026-11-28T14:00:00Z", &[]);
+    let (code, out, err) = dry_run(&stub, "2026-11-28T12:30:00Z", &flags);
+    assert_eq!(code, 0, "{err}");
+    // The default window is one hour: each area's 11:00 row alone.
+    let end = utc("2026-11-28T12:00:00Z");
+    check_aggregates(&shape, &out, TimeDelta::hours(1), &[end; 2], &[]);
+}

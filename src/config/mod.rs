@@ -362,7 +362,19 @@ impl PublishConfig {
     pub fn from_args(args: &PublishArgs, clock: DateTime<Utc>) -> Result<PublishConfig> {
         let source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
-        let max_lag = span(args.max_lag);
+        // An hourly row is an hour and a half old half an hour later.
+        let max_lag = args.max_lag.map_or_else(
+            || {
+                TimeDelta::minutes(30).max(
+                    source
+                        .dataset
+                        .resolution
+                        .checked_mul(2)
+                        .unwrap_or(TimeDelta::MAX),
+                )
+            },
+            span,
+        );
         if max_lag <= TimeDelta::zero() {
             return Err(usage("--max-lag must be more than 0".into()));
         }
