@@ -18,12 +18,6 @@ pub fn normalize(mut rows: Vec<Row>) -> Vec<Row> {
     rows
 }
 
-/// The newest row time strictly before `limit` (rows sorted by time).
-pub fn newest_before(rows: &[Row], limit: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let n = rows.partition_point(|r| r.time < limit);
-    n.checked_sub(1).map(|i| rows[i].time)
-}
-
 /// A time span `[start, end)` and the rows in it.
 #[derive(Debug, Clone, Copy)]
 pub struct Window<'a> {
@@ -42,13 +36,6 @@ pub fn ending_at(rows: &[Row], end: DateTime<Utc>, span: TimeDelta) -> Window<'_
         end,
         rows: &rows[from..to.max(from)],
     }
-}
-
-/// The rows with `start <= time < end` (sorted input), as an owned vector.
-pub fn keep_between(rows: Vec<Row>, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Row> {
-    rows.into_iter()
-        .filter(|r| r.time >= start && r.time < end)
-        .collect()
 }
 
 /// Sliding windows over rows that arrive in time order (a streamed response),
@@ -200,21 +187,6 @@ mod tests {
     }
 
     #[test]
-    fn newest_before_excludes_the_limit_minute() {
-        let rows = minutes(50, 59);
-        // A row at the floored minute itself is not complete yet: excluded.
-        assert_eq!(
-            newest_before(&rows, t("2026-11-28T11:59:00")),
-            Some(t("2026-11-28T11:58:00"))
-        );
-        assert_eq!(
-            newest_before(&rows, t("2026-11-28T12:00:00")),
-            Some(t("2026-11-28T11:59:00"))
-        );
-        assert_eq!(newest_before(&rows, t("2026-11-28T11:50:00")), None);
-    }
-
-    #[test]
     fn window_is_half_open() {
         let rows = minutes(50, 59);
         let w = ending_at(&rows, t("2026-11-28T12:00:00"), TimeDelta::minutes(5));
@@ -235,13 +207,6 @@ mod tests {
             .collect();
         let w = ending_at(&rows, t("2026-11-28T12:00:00"), TimeDelta::minutes(5));
         assert_eq!(w.rows.len(), 4);
-    }
-
-    #[test]
-    fn keep_between_filters_exactly() {
-        let rows = minutes(50, 59);
-        let kept = keep_between(rows, t("2026-11-28T11:52:00"), t("2026-11-28T11:54:00"));
-        assert_eq!(kept.len(), 2);
     }
 }
 

@@ -6,13 +6,15 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::dataset::{Dataset, Row};
-use crate::time::format_utc;
 use crate::window::Window;
+
+mod fields;
+pub use fields::{resolve_fields, Survey};
 
 /// A statistic of one field over a window; nulls and missing values are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,108 +134,6 @@ pub struct Aggregate {
 pub struct Completeness {
     pub expected_rows: u64,
     pub missing: Vec<DateTime<Utc>>,
-}
-
-/// The fields to aggregate: the ones named, or every numeric field found in
-/// `rows` for `all`. A named field absent from every row is a usage error
-/// (exit 2: a typo, most likely; the message lists the fields seen and the
-/// closest one), one holding a non-number an (uncoded) data error.
-pub fn resolve_fields(
-    dataset: &Dataset,
-    named: Option<&[String]>,
-    rows: &[Row],
-) -> Result<Vec<String>> {
-    match named {
-        Some(names) => {
-            for name in names {
-                let mut present = false;
-                for row in rows {
-                    if row.fields.contains_key(name) {
-                        present = true;
-                    }
-                    if let Err(bad) = row.number(name) {
-                        bail!(
-                            "field {name} of {} is not numeric at {}: {}",
-                            dataset.name,
-                            format_utc(row.time),
-                            bad.0
-                        );
-                    }
-                }
-                if !present && !rows.is_empty() {
-                    return Err(absent_field(dataset, name, rows));
-                }
-            }
-            Ok(names.to_vec())
-        }
-        None => Ok(seen_fields(rows)
-            .into_iter()
-            .filter(|f| !dataset.is_index_column(f))
-            .filter(|f| rows.iter().all(|r| r.number(f).is_ok()))
-            .collect()),
-    }
-}
-
-/// The usage error for a named field no row has.
-fn absent_field(dataset: &Dataset, name: &str, rows: &[Row]) -> anyhow::Error {
-    let seen: Vec<String> = seen_fields(rows)
-        .into_iter()
-        .filter(|f| !dataset.is_index_column(f))
-        .collect();
-    let guess = closest(name, &seen)
-        .map(|g| format!("; did you mean {g}?"))
-        .unwrap_or_default();
-    crate::exit::fail(
-        crate::exit::Exit::Usage,
-        format!(
-            "--fields / EDS_FIELDS: field {name} is absent from every row of {}{guess} (fields seen: {})",
-            dataset.name,
-            seen.join(",")
-        ),
-    )
-}
-
-/// The candidate nearest to `name` (edit distance, ignoring case), when near
-/// enough to be what was meant: at most one edit in three characters.
-fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
-    let wanted = name.to_lowercase();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&wanted, &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= (wanted.chars().count() / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.as_str())
-}
-
-/// Levenshtein distance between `a` and `b`, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
-/// Field names in the order they first appear.
-fn seen_fields(rows: &[Row]) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    for row in rows {
-        for name in row.fields.keys() {
-            if !seen.iter().any(|s| s == name) {
-                seen.push(name.clone());
-            }
-        }
-    }
-    seen
 }
 
 /// Aggregates the rows of one key combination in a window (all rows for a
@@ -457,19 +357,6 @@ mod tests {
         let err = resolve_fields(&psrn(), Some(&["S".to_string()]), &rs).unwrap_err();
         assert!(err.to_string().contains("not numeric"), "{err}");
         assert!(resolve_fields(&psrn(), Some(&["A".to_string()]), &rs).is_ok());
-    }
-
-    #[test]
-    fn did_you_mean_the_closest_field() {
-        let seen: Vec<String> = ["CO2Emission", "SolarPower", "Exchange_Sum"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(closest("CO2Emision", &seen), Some("CO2Emission"));
-        assert_eq!(closest("solarpower", &seen), Some("SolarPower"));
-        assert_eq!(closest("Exchange_Summ", &seen), Some("Exchange_Sum"));
-        assert_eq!(closest("Nope", &seen), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]

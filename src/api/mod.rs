@@ -22,10 +22,12 @@ use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
 mod error;
+mod held;
 mod http;
 mod record;
 
 pub use error::{ApiError, Failure};
+pub use held::Held;
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};

@@ -9,23 +9,21 @@ use std::fs::{File, TryLockError};
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aggregate::resolve_fields;
-use crate::api::Api;
+use crate::aggregate::Survey;
+use crate::api::{Api, Held, RowShape};
 use crate::config::{Output, PublishConfig};
-use crate::cursor::plan::newest_per_key;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cursor::emit::Skipped;
+use crate::cursor::plan::note_newest;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::dataset::Row;
 use crate::exit::{fail, fail_with, or_code, Exit};
 use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
 use crate::time::{format_span, format_utc};
-use crate::window::{keep_between, newest_before, normalize};
 
 /// What a run did, for logs and metrics.
 #[derive(Debug, Clone, Default)]
@@ -152,12 +150,14 @@ fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> S
     out.join("; ")
 }
 
-/// The rows of `[from, limit)`, sorted (a repeated time and key is dropped by
-/// the sliding window), their newest time (checked against `--max-lag`) and
-/// the fields to aggregate.
+/// The records of `[from, limit)` held as text (see [`Held`]), their newest
+/// time (checked against `--max-lag`), each key combination's newest time
+/// (for an empty topic's rule) and the fields to aggregate: all found while
+/// the body streams in, without holding parsed rows.
 struct Fetched {
-    rows: Vec<Row>,
+    held: Held,
     newest: DateTime<Utc>,
+    newest_per_key: BTreeMap<Vec<String>, DateTime<Utc>>,
     fields: Vec<String>,
 }
 
@@ -168,14 +168,21 @@ fn fetch(
     summary: &mut Summary,
 ) -> Result<Fetched> {
     let dataset = &config.source.dataset;
-    let api = Api::new(config.source.api.clone())?;
-    let mut rows: Vec<Row> = Vec::new();
+    let named = config.aggregate.fields.named();
+    let api = Api::new(config.source.api.clone())?.with_shape(RowShape {
+        keep: None,
+        raw: true,
+    });
+    let (mut held, mut survey, mut per_key) = (Held::default(), Survey::default(), BTreeMap::new());
     api.fetch(dataset, from, limit, &mut |row| {
-        rows.push(row);
-        Ok(())
+        if row.time < from || row.time >= limit {
+            return Ok(());
+        }
+        survey.add(&row, named);
+        note_newest(&mut per_key, &row.key, row.time);
+        held.push(row)
     })?;
-    let rows = keep_between(normalize(rows), from, limit);
-    let newest = newest_before(&rows, limit).ok_or_else(|| {
+    let newest = per_key.values().max().copied().ok_or_else(|| {
         fail(
             Exit::Temporary,
             format!(
@@ -202,16 +209,17 @@ fn fetch(
             ),
         ));
     }
-    let fields = resolve_fields(dataset, config.aggregate.fields.named(), &rows)
-        .map_err(|e| or_code(e, Exit::Data))?;
+    let fields = (survey.fields(dataset, named)).map_err(|e| or_code(e, Exit::Data))?;
     log::debug!(
-        "newest row {} ({} old)",
+        "newest row {} ({} old), {} rows held",
         format_utc(newest),
-        format_span(lag.max(TimeDelta::zero()))
+        format_span(lag.max(TimeDelta::zero())),
+        held.len()
     );
     Ok(Fetched {
-        rows,
+        held,
         newest,
+        newest_per_key: per_key,
         fields,
     })
 }
@@ -264,11 +272,7 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
             .with_completeness(config.aggregate.completeness),
         )),
     };
-    let newest = newest_per_key(
-        f.rows.iter().map(|r| (r.key.as_slice(), r.time)),
-        plan.limit,
-    );
-    let rules = plan.rules(&cursors, &newest, s);
+    let rules = plan.rules(&cursors, &f.newest_per_key, s);
     let mut emitter = Emitter {
         dataset,
         fields: &f.fields,
@@ -279,7 +283,8 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         unseen: Default::default(),
         non_numeric: NonNumeric::default(),
     };
-    summary.non_numeric = emitter.all(f.rows, config.aggregate.window)?.non_numeric;
+    summary.non_numeric =
+        (emitter.each(f.held.rows(dataset), config.aggregate.window)?).non_numeric;
     let skipped = std::mem::take(&mut emitter.skipped);
     let unseen = std::mem::take(&mut emitter.unseen);
     summary.written = sink.finish()?;

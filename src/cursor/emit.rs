@@ -102,9 +102,20 @@ impl Emitter<'_> {
     /// Emits every row of a sorted vector (a repeated time and key keeps the
     /// first); returns what the rows said about the data (logged).
     pub fn all(&mut self, rows: Vec<Row>, window: chrono::TimeDelta) -> Result<Report> {
+        self.each(rows.into_iter().map(Ok), window)
+    }
+
+    /// [`Emitter::all`] for rows taken one at a time (parsed as they come):
+    /// only the sliding window's rows are held.
+    pub fn each(
+        &mut self,
+        rows: impl IntoIterator<Item = Result<Row>>,
+        window: chrono::TimeDelta,
+    ) -> Result<Report> {
         let mut slider = Slider::new(self.dataset, window);
         let mut done = |new: &[Row], w: Window<'_>| self.group(new, w);
         for row in rows {
+            let row = row.map_err(|e| or_code(e, Exit::Data))?;
             slider
                 .push(row, &mut done)
                 .map_err(|e| or_code(e, Exit::Data))?;
