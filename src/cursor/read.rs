@@ -266,9 +266,14 @@ impl Reader<'_> {
                     .filter(|(_, p)| **p)
                     .map(|(t, _)| t.cursor.topic.as_str())
                     .collect();
+                let read: u64 = tails.iter().map(|t| t.ours).sum();
                 return Err(staged(CursorError::Timeout {
                     message: format!(
-                        "reading the cursors: the ends of {} did not arrive from {} within {}s",
+                        "reading the cursors: the ends of {} did not arrive from {} within {}s \
+                         ({read} messages of ours read so far). A slow or overloaded broker, or a \
+                         tail too long to read in time (a keyed topic's tail spans \
+                         --max-key-lateness of messages for every key combination): raise \
+                         --kafka-timeout / EDS_KAFKA_TIMEOUT, or lower --max-key-lateness",
                         waiting.join(", "),
                         self.settings.brokers(),
                         self.settings.timeout.as_secs_f64()
