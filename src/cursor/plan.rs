@@ -667,6 +667,27 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_spans_a_flag_allows_do_not_overflow() {
+        let c = cursors(
+            cursor(&[("DK1", "12:05"), ("DK2", "04:00")], Some("03:00")),
+            cursor(&[("DK1", "12:10"), ("DK2", "04:05")], Some("03:00")),
+        );
+        let s = Spans {
+            max_lag: TimeDelta::days(3650),
+            max_catch_up: TimeDelta::days(3650),
+            max_key_lateness: TimeDelta::days(3650),
+            ..spans(5)
+        };
+        for now in [now(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            let p = plan(&c, now, s);
+            assert!(p.fetch_from <= p.limit, "{p:?}");
+        }
+        let p = plan(&c, now(), s);
+        assert!(p.behind.is_empty(), "nothing is behind a ten-year horizon");
+        assert!(s.tail().stop() > TimeDelta::days(7000));
+    }
+
+    #[test]
     fn a_key_behind_the_catch_up_range_is_skipped_from_its_start() {
         let c = cursors(
             cursor(&[("DK1", "12:05"), ("DK2", "04:00")], Some("03:00")),
