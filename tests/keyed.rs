@@ -167,13 +167,19 @@ fn records_have_every_key_column_after_the_time_columns() {
     assert!(lines[6].starts_with("2026-11-28T12:05:00Z,2026-11-28T13:05:00,DK2,Solar,"));
 }
 
-#[test]
-fn any_dataset_can_be_described_by_flags() {
+/// The hourly Elspotprices, shaped like ElectricityProdex5MinRealtime.
+fn elspotprices() -> Shape {
     let mut shape = keyed::prodex();
     shape.name = "Elspotprices";
     shape.time_column = "HourUTC";
     shape.dk_column = "HourDK";
     shape.resolution = TimeDelta::hours(1);
+    shape
+}
+
+#[test]
+fn any_dataset_can_be_described_by_flags() {
+    let shape = elspotprices();
     let stub = serve(&shape, "2026-11-28T00:00:00Z", "2026-11-28T14:00:00Z", &[]);
     let describe = [
         "--dataset",
@@ -257,11 +263,7 @@ fn the_readme_elspotprices_example_runs_as_written() {
         flags.contains(&"--resolution") && !flags.contains(&"--window"),
         "{flags:?}"
     );
-    let mut shape = keyed::prodex();
-    shape.name = "Elspotprices";
-    shape.time_column = "HourUTC";
-    shape.dk_column = "HourDK";
-    shape.resolution = TimeDelta::hours(1);
+    let shape = elspotprices();
     let stub = serve(&shape, "2026-11-28T00:00:00Z", "2026-11-28T14:00:00Z", &[]);
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:30:00Z", &flags);
     assert_eq!(code, 0, "{err}");
