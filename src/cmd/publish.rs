@@ -142,7 +142,7 @@ fn warn_unseen(c: &cursor::TopicCursor, unseen: &Skipped) {
 /// Up to five key combinations, each with `what`, and how many more.
 fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> String) -> String {
     let mut out: Vec<String> = (keys.iter().take(5))
-        .map(|(key, times)| format!("'{}' {}", key.join("/"), what(times)))
+        .map(|(key, times)| format!("'{}' {}", cursor::plan::key_text(key), what(times)))
         .collect();
     if keys.len() > 5 {
         out.push(format!("and {} more", keys.len() - 5));

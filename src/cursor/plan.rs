@@ -410,6 +410,25 @@ pub fn describe_gap(
     )
 }
 
+/// A key combination for a log line: its values joined by `/`, control
+/// characters escaped (a value cannot start a new log line).
+pub fn key_text(key: &[String]) -> String {
+    let mut out = String::new();
+    for (i, value) in key.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for c in value.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// The warning for the keys a topic leaves behind (`behind`: one topic's),
 /// naming up to `shown` of them with the exact times skipped.
 pub fn describe_behind(max_key_lateness: TimeDelta, behind: &[Behind], shown: usize) -> String {
@@ -420,7 +439,7 @@ pub fn describe_behind(max_key_lateness: TimeDelta, behind: &[Behind], shown: us
         .map(|b| {
             format!(
                 "'{}' from {} to {}",
-                b.key.join("/"),
+                key_text(&b.key),
                 format_utc(b.first),
                 format_utc(b.last)
             )
@@ -650,6 +669,10 @@ mod tests {
             text.starts_with("1 key combination(s) of t trail the newest by more than --max-key-lateness / EDS_MAX_KEY_LATENESS 1h")
                 && text.contains("'Gone' from 2026-11-28T08:05:00Z to 2026-11-28T11:05:00Z"),
             "{text}"
+        );
+        assert_eq!(
+            key_text(&[k("DK1\n[ERROR]")[0].clone(), "Ø".into()]),
+            "DK1\\n[ERROR]/Ø"
         );
         let many: Vec<Behind> = (0..7).map(|_| gone("08:05", "11:05")).collect();
         assert!(describe_behind(s.max_key_lateness, &many, 5).contains("; and 2 more;"));
