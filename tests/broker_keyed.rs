@@ -17,6 +17,17 @@ fn keyed_cron_runs_on_kafka_publish_each_time_and_key_once() {
     run_and_check(&brokers, &t.records, &t.aggregates, true);
 }
 
+/// A message of ours with an old time at the end of the log: Apache Kafka's
+/// time index gives the offset the cursor read starts at, whatever is at the end.
+#[test]
+fn an_old_message_at_the_end_of_the_log_does_not_cause_duplicates() {
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    let t = Topics::new("ko");
+    support::keyed_runs::old_message_at_the_end(&brokers, &t.records, &t.aggregates, true);
+}
+
 /// A backfill writes hundreds of messages in few large batches; tansu 0.6.0
 /// starts a fetch at the batch after the requested offset, so the cursor read
 /// must go back to a batch boundary. Then cron runs hand over, exactly once.

@@ -6,7 +6,7 @@ mod support;
 
 use rdkafka::mocking::MockCluster;
 use support::keyed::{self, z};
-use support::keyed_runs::{check, run_and_check, Expected};
+use support::keyed_runs::{check, produce_ours, produce_ours_bytes, run_and_check, Expected};
 use support::stub::{Fault, StubApi};
 use support::{eds, outcome, utc};
 
@@ -77,33 +77,6 @@ fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
         first_end: utc("2026-11-28T10:50:00Z"),
     };
     check(&shape, &brokers, RECORDS, AGGREGATES, &expected);
-}
-
-/// Produces one message with our header for `dataset` (a forged cursor).
-fn produce_ours(brokers: &str, topic: &str, dataset: &str, key: &str) {
-    produce_ours_bytes(brokers, topic, dataset, key.as_bytes());
-}
-
-/// [`produce_ours`] with any key bytes.
-fn produce_ours_bytes(brokers: &str, topic: &str, dataset: &str, key: &[u8]) {
-    use rdkafka::message::{Header, OwnedHeaders};
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    use rdkafka::ClientConfig;
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    let headers = OwnedHeaders::new().insert(Header {
-        key: "eds-dataset",
-        value: Some(dataset),
-    });
-    let record = BaseRecord::to(topic)
-        .partition(0)
-        .key(key)
-        .payload("{}")
-        .headers(headers);
-    producer.send(record).map_err(|(e, _)| e).unwrap();
-    producer.flush(std::time::Duration::from_secs(10)).unwrap();
 }
 
 fn publish_forecasts(stub: &StubApi, brokers: &str, now: &str) -> (i32, String, String) {

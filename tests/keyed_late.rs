@@ -204,3 +204,20 @@ fn a_key_beyond_the_lateness_is_warned_and_the_others_go_on() {
         .count();
     assert_eq!(dk1_solar, 3 + 6, "11:45 .. 11:55, then 12:00 .. 12:25");
 }
+
+/// A message of ours with an old time at the end of the log (forged, or
+/// written by a late backfill) must not end the cursor read early (the mock
+/// cluster has no time index: the read goes back by itself).
+#[test]
+fn an_old_message_at_the_end_of_the_log_does_not_cause_duplicates() {
+    let mock = MockCluster::new(1).unwrap();
+    let (records, aggregates) = ("syn.records", "syn.aggregates");
+    mock.create_topic(records, 1, 1).unwrap();
+    mock.create_topic(aggregates, 1, 1).unwrap();
+    support::keyed_runs::old_message_at_the_end(
+        &mock.bootstrap_servers(),
+        records,
+        aggregates,
+        false,
+    );
+}

@@ -16,6 +16,7 @@ mod error;
 pub mod plan;
 pub mod read;
 pub mod rule;
+mod tail;
 #[cfg(test)]
 mod simulation;
 

@@ -1,9 +1,10 @@
 //! Reads the cursors from Kafka itself (no local state): for each topic, the
 //! newest time of each key combination among the partition's messages of
-//! ours (header `eds-dataset`), read back from the end of the log until a
-//! message older than the topic's newest time minus the tail span is seen,
-//! or the start of the log. A dataset without key columns has one key
-//! combination, so its read stops at the last message of ours.
+//! ours (header `eds-dataset`). A dataset without key columns has one key
+//! combination, so its read stops at the last message of ours; a keyed one
+//! reads from the offset the broker's time index gives for the newest time
+//! minus the tail span (or, without an index, back in passes): see
+//! [`super::tail`], which decides what each pass reads.
 //!
 //! The end of the log is found by reading forward from a little before the
 //! high watermark, not by trusting `high - 1` (tansu reports the base offset
@@ -12,13 +13,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use super::plan::{Seen, TailSpan, TopicCursor};
+use super::plan::{TailSpan, TopicCursor};
+use super::tail::Tail;
 use super::CursorError;
 use crate::contract::MessageKey;
 use crate::contract::DATASET_HEADER;
@@ -77,123 +79,6 @@ pub fn read(
     Ok(tails.into_iter().map(|t| t.cursor).collect())
 }
 
-/// One partition's search back through its tail.
-struct Tail {
-    low: i64,
-    high: i64,
-    /// This pass reads `[from, until)`; the first pass reads to the end of the log.
-    from: i64,
-    until: Option<i64>,
-    /// The first offset this pass delivered. A broker may start a fetch at
-    /// the batch after the one holding `from` (tansu 0.6.0 does): then only
-    /// `[first, end)` was read, and the next pass must end there.
-    first: Option<i64>,
-    cursor: TopicCursor,
-    /// The oldest message time of ours read so far.
-    oldest: Option<DateTime<Utc>>,
-    /// Messages of ours read so far.
-    ours: u64,
-    /// Searched far enough, or everything there is.
-    done: bool,
-}
-
-impl Tail {
-    fn new(topic: &str, partition: i32, low: i64, high: i64) -> Tail {
-        Tail {
-            low,
-            high,
-            from: (high - 16).max(low),
-            until: None,
-            first: None,
-            cursor: TopicCursor {
-                topic: topic.to_string(),
-                partition,
-                ..TopicCursor::default()
-            },
-            oldest: None,
-            ours: 0,
-            done: high <= low,
-        }
-    }
-
-    /// The offset whose arrival (or a later one's) ends this pass.
-    fn end(&self) -> i64 {
-        self.until.unwrap_or(self.high) - 1
-    }
-
-    /// Notes that this pass delivered `offset`; whether the message is new
-    /// to the read (earlier passes read everything from their `first` on).
-    fn saw(&mut self, offset: i64) -> bool {
-        self.first = Some(self.first.map_or(offset, |f| f.min(offset)));
-        self.until.is_none_or(|u| offset < u)
-    }
-
-    /// Takes one message of ours at `offset`.
-    fn take(&mut self, key: MessageKey, offset: i64) {
-        self.ours += 1;
-        self.oldest = Some(self.oldest.map_or(key.time, |o| o.min(key.time)));
-        let seen = Seen {
-            time: key.time,
-            offset,
-        };
-        match self.cursor.last.get_mut(&key.key) {
-            Some(s) if s.time >= key.time => {}
-            Some(s) => *s = seen,
-            None => {
-                self.cursor.last.insert(key.key, seen);
-            }
-        }
-    }
-
-    /// After a pass: done when the start of the log was read, or (with
-    /// messages of ours) a single-key dataset found its last one, or a
-    /// message older than `newest - tail.stop()` was seen; else reads further back.
-    fn next_pass(&mut self, keyed: bool, tail: TailSpan) {
-        let newest = self.cursor.newest();
-        let stop = newest.and_then(|n| n.checked_sub_signed(tail.stop()));
-        if newest.is_some() && !keyed {
-            // The one key combination there is was found: no other can be new.
-            self.cursor.complete_since = Some(DateTime::<Utc>::MAX_UTC);
-            self.done = true;
-        } else if stop.is_some_and(|h| self.oldest.is_some_and(|o| o < h)) {
-            let complete = newest.and_then(|n| n.checked_sub_signed(tail.complete));
-            self.cursor.complete_since = complete;
-            self.done = true;
-        } else if self.from <= self.low {
-            // Read from the start of the log (a batch boundary, so nothing skipped).
-            self.done = true;
-        } else {
-            self.go_back(newest, tail.stop());
-        }
-    }
-
-    /// The next pass reads further back: as far as the time per offset seen
-    /// so far says the tail reaches (with a margin), 2 to 64 times as far
-    /// as read so far, or 16 times without a rate.
-    fn go_back(&mut self, newest: Option<DateTime<Utc>>, tail: TimeDelta) {
-        let read = (self.high - self.from).max(1);
-        let covered = match (newest, self.oldest) {
-            (Some(n), Some(o)) if n > o => Some((n - o).num_seconds().max(1) as f64),
-            _ => None,
-        };
-        let wanted = covered.map_or(read.saturating_mul(16), |c| {
-            let estimate = read as f64 * tail.num_seconds() as f64 / c * 1.25;
-            (estimate.min(i64::MAX as f64) as i64)
-                .clamp(read.saturating_mul(2), read.saturating_mul(64))
-        });
-        // Read from where this pass really began (what came before it was skipped).
-        let read_from = self.first.map_or(self.from, |f| f.max(self.from));
-        let until = self.until.map_or(read_from, |u| u.min(read_from));
-        self.until = Some(until);
-        self.from = self
-            .high
-            .saturating_sub(wanted)
-            .min(until.saturating_sub(read.max(16)))
-            .max(self.low);
-        self.first = None;
-    }
-}
-
 /// What every pass needs.
 struct Reader<'a> {
     consumer: &'a BaseConsumer<Context>,
@@ -244,8 +129,9 @@ impl Reader<'_> {
             })?;
             self.pass(tails)?;
             let keyed = !self.dataset.key_columns.is_empty();
+            let mut lookup = |topic: &str, t: DateTime<Utc>| self.offset_at(topic, t);
             for t in tails.iter_mut().filter(|t| !t.done) {
-                t.next_pass(keyed, self.tail);
+                t.next_pass(keyed, self.tail, &mut lookup);
             }
         }
     }
@@ -285,6 +171,41 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// The first offset whose timestamp is `t` or later (our messages carry
+    /// their row time or window end), from the broker's time index; the high
+    /// watermark when there is none; `None` when the broker cannot say (then
+    /// the read goes back by its own estimate).
+    fn offset_at(&self, topic: &str, t: DateTime<Utc>) -> Option<i64> {
+        let mut times = TopicPartitionList::new();
+        let ms = t.timestamp_millis().max(0);
+        times
+            .add_partition_offset(topic, self.partition, Offset::Offset(ms))
+            .ok()?;
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let found = match self.consumer.offsets_for_times(times, remaining) {
+            Ok(found) => found,
+            Err(e) => {
+                log::debug!(
+                    "reading the cursor of {topic}: no offset for a time ({e}); reading back"
+                );
+                return None;
+            }
+        };
+        let offset = found
+            .find_partition(topic, self.partition)
+            .map(|e| (e.offset(), e.error()));
+        match offset {
+            Some((Offset::Offset(o), Ok(()))) if o >= 0 => Some(o),
+            Some((Offset::End, Ok(()))) => None,
+            other => {
+                log::debug!(
+                    "reading the cursor of {topic}: offset for a time: {other:?}; reading back"
+                );
+                None
+            }
+        }
+    }
+
     /// Polls once; returns whether a message arrived.
     fn drain(&self, tails: &mut [Tail], pending: &mut [bool], wait: Duration) -> Result<bool> {
         let Some(message) = self.consumer.poll(wait) else {
@@ -310,7 +231,7 @@ impl Reader<'_> {
         if m.offset() >= tail.end() {
             pending[i] = false;
         }
-        if tail.saw(m.offset()) {
+        if tail.saw(m.offset(), m.timestamp().to_millis()) {
             if let Some(key) = self.ours(&m)? {
                 tail.take(key, m.offset());
             }
@@ -416,120 +337,4 @@ fn close(consumer: BaseConsumer<Context>) {
         }
     }
     drop(consumer);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::time::parse_utc;
-    use std::collections::BTreeMap;
-
-    fn key(text: &str) -> MessageKey {
-        text.parse().unwrap()
-    }
-
-    /// A tail of `hours`, no slack.
-    fn span(hours: i64) -> TailSpan {
-        TailSpan {
-            complete: TimeDelta::hours(hours),
-            slack: TimeDelta::zero(),
-        }
-    }
-
-    #[test]
-    fn keeps_the_newest_time_of_each_key() {
-        let mut t = Tail::new("t", 0, 0, 100);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 90);
-        t.take(key("2026-11-28T11:55:00Z/DK1"), 80);
-        t.take(key("2026-11-28T11:55:00Z/DK2"), 91);
-        assert_eq!(t.cursor.last.len(), 2);
-        assert_eq!(t.cursor.last[&vec!["DK1".to_string()]].offset, 90);
-        assert_eq!(t.oldest, parse_utc("2026-11-28T11:55:00"));
-    }
-
-    #[test]
-    fn keyed_reads_go_back_until_older_than_the_tail() {
-        let mut t = Tail::new("t", 0, 0, 1000);
-        assert_eq!(t.from, 984);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
-        t.take(key("2026-11-28T11:45:00Z/DK2"), 984);
-        t.next_pass(true, span(1));
-        assert!(!t.done, "15 minutes read, an hour wanted");
-        // 16 offsets cover 15 minutes: an hour is about 64, with a margin 80.
-        assert_eq!((t.from, t.until), (1000 - 80, Some(984)));
-        t.take(key("2026-11-28T10:55:00Z/DK3"), 930);
-        t.next_pass(true, span(1));
-        assert!(t.done);
-        assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
-    }
-
-    #[test]
-    fn a_fetch_that_skips_to_the_next_batch_is_read_again_from_further_back() {
-        // tansu 0.6.0: a fetch from 279 starts at the batch based at 294.
-        let mut t = Tail::new("t", 0, 0, 295);
-        assert_eq!(t.from, 279);
-        assert!(t.saw(294));
-        t.take(key("2026-11-28T10:00:00Z/DK1"), 294);
-        t.next_pass(true, span(6));
-        assert_eq!(t.until, Some(294), "only 294.. was read");
-        assert!(t.from < 279);
-        // The broker skips again (to 294): nothing new, and the next pass goes further back.
-        let from = t.from;
-        assert!(!t.saw(294), "already read");
-        t.next_pass(true, span(6));
-        assert_eq!(t.until, Some(294));
-        assert!(t.from < from);
-        // From the start of the log (a batch boundary) everything comes.
-        t.from = 0;
-        assert!(t.saw(0));
-        t.take(key("2026-11-28T09:00:00Z/DK2"), 0);
-        t.next_pass(true, span(6));
-        assert!(t.done);
-        assert_eq!(t.cursor.last.len(), 2);
-    }
-
-    #[test]
-    fn unkeyed_reads_stop_at_the_last_message() {
-        let mut t = Tail::new("t", 0, 0, 1000);
-        t.take(key("2026-11-28T12:00:00Z"), 999);
-        t.next_pass(false, span(6));
-        assert!(t.done);
-        assert_eq!(t.cursor.complete_since, Some(DateTime::<Utc>::MAX_UTC));
-    }
-
-    #[test]
-    fn reads_stop_at_the_start_of_the_log() {
-        let mut t = Tail::new("t", 0, 0, 10);
-        assert_eq!(t.from, 0);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 9);
-        t.next_pass(true, span(6));
-        assert!(t.done);
-        assert_eq!(
-            t.cursor.complete_since, None,
-            "the whole partition was read"
-        );
-        let mut empty = Tail::new("t", 0, 0, 2000);
-        empty.next_pass(true, span(6));
-        assert_eq!((empty.from, empty.until), (2000 - 256, Some(1984)));
-    }
-
-    #[test]
-    fn no_duplicate_key_entries() {
-        let mut by_key: BTreeMap<Vec<String>, Seen> = BTreeMap::new();
-        let mut t = Tail::new("t", 0, 0, 100);
-        for (i, k) in ["2026-11-28T12:00:00Z/a", "2026-11-28T12:05:00Z/a"]
-            .iter()
-            .enumerate()
-        {
-            t.take(key(k), i as i64);
-        }
-        by_key.insert(
-            vec!["a".into()],
-            Seen {
-                time: parse_utc("2026-11-28T12:05:00").unwrap(),
-                offset: 1,
-            },
-        );
-        assert_eq!(t.cursor.last, by_key);
-    }
 }

@@ -230,3 +230,79 @@ fn check_once_in_order(
         }
     }
 }
+
+/// Produces one message with our header for `dataset` (a forged cursor).
+pub fn produce_ours(brokers: &str, topic: &str, dataset: &str, key: &str) {
+    produce_ours_bytes(brokers, topic, dataset, key.as_bytes());
+}
+
+/// [`produce_ours`] with any key bytes.
+pub fn produce_ours_bytes(brokers: &str, topic: &str, dataset: &str, key: &[u8]) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::ClientConfig;
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "eds-dataset",
+        value: Some(dataset),
+    });
+    let record = BaseRecord::to(topic)
+        .partition(0)
+        .key(key)
+        .payload("{}")
+        .headers(headers);
+    producer.send(record).map_err(|(e, _)| e).unwrap();
+    producer.flush(std::time::Duration::from_secs(10)).unwrap();
+}
+
+/// Runs on a 40-key dataset, then a message of ours with an old time at the
+/// end of both topics, then one more run: no message may be in a topic twice.
+pub fn old_message_at_the_end(brokers: &str, records: &str, aggregates: &str, create: bool) {
+    let shape = keyed::synthetic(40);
+    let stub = StubApi::start();
+    let rows = keyed::rows(
+        &shape,
+        utc("2026-11-28T10:00:00Z"),
+        utc("2026-11-28T13:00:00Z"),
+    )
+    .into_iter()
+    .map(|(t, k)| keyed::row(&shape, t, k))
+    .collect();
+    stub.serve_sorted_rows(rows);
+    let run = |now: &str, create: bool| {
+        let mut cmd = eds();
+        cmd.args(["publish", "--api-url", &stub.url, "--brokers", brokers])
+            .args(["--dataset", "Synthetic", "--time-column", "Minutes5UTC"])
+            .args(["--dk-time-column", "Minutes5DK", "--key-columns", "Area"])
+            .args(["--resolution", "5m", "--records-topic", records])
+            .args(["--aggregates-topic", aggregates, "--now", now]);
+        if create {
+            cmd.arg("--create-topics");
+        }
+        let (code, _, err) = outcome(&mut cmd);
+        assert_eq!(code, 0, "{err}");
+    };
+    run("2026-11-28T12:00:30Z", create);
+    run("2026-11-28T12:05:30Z", false);
+    for topic in [records, aggregates] {
+        produce_ours(brokers, topic, "Synthetic", "2026-11-28T06:00:00Z/A0000001");
+    }
+    run("2026-11-28T12:10:30Z", false);
+    for topic in [records, aggregates] {
+        let mut keys: Vec<String> = read_all(brokers, topic)
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "{topic}: a message twice");
+        assert!(
+            keys.iter().any(|k| k.starts_with("2026-11-28T12:05:00Z/")),
+            "{topic}"
+        );
+    }
+}
