@@ -16,9 +16,9 @@ mod error;
 pub mod plan;
 pub mod read;
 pub mod rule;
-mod tail;
 #[cfg(test)]
 mod simulation;
+mod tail;
 
 pub use connect::connect;
 pub use emit::Emitter;

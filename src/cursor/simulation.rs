@@ -123,15 +123,26 @@ fn response(
     normalize(rows)
 }
 
-/// The cursor as `read` finds it in a log: back from the end until a key
-/// older than the newest minus `tail.stop()`, or the start.
-fn read(topic: &str, log: &[MessageKey], tail: TailSpan) -> TopicCursor {
+/// The cursor as `read` finds it in a log: with a time index (`indexed`),
+/// every message from the first one at the newest minus `tail.complete` or
+/// later; without, back from the end until a key older than the newest minus
+/// `tail.stop()`, or the start.
+fn read(topic: &str, log: &[MessageKey], tail: TailSpan, indexed: bool) -> TopicCursor {
     let mut c = TopicCursor {
         topic: topic.into(),
         ..TopicCursor::default()
     };
     let newest = log.iter().map(|k| k.time).max();
-    for (offset, key) in log.iter().enumerate().rev() {
+    let start = match (indexed, newest) {
+        (true, Some(n)) => {
+            c.complete_since = Some(n - tail.complete);
+            log.iter()
+                .position(|k| k.time >= n - tail.complete)
+                .unwrap_or(log.len())
+        }
+        _ => 0,
+    };
+    for (offset, key) in log.iter().enumerate().skip(start).rev() {
         let seen = Seen {
             time: key.time,
             offset: offset as i64,
@@ -140,7 +151,7 @@ fn read(topic: &str, log: &[MessageKey], tail: TailSpan) -> TopicCursor {
         if e.time < key.time {
             *e = seen;
         }
-        if let Some(n) = newest {
+        if let Some(n) = newest.filter(|_| !indexed) {
             if key.time < n - tail.stop() {
                 c.complete_since = Some(n - tail.complete);
                 break;
@@ -153,7 +164,8 @@ fn read(topic: &str, log: &[MessageKey], tail: TailSpan) -> TopicCursor {
 /// What the runs warned they skip: (topic, key, first, last), inclusive.
 type Warned = Vec<(String, Vec<String>, DateTime<Utc>, DateTime<Utc>)>;
 
-/// Runs the simulation; returns how many (topic, key) ranges were warned.
+/// Runs the simulation; returns how many (topic, key) ranges were warned as
+/// left behind (not counting keys warned as new, or back, when first published).
 fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let d = Dataset::known("ElectricityProdex5MinRealtime").unwrap();
@@ -168,17 +180,20 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
     let (mut records, mut aggregates): (Vec<MessageKey>, Vec<(MessageKey, u64)>) = (vec![], vec![]);
     let fields = vec!["v".to_string()];
     let mut warned: Warned = Vec::new();
+    // Apache Kafka finds the tail's first offset by time; the mock cluster cannot.
+    let indexed = seed % 2 == 0;
     for run in 0..40 {
         let now = t0() + TimeDelta::seconds(30) + TimeDelta::minutes(5 * run);
         if rng.below(8) == 0 {
             continue; // the run failed before publishing (API or broker down)
         }
         let cursors = Cursors {
-            records: Some(read("records", &records, s.tail())),
+            records: Some(read("records", &records, s.tail(), indexed)),
             aggregates: Some(read(
                 "aggregates",
                 &aggregates.iter().map(|a| a.0.clone()).collect::<Vec<_>>(),
                 s.tail(),
+                indexed,
             )),
         };
         let p = plan(&cursors, now, s);
@@ -253,7 +268,10 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
         aggregates.extend(sink.aggregates.into_iter().take(na));
     }
     check(seed, &w, (&records, &aggregates), s, &warned);
-    warned.len()
+    warned
+        .iter()
+        .filter(|w| w.2 != DateTime::<Utc>::MIN_UTC)
+        .count()
 }
 
 /// Per key: the published times are exactly the key's rows from its first
