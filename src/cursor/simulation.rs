@@ -181,7 +181,7 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
     let fields = vec!["v".to_string()];
     let mut warned: Warned = Vec::new();
     // Apache Kafka finds the tail's first offset by time; the mock cluster cannot.
-    let indexed = seed % 2 == 0;
+    let indexed = seed.is_multiple_of(2);
     for run in 0..40 {
         let now = t0() + TimeDelta::seconds(30) + TimeDelta::minutes(5 * run);
         if rng.below(8) == 0 {
