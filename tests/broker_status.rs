@@ -135,7 +135,13 @@ fn a_duplicate_key_exits_5() {
         return;
     };
     let t = published(&brokers, None);
-    produce_ours(&brokers, &t.records, "2026-11-28T11:58:00Z");
+    // A forged duplicate: a record message with our header.
+    support::keyed_runs::produce_ours(
+        &brokers,
+        &t.records,
+        "PowerSystemRightNow",
+        "2026-11-28T11:58:00Z",
+    );
     let (code, report, err) = status(&brokers, &t, NOW, &[]);
     assert_eq!(code, 5, "{report}\n{err}");
     let k = only_key(&report);
@@ -214,26 +220,4 @@ fn kafka_errors_exit_4() {
         .run();
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
     assert!(err.contains(&t.records), "{err}");
-}
-
-/// Produces a record message with our header and `key` (a forged duplicate).
-fn produce_ours(brokers: &str, topic: &str, key: &str) {
-    use rdkafka::message::{Header, OwnedHeaders};
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    use rdkafka::ClientConfig;
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    let headers = OwnedHeaders::new().insert(Header {
-        key: "eds-dataset",
-        value: Some("PowerSystemRightNow"),
-    });
-    let record = BaseRecord::to(topic)
-        .partition(0)
-        .key(key)
-        .payload("{}")
-        .headers(headers);
-    producer.send(record).map_err(|(e, _)| e).unwrap();
-    producer.flush(std::time::Duration::from_secs(10)).unwrap();
 }
