@@ -14,6 +14,7 @@ use crate::api::{Api, Held, RowShape};
 use crate::config::{Output, PublishConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::cursor::describe;
 use crate::cursor::emit::Skipped;
 use crate::cursor::plan::note_newest;
 use crate::cursor::Emitter;
@@ -92,7 +93,7 @@ fn warn_behind(config: &PublishConfig, behind: &[cursor::plan::Behind]) {
     for chunk in behind.chunk_by(|a, b| a.topic == b.topic) {
         log::warn!(
             "{}",
-            cursor::plan::describe_behind(config.max_key_lateness, chunk, 5)
+            describe::describe_behind(config.max_key_lateness, chunk, 5)
         );
     }
 }
@@ -101,53 +102,19 @@ fn warn_behind(config: &PublishConfig, behind: &[cursor::plan::Behind]) {
 /// old for this run's range (a key later than `--max-catch-up` or
 /// `--max-key-lateness` before it was ever published).
 fn warn_skipped(topic: &str, plan: &cursor::Plan, skipped: &Skipped) {
-    if skipped.is_empty() {
-        return;
+    if !skipped.is_empty() {
+        let from = plan.records.map_or(plan.publish_from, |b| b.unseen_from);
+        log::warn!("{}", describe::describe_skipped(topic, from, skipped));
     }
-    let from = plan.records.map_or(plan.publish_from, |b| b.unseen_from);
-    log::warn!(
-        "{} key combination(s) not yet in {topic} have rows older than this run may publish for \
-         them ({} on): these fetched times (inclusive, and any earlier) are skipped: {}; if those \
-         keys are late rather than new, run with a larger --max-key-lateness or --max-catch-up",
-        skipped.len(),
-        format_utc(from),
-        list_keys(skipped, |(first, last)| format!(
-            "from {} to {}",
-            format_utc(*first),
-            format_utc(*last)
-        ))
-    );
 }
 
-/// The warning for key combinations published to a topic whose tail read
-/// did not find them: new ones, or ones back after more than
-/// `--max-key-lateness` (their times before those named were not fetched).
+/// The warning for key combinations published that the tail read did not
+/// find (a keyed topic that was not read to its start).
 fn warn_unseen(c: &cursor::TopicCursor, unseen: &Skipped) {
-    let Some(since) = c.complete_since.filter(|t| *t != DateTime::<Utc>::MAX_UTC) else {
-        return;
-    };
-    if unseen.is_empty() {
-        return;
+    let since = c.complete_since.filter(|t| *t != DateTime::<Utc>::MAX_UTC);
+    if let Some(since) = since.filter(|_| !unseen.is_empty()) {
+        log::warn!("{}", describe::describe_unseen(&c.topic, since, unseen));
     }
-    log::warn!(
-        "{} key combination(s) with no message in {} since {} are published from: {}: new ones, \
-         or back after more than --max-key-lateness (their times before those were not fetched)",
-        unseen.len(),
-        c.topic,
-        format_utc(since),
-        list_keys(unseen, |(first, _)| format!("from {}", format_utc(*first)))
-    );
-}
-
-/// Up to five key combinations, each with `what`, and how many more.
-fn list_keys(keys: &Skipped, what: impl Fn(&(DateTime<Utc>, DateTime<Utc>)) -> String) -> String {
-    let mut out: Vec<String> = (keys.iter().take(5))
-        .map(|(key, times)| format!("'{}' {}", cursor::plan::key_text(key), what(times)))
-        .collect();
-    if keys.len() > 5 {
-        out.push(format!("and {} more", keys.len() - 5));
-    }
-    out.join("; ")
 }
 
 /// The records of `[from, limit)` held as text (see [`Held`]), their newest
@@ -256,7 +223,7 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         );
     }
     for gap in &plan.skipped {
-        log::warn!("{}", cursor::plan::describe_gap(config.max_catch_up, gap));
+        log::warn!("{}", describe::describe_gap(config.max_catch_up, gap));
     }
     warn_behind(config, &plan.behind);
     let f = fetch(config, plan.fetch_from, plan.limit, summary)?;

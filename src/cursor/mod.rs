@@ -11,6 +11,7 @@
 //! - [`connect`]: the Kafka sink and both cursors, for `publish` and `backfill`.
 
 pub mod connect;
+pub mod describe;
 pub mod emit;
 mod error;
 pub mod plan;
@@ -21,9 +22,8 @@ mod simulation;
 mod tail;
 
 pub use connect::connect;
+pub use describe::describe;
 pub use emit::Emitter;
 pub use error::CursorError;
-pub use plan::{
-    describe, plan, plan_range, Cursors, Plan, Published, Range, Rules, Spans, TopicCursor,
-};
+pub use plan::{plan, plan_range, Cursors, Plan, Published, Range, Rules, Spans, TopicCursor};
 pub use read::read;
