@@ -351,18 +351,6 @@ pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: 
     }
 }
 
-/// Each key combination's newest row time before `limit`.
-pub fn newest_per_key<'r>(
-    rows: impl Iterator<Item = (&'r [String], DateTime<Utc>)>,
-    limit: DateTime<Utc>,
-) -> BTreeMap<Vec<String>, DateTime<Utc>> {
-    let mut newest = BTreeMap::new();
-    for (key, time) in rows.filter(|(_, t)| *t < limit) {
-        note_newest(&mut newest, key, time);
-    }
-    newest
-}
-
 /// Notes a row (time, key) in each key combination's newest row time.
 pub fn note_newest(
     newest: &mut BTreeMap<Vec<String>, DateTime<Utc>>,

@@ -123,6 +123,19 @@ fn response(
     normalize(rows)
 }
 
+/// Each key combination's newest row time before `limit` (as `publish`
+/// notes it while the body streams in).
+fn newest_per_key<'r>(
+    rows: impl Iterator<Item = (&'r [String], DateTime<Utc>)>,
+    limit: DateTime<Utc>,
+) -> BTreeMap<Vec<String>, DateTime<Utc>> {
+    let mut newest = BTreeMap::new();
+    for (key, time) in rows.filter(|(_, t)| *t < limit) {
+        super::plan::note_newest(&mut newest, key, time);
+    }
+    newest
+}
+
 /// The cursor as `read` finds it in a log: with a time index (`indexed`),
 /// every message from the first one at the newest minus `tail.complete` or
 /// later; without, back from the end until a key older than the newest minus
@@ -211,7 +224,7 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
             continue; // stale: exit 75
         }
         let newest =
-            super::plan::newest_per_key(rows.iter().map(|r| (r.key.as_slice(), r.time)), p.limit);
+            newest_per_key(rows.iter().map(|r| (r.key.as_slice(), r.time)), p.limit);
         let mut sink = Memory::default();
         let mut e = Emitter {
             dataset: &d,
