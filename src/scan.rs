@@ -121,20 +121,15 @@ impl Scan<'_> {
                 consumer.fetch_watermarks(topic, partition, t)
             })?
             .map_err(|e| topics::offsets_error(settings, consumer, topic, partition, &e))?;
-        let from_ms = self.from.timestamp_millis().max(0);
-        let mut times = TopicPartitionList::new();
-        times
-            .add_partition_offset(topic, partition, Offset::Offset(from_ms))
-            .or_exit(Exit::Kafka, |e| format!("{what}: {e}"))?;
         let found = settings
             .wait(consumer, &what, |t| {
-                consumer.offsets_for_times(times.clone(), t)
+                topics::offset_for_time(consumer, topic, partition, self.from, t)
             })?
             .map_err(|e| settings.unreachable(&what, &e, consumer.context()))?;
-        let from = match found.find_partition(topic, partition).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => o.clamp(low, high),
+        let from = match found {
+            Offset::Offset(o) => o.clamp(low, high),
             // No message at or after that time.
-            Some(Offset::End) => high,
+            Offset::End => high,
             _ => low,
         };
         Ok((from, high))

@@ -4,8 +4,13 @@
 //! [`KafkaSettings`], so a missing topic is said plainly (exit 4) instead of
 //! appearing with the broker's defaults.
 
+use std::time::Duration;
+
 use anyhow::Result;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use chrono::{DateTime, Utc};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::{is_denied_code, is_missing, KafkaSettings, Served, CREATE_HINT};
@@ -163,6 +168,29 @@ pub fn offsets_error(
         err,
         client.client().context(),
     )
+}
+
+/// The first offset of `topic`/`partition` whose Kafka timestamp is `t` or
+/// later, from the broker's time index (our messages carry their key's time):
+/// `Offset::Offset`, `Offset::End` when there is none, anything else when the
+/// broker could not say for the partition.
+pub fn offset_for_time<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+    t: DateTime<Utc>,
+    timeout: Duration,
+) -> KafkaResult<Offset> {
+    let mut times = TopicPartitionList::new();
+    times.add_partition_offset(
+        topic,
+        partition,
+        Offset::Offset(t.timestamp_millis().max(0)),
+    )?;
+    let found = consumer.offsets_for_times(times, timeout)?;
+    Ok(found
+        .find_partition(topic, partition)
+        .map_or(Offset::Invalid, |e| e.offset()))
 }
 
 #[cfg(test)]

@@ -176,27 +176,12 @@ impl Reader<'_> {
     /// watermark when there is none; `None` when the broker cannot say (then
     /// the read goes back by its own estimate).
     fn offset_at(&self, topic: &str, t: DateTime<Utc>) -> Option<i64> {
-        let mut times = TopicPartitionList::new();
-        let ms = t.timestamp_millis().max(0);
-        times
-            .add_partition_offset(topic, self.partition, Offset::Offset(ms))
-            .ok()?;
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let found = match self.consumer.offsets_for_times(times, remaining) {
-            Ok(found) => found,
-            Err(e) => {
-                log::debug!(
-                    "reading the cursor of {topic}: no offset for a time ({e}); reading back"
-                );
-                return None;
-            }
-        };
-        let offset = found
-            .find_partition(topic, self.partition)
-            .map(|e| (e.offset(), e.error()));
-        match offset {
-            Some((Offset::Offset(o), Ok(()))) if o >= 0 => Some(o),
-            Some((Offset::End, Ok(()))) => None,
+        let found =
+            crate::topics::offset_for_time(self.consumer, topic, self.partition, t, remaining);
+        match found {
+            Ok(Offset::Offset(o)) if o >= 0 => Some(o),
+            Ok(Offset::End) => None,
             other => {
                 log::debug!(
                     "reading the cursor of {topic}: offset for a time: {other:?}; reading back"

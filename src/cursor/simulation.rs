@@ -223,8 +223,7 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
         if rows.is_empty() {
             continue; // stale: exit 75
         }
-        let newest =
-            newest_per_key(rows.iter().map(|r| (r.key.as_slice(), r.time)), p.limit);
+        let newest = newest_per_key(rows.iter().map(|r| (r.key.as_slice(), r.time)), p.limit);
         let mut sink = Memory::default();
         let mut e = Emitter {
             dataset: &d,
