@@ -342,6 +342,28 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
+/// `backfill` of the stub from 2026-11-10T00:00:00Z to `to` into `topics`,
+/// unpaced, plus `extra`.
+fn backfill_args(stub: &StubApi, topics: &Topics, to: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "backfill",
+        "--api-url",
+        &stub.url,
+        "--records-topic",
+        &topics.records,
+        "--aggregates-topic",
+        &topics.aggregates,
+        "--min-request-interval",
+        "0s",
+        "--from",
+        "2026-11-10T00:00:00Z",
+        "--to",
+        to,
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
 /// `publish` at `now` to `topics` (created when missing) plus `extra`.
 fn publish(auth: &Auth, stub: &StubApi, topics: &Topics, now: &str, extra: &[&str]) -> Run {
     stub.set_now(support::utc(now));
@@ -470,29 +492,13 @@ fn backfill_over_sasl_ssl() {
     let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
     let stub = stub_at("2026-11-20T00:00:30Z");
     let topics = Topics::new("sec.bf");
-    let backfill = || {
-        run(
-            &auth,
-            &strings(&[
-                "backfill",
-                "--api-url",
-                &stub.url,
-                "--records-topic",
-                &topics.records,
-                "--aggregates-topic",
-                &topics.aggregates,
-                "--create-topics",
-                "--min-request-interval",
-                "0s",
-                "--from",
-                "2026-11-10T00:00:00Z",
-                "--to",
-                "2026-11-10T03:00:00Z",
-                "--chunk",
-                "1h",
-            ]),
-        )
-    };
+    let args = backfill_args(
+        &stub,
+        &topics,
+        "2026-11-10T03:00:00Z",
+        &["--create-topics", "--chunk", "1h"],
+    );
+    let backfill = || run(&auth, &args);
     let first = backfill();
     assert_eq!(first.code, 0, "{}", first.err);
     let records = read_all(s.cluster.plaintext(), &topics.records);

@@ -116,22 +116,7 @@ fn short_tls_runs_never_crash_at_exit() {
     let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
     let stub = stub_at("2026-11-20T00:00:30Z");
     let topics = Topics::new("sec.exit");
-    let args = strings(&[
-        "backfill",
-        "--api-url",
-        &stub.url,
-        "--records-topic",
-        &topics.records,
-        "--aggregates-topic",
-        &topics.aggregates,
-        "--create-topics",
-        "--min-request-interval",
-        "0s",
-        "--from",
-        "2026-11-10T00:00:00Z",
-        "--to",
-        "2026-11-10T00:10:00Z",
-    ]);
+    let args = backfill_args(&stub, &topics, "2026-11-10T00:10:00Z", &["--create-topics"]);
     let first = run(&auth, &args);
     assert_eq!(first.code, 0, "{}", first.err);
     assert_eq!(s.count(&topics.records), 10);

@@ -20,25 +20,9 @@ fn a_wrong_scram_password_fails_clearly_without_showing_it() {
     assert_refused(&r, FAST, &words);
     assert!(r.out.is_empty(), "{}", r.out);
     let stub = stub_at("2026-11-20T00:00:30Z");
-    let backfill = [
-        "backfill",
-        "-vv",
-        "--api-url",
-        &stub.url,
-        "--records-topic",
-        &topics.records,
-        "--aggregates-topic",
-        &topics.aggregates,
-        "--min-request-interval",
-        "0s",
-        "--from",
-        "2026-11-10T00:00:00Z",
-        "--to",
-        "2026-11-10T01:00:00Z",
-        "--kafka-timeout",
-        &timeout,
-    ];
-    assert_refused(&run(&auth, &strings(&backfill)), FAST, &words);
+    let extra = ["-vv", "--kafka-timeout", &timeout];
+    let backfill = backfill_args(&stub, &topics, "2026-11-10T01:00:00Z", &extra);
+    assert_refused(&run(&auth, &backfill), FAST, &words);
     assert_eq!(s.count(&topics.records), records);
 }
 
