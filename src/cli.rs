@@ -314,9 +314,9 @@ pub struct StatusArgs {
     pub aggregates_topic: Option<String>,
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// A key whose newest record is older than this is lagging (exit 5)
-    #[arg(long, env = "EDS_MAX_LAG", default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
-    pub max_lag: Duration,
+    /// A key whose newest record is older than this is lagging (exit 5) [default: 30m, or two resolutions when longer]
+    #[arg(long, env = "EDS_MAX_LAG", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_lag: Option<Duration>,
     /// More incomplete windows (aggregates with missing rows) than this is unhealthy (exit 5)
     #[arg(long, default_value_t = 0, value_parser = parse_count, value_name = "N")]
     pub max_incomplete: u64,

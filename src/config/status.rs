@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{dataset, default_topic, kafka_settings, require_brokers, span, usage};
+use super::{dataset, default_topic, kafka_settings, max_lag, require_brokers, span, usage};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::dataset::Dataset;
 use crate::health::Limits;
@@ -31,7 +31,7 @@ impl StatusConfig {
         let dataset = dataset(&args.dataset)?;
         require_brokers(&args.kafka)?;
         let since = span(args.period.since);
-        let max_lag = span(args.max_lag);
+        let max_lag = max_lag(args.max_lag, dataset.resolution);
         if since <= TimeDelta::zero() || max_lag <= TimeDelta::zero() {
             return Err(usage("--since and --max-lag must be more than 0".into()));
         }
