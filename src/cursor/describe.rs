@@ -44,7 +44,7 @@ pub fn describe_gap(
 
 /// A key combination for a log line: its values joined by `/`, control
 /// characters escaped (a value cannot start a new log line).
-pub fn key_text(key: &[String]) -> String {
+pub fn key_for_log(key: &[String]) -> String {
     let mut out = String::new();
     for (i, value) in key.iter().enumerate() {
         if i > 0 {
@@ -70,7 +70,7 @@ fn key_list<'k, T: 'k>(
 ) -> String {
     let n = keys.len();
     let mut out: Vec<String> = (keys.take(shown))
-        .map(|(key, t)| format!("'{}' {}", key_text(key), what(t)))
+        .map(|(key, t)| format!("'{}' {}", key_for_log(key), what(t)))
         .collect();
     if n > shown {
         out.push(format!("and {} more", n - shown));
