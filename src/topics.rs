@@ -13,7 +13,9 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::exit::{fail, fail_with, Exit};
-use crate::kafka::{is_denied_code, is_missing, KafkaSettings, Served, CREATE_HINT};
+use crate::kafka::{
+    is_denied_code, is_leaderless, is_missing, replica_shortage, KafkaSettings, Served, CREATE_HINT,
+};
 
 /// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
 pub fn check_name(flag: &str, name: &str) -> Result<()> {
@@ -149,7 +151,8 @@ pub fn require(
 
 /// The error for `fetch_watermarks(topic, partition)` failing: a missing
 /// topic or partition is said plainly (checked with a metadata request),
-/// anything else is [`KafkaSettings::unreachable`]. For the cursor read and
+/// anything else is [`KafkaSettings::unreachable`], with the in-sync replicas
+/// a leaderless partition lacks. For the cursor read and
 /// `consume`.
 pub fn offsets_error(
     settings: &KafkaSettings,
@@ -163,10 +166,16 @@ pub fn offsets_error(
             return e;
         }
     }
-    settings.unreachable(
+    let why = if is_leaderless(err) {
+        replica_shortage(client.client(), &[topic], partition, settings.timeout)
+    } else {
+        String::new()
+    };
+    settings.unreachable_because(
         &format!("read the offsets of {topic}"),
         err,
         client.client().context(),
+        &why,
     )
 }
 

@@ -33,7 +33,8 @@ pub use error::BrokerError;
 use properties::translate;
 pub use properties::{java_properties, parse_properties};
 pub use wait::{
-    is_denied, is_denied_code, is_missing, is_transient, Served, ACL_HINT, CREATE_HINT,
+    is_denied, is_denied_code, is_leaderless, is_missing, is_transient, replica_shortage, Served,
+    ACL_HINT, CREATE_HINT,
 };
 
 const AUTO_CREATE: &str = "allow.auto.create.topics";

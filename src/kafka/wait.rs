@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use rdkafka::client::Client;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, Producer};
@@ -19,6 +19,18 @@ use crate::redact;
 impl KafkaSettings {
     /// The error for brokers that did not answer in time.
     pub fn unreachable(&self, what: &str, err: &KafkaError, context: &Context) -> anyhow::Error {
+        self.unreachable_because(what, err, context, "")
+    }
+
+    /// [`KafkaSettings::unreachable`] with `why` (e.g. a [`replica_shortage`])
+    /// after the brokers' own reason.
+    pub fn unreachable_because(
+        &self,
+        what: &str,
+        err: &KafkaError,
+        context: &Context,
+        why: &str,
+    ) -> anyhow::Error {
         if is_denied(err) {
             // Not a timeout either: the brokers answered that this principal may not.
             let message = format!(
@@ -47,7 +59,7 @@ impl KafkaSettings {
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         let message = redact::text(&format!(
-            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}",
+            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}{why}",
             self.brokers(),
             self.timeout.as_secs_f64()
         ));
@@ -162,6 +174,67 @@ impl Served for BaseConsumer<Context> {
     }
 }
 
+/// Why the brokers may not answer for `partition` of `topics`: "; the
+/// cluster lacks in-sync replicas: ..." when one of them has fewer in-sync
+/// replicas than replicas (writes with acks=all wait for min.insync.replicas
+/// of them, and a new leader cannot give offsets until its followers catch
+/// up), else empty. Asks the cluster once, for at most 2 s (and `timeout`).
+pub fn replica_shortage<C: ClientContext>(
+    client: &Client<C>,
+    topics: &[&str],
+    partition: i32,
+    timeout: Duration,
+) -> String {
+    let wait = timeout.min(Duration::from_secs(2));
+    let Ok(metadata) = client.fetch_metadata(None, wait) else {
+        return String::new();
+    };
+    let short: Vec<String> = metadata
+        .topics()
+        .iter()
+        .filter(|t| topics.contains(&t.name()))
+        .flat_map(|t| t.partitions().iter().map(move |p| (t.name(), p)))
+        .filter(|(_, p)| p.id() == partition && p.isr().len() < p.replicas().len())
+        .map(|(topic, p)| {
+            format!(
+                "partition {} of {topic} has {} of {} replicas in sync (brokers {:?} of {:?})",
+                p.id(),
+                p.isr().len(),
+                p.replicas().len(),
+                p.isr(),
+                p.replicas()
+            )
+        })
+        .collect();
+    if short.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; the cluster lacks in-sync replicas: {}; writes need min.insync.replicas of them \
+         (acks=all) and a new leader gives no offsets before they catch up: bring the \
+         brokers back and the next run catches up",
+        short.join(", ")
+    )
+}
+
+/// Whether an error says that a partition's leader is missing or not yet
+/// caught up (a broker down or a leader just elected): worth waiting for, and
+/// worth a [`replica_shortage`] in the message when the wait runs out.
+pub fn is_leaderless(err: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::OffsetNotAvailable
+                | Code::LeaderNotAvailable
+                | Code::NotLeaderForPartition
+                | Code::NotEnoughReplicas
+                | Code::FencedLeaderEpoch
+                | Code::UnknownLeaderEpoch
+        )
+    )
+}
+
 /// Whether a request's error is one librdkafka gives after waiting in vain
 /// (worth another slice of [`KafkaSettings::wait`]).
 fn is_waiting(err: &KafkaError) -> bool {
@@ -174,7 +247,7 @@ fn is_waiting(err: &KafkaError) -> bool {
                 | Code::BrokerTransportFailure
                 | Code::AllBrokersDown
         )
-    )
+    ) || is_leaderless(err)
 }
 
 /// Whether the brokers said that this principal is not authorized (an ACL is missing).

@@ -18,7 +18,7 @@ use crate::aggregate::{Aggregate, Stat};
 use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
-use crate::kafka::{Context, KafkaSettings};
+use crate::kafka::{replica_shortage, Context, KafkaSettings};
 use crate::logging::{count, elapsed};
 use crate::topics;
 
@@ -361,39 +361,14 @@ impl Sink for KafkaSink {
 }
 
 impl KafkaSink {
-    /// Why the brokers may not have acknowledged: "; the cluster lacks
-    /// in-sync replicas: ..." when a partition written to has fewer in-sync
-    /// replicas than replicas (acks=all waits for min.insync.replicas of
-    /// them), else empty. Asks the cluster once, for at most 2 s.
+    /// Why the brokers may not have acknowledged: see [`replica_shortage`].
     fn replica_shortage(&self) -> String {
-        let wait = self.settings.timeout.min(Duration::from_secs(2));
-        let Ok(metadata) = self.producer.client().fetch_metadata(None, wait) else {
-            return String::new();
-        };
-        let short: Vec<String> = metadata
-            .topics()
-            .iter()
-            .filter(|t| self.topics.names().any(|n| n == t.name()))
-            .flat_map(|t| t.partitions().iter().map(move |p| (t.name(), p)))
-            .filter(|(_, p)| p.id() == self.topics.partition && p.isr().len() < p.replicas().len())
-            .map(|(topic, p)| {
-                format!(
-                    "partition {} of {topic} has {} of {} replicas in sync (brokers {:?} of {:?})",
-                    p.id(),
-                    p.isr().len(),
-                    p.replicas().len(),
-                    p.isr(),
-                    p.replicas()
-                )
-            })
-            .collect();
-        if short.is_empty() {
-            return String::new();
-        }
-        format!(
-            "; the cluster lacks in-sync replicas: {}; writes need min.insync.replicas of them \
-             (acks=all): bring the brokers back and the next run catches up",
-            short.join(", ")
+        let topics: Vec<&str> = self.topics.names().collect();
+        replica_shortage(
+            self.producer.client(),
+            &topics,
+            self.topics.partition,
+            self.settings.timeout,
         )
     }
 }
