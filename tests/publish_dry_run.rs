@@ -476,6 +476,25 @@ fn usage_errors_exit_2() {
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
         assert!(!err.is_empty());
     }
+    // Spans that contradict the dataset or each other name both values.
+    for (args, says) in [
+        (
+            vec!["publish", "--dry-run", "--dataset", "Forecasts_5Min", "--max-key-lateness", "1m"],
+            "--max-key-lateness / EDS_MAX_KEY_LATENESS 1m must be at least Forecasts_5Min's resolution (5m)",
+        ),
+        (
+            vec!["publish", "--dry-run", "--max-catch-up", "1m"],
+            "--max-catch-up / EDS_MAX_CATCH_UP 1m must be at least --window (5m)",
+        ),
+        (
+            vec!["backfill", "--dry-run", "--from", "2026-01-01", "--to", "2026-01-02", "--chunk", "90s"],
+            "--chunk 1m30s must be a positive multiple of PowerSystemRightNow's resolution (1m)",
+        ),
+    ] {
+        let (code, out, err) = outcome(eds().args(&args));
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }
 
 #[test]

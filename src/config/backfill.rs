@@ -41,9 +41,12 @@ impl BackfillConfig {
         }
         let chunk = span(args.chunk);
         if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(usage(
-                "--chunk must be a multiple of the dataset's resolution".into(),
-            ));
+            return Err(usage(format!(
+                "--chunk {} must be a positive multiple of {}'s resolution ({})",
+                format_span(chunk),
+                source.dataset.name,
+                format_span(res)
+            )));
         }
         let output = Output::from_args(
             args.dry_run,

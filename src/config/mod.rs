@@ -383,13 +383,20 @@ impl PublishConfig {
         }
         let max_catch_up = span(args.max_catch_up);
         if max_catch_up < aggregate.window {
-            return Err(usage("--max-catch-up must be at least --window".into()));
+            return Err(usage(format!(
+                "--max-catch-up / EDS_MAX_CATCH_UP {} must be at least --window ({})",
+                format_span(max_catch_up),
+                format_span(aggregate.window)
+            )));
         }
         let max_key_lateness = span(args.max_key_lateness);
         if max_key_lateness < source.dataset.resolution {
-            return Err(usage(
-                "--max-key-lateness must be at least the dataset's resolution".into(),
-            ));
+            return Err(usage(format!(
+                "--max-key-lateness / EDS_MAX_KEY_LATENESS {} must be at least {}'s resolution ({})",
+                format_span(max_key_lateness),
+                source.dataset.name,
+                format_span(source.dataset.resolution)
+            )));
         }
         let output = Output::from_args(
             args.dry_run,
