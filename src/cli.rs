@@ -233,7 +233,7 @@ pub struct PublishArgs {
     /// Longest gap a run catches up after downtime; older rows are skipped with a warning
     #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = crate::cursor::plan::DEFAULT_MAX_CATCH_UP, value_parser = parse_duration, value_name = "DURATION")]
     pub max_catch_up: Duration,
-    /// How far a key combination may trail the newest one and still be fetched; rows further behind are skipped with a warning
+    /// How far a key combination (also one not yet published) may trail the newest one and still be fetched; rows further behind are skipped with a warning
     #[arg(long, env = "EDS_MAX_KEY_LATENESS", default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
     pub max_key_lateness: Duration,
     /// Advisory lock file: a run finding it held by another exits 75

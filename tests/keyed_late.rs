@@ -26,12 +26,12 @@ fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> 
     mock
 }
 
-/// What the API has at `now`: every key up to `now`, `SLOW` up to `LATE` minutes before.
-fn serve(stub: &StubApi, now: DateTime<Utc>) {
+/// What the API has at `now`: every key up to `now`, `SLOW` up to `late` minutes before.
+fn serve(stub: &StubApi, now: DateTime<Utc>, late: i64) {
     let shape = keyed::forecasts();
     let rows = keyed::rows(&shape, utc("2026-11-28T09:00:00Z"), now)
         .into_iter()
-        .filter(|(t, k)| *k != SLOW || *t + TimeDelta::minutes(LATE) <= now)
+        .filter(|(t, k)| *k != SLOW || *t + TimeDelta::minutes(late) <= now)
         .map(|(t, k)| keyed::row(&shape, t, k))
         .collect();
     stub.serve_sorted_rows(rows);
@@ -44,7 +44,19 @@ fn publish(
     extra: &[&str],
     metrics: &std::path::Path,
 ) -> (i32, String) {
-    serve(stub, utc(now));
+    publish_late(stub, brokers, now, extra, metrics, LATE)
+}
+
+/// [`publish`] with `SLOW` `late` minutes late.
+fn publish_late(
+    stub: &StubApi,
+    brokers: &str,
+    now: &str,
+    extra: &[&str],
+    metrics: &std::path::Path,
+    late: i64,
+) -> (i32, String) {
+    serve(stub, utc(now), late);
     let (code, _, err) = outcome(
         eds()
             .args(["publish", "--api-url", &stub.url, "--brokers", brokers])
@@ -105,6 +117,43 @@ fn a_key_inside_the_lateness_is_published_once_without_a_warning() {
         t += TimeDelta::minutes(5);
     }
     assert_eq!(slow_times(&brokers), expected);
+}
+
+/// A key never published that stays 50 minutes late: later than what a
+/// first run looks for (`--max-lag` 30m and the 15m window), inside
+/// `--max-key-lateness` 1h. It was never published (exit 0, no warning);
+/// now the next run looks for it back to the horizon.
+#[test]
+fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    let mut warnings = String::new();
+    for now in ["12:00:30", "12:05:30", "12:10:30", "13:00:30"] {
+        let now = format!("2026-11-28T{now}Z");
+        let (code, err) = publish_late(&stub, &brokers, &now, &[], &metrics, 50);
+        assert_eq!(code, 0, "{err}");
+        warnings.push_str(&err);
+    }
+    // The first run's fetch (from 11:15) has none of its rows; the second
+    // run's reaches the horizon, 11:00 (DK1's newest 11:55, less an hour,
+    // plus a resolution), and publishes it from there; then every row once.
+    let mut expected = Vec::new();
+    let mut t = utc("2026-11-28T11:00:00Z");
+    while t <= utc("2026-11-28T12:10:00Z") {
+        expected.push(z(t));
+        t += TimeDelta::minutes(5);
+    }
+    assert_eq!(slow_times(&brokers), expected);
+    // Said when it is first published, with its rows before the horizon.
+    for part in [
+        "'DK2/Offshore Wind' from 2026-11-28T10:50:00Z to 2026-11-28T10:55:00Z",
+        "not yet in eds.Forecasts_5Min.records",
+    ] {
+        assert!(warnings.contains(part), "{part} not in: {warnings}");
+    }
+    assert_eq!(gauge(&metrics), "0", "nothing behind in the last run");
 }
 
 #[test]

@@ -201,17 +201,28 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
     let aggregates_from = aggregates.as_ref().map_or(limit, |p| {
         p.bounds.map_or(fresh_start, |b| minus(b.first, s.window))
     });
-    // A key combination not published yet (keyed topics only) is found as in
-    // an empty topic: rows up to --max-lag back.
-    let discover = |c: &Option<TopicCursor>| {
+    // A key combination the tail read did not find (keyed topics only) is
+    // looked for back to its topic's horizon: any key within
+    // --max-key-lateness of the newest is published, however late it
+    // arrives. Also as in an empty topic, rows up to --max-lag back (their
+    // rows before the horizon are warned, not published).
+    let discover = |c: &Option<TopicCursor>, p: &Option<TopicPlan>, context: TimeDelta| {
         c.as_ref()
             .filter(|c| c.complete_since != Some(DateTime::<Utc>::MAX_UTC))
-            .map_or(limit, |_| fresh_start)
+            .map_or(limit, |_| {
+                let horizon = p.as_ref().and_then(|p| p.bounds).map(|b| b.horizon);
+                horizon.map_or(fresh_start, |h| minus(h, context).min(fresh_start))
+            })
     };
+    let discovered = discover(&cursors.records, &records, TimeDelta::zero()).min(discover(
+        &cursors.aggregates,
+        &aggregates,
+        s.window,
+    ));
     let fetch_from = floor(
         records_from
             .min(aggregates_from)
-            .min(discover(&cursors.records).min(discover(&cursors.aggregates)))
+            .min(discovered)
             .max(minus(publish_from, s.window))
             .min(minus(limit, s.window)),
         res,

@@ -85,7 +85,7 @@ fn a_late_key_is_published_when_it_arrives() {
 }
 
 #[test]
-fn a_new_key_is_found_as_in_an_empty_topic() {
+fn a_new_key_is_found_back_to_the_horizon() {
     let c = cursors(
         cursor(&[("DK1", "12:05")], Some("05:00")),
         cursor(&[("DK1", "12:10")], Some("05:00")),
@@ -95,18 +95,32 @@ fn a_new_key_is_found_as_in_an_empty_topic() {
     assert_eq!(p.publish_from, t("06:10"));
     assert_eq!(
         p.fetch_from,
-        t("11:25"),
-        "--max-lag and a window back, not the whole catch-up range"
+        t("11:00"),
+        "the aggregates' horizon (newest 12:10 less an hour) less a window, not the catch-up range"
     );
     let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
-    assert!(records.is_new(&k("DK3"), t("11:25")));
-    assert!(!records.is_new(&k("DK3"), t("11:20")), "not fetched");
+    assert!(
+        records.is_new(&k("DK3"), t("11:10")),
+        "55 minutes behind DK1, inside --max-key-lateness"
+    );
+    assert!(!records.is_new(&k("DK3"), t("11:05")), "before the horizon");
     let aggregates = p.aggregates(c.aggregates.as_ref().unwrap(), &BTreeMap::new(), s);
     assert!(
-        !aggregates.is_new(&k("DK3"), t("11:35")),
-        "its window reaches before the fetch"
+        !aggregates.is_new(&k("DK3"), t("11:10")),
+        "before the horizon"
     );
-    assert!(aggregates.is_new(&k("DK3"), t("11:40")));
+    assert!(aggregates.is_new(&k("DK3"), t("11:15")));
+    // A lateness shorter than --max-lag and a window: the fetch still goes
+    // back as in an empty topic, and what it finds before the horizon is
+    // warned, not published.
+    let short = Spans {
+        max_key_lateness: TimeDelta::minutes(15),
+        ..s
+    };
+    let ps = plan(&c, now(), short);
+    assert_eq!(ps.fetch_from, t("11:25"), "--max-lag and a window back");
+    let rs = ps.records(c.records.as_ref().unwrap(), &BTreeMap::new(), short);
+    assert!(rs.is_new(&k("DK3"), t("11:55")) && !rs.is_new(&k("DK3"), t("11:50")));
     // When the tail read stopped later, an unseen key is new only after that.
     let stopped = cursor(&[("DK1", "12:05")], Some("11:50"));
     let records = p.records(&stopped, &BTreeMap::new(), s);
@@ -130,7 +144,11 @@ fn a_key_within_the_lateness_is_fetched_from_its_cursor() {
     );
     let s = spans(5);
     let p = plan(&c, now(), s);
-    assert_eq!(p.fetch_from, t("11:15"), "DK2's next window needs 11:15 on");
+    assert_eq!(
+        p.fetch_from,
+        t("11:00"),
+        "DK2's next window needs 11:15 on; a key not yet seen is looked for from 11:00"
+    );
     assert!(p.behind.is_empty(), "{:?}", p.behind);
     let records = p.records(c.records.as_ref().unwrap(), &BTreeMap::new(), s);
     assert!(records.is_new(&k("DK2"), t("11:25")) && !records.is_new(&k("DK2"), t("11:20")));
@@ -212,8 +230,8 @@ fn a_key_behind_the_lateness_is_warned_and_holds_no_one_back() {
     let p = plan(&late, now(), s);
     assert_eq!(
         (p.fetch_from, p.behind.len()),
-        (t("08:50"), 0),
-        "DK2's next window"
+        (t("07:55"), 0),
+        "DK2's next window from 08:50, a key not yet seen from the horizon 08:10 less a window"
     );
 }
 
