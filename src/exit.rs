@@ -40,7 +40,8 @@ Exit codes:
       a missing time or key column, key values differing only in JSON type (1 and \"1\"),
       a non-numeric selected field (a known value field becomes null instead), a body
       over --max-body; a message of ours whose key is not ours or lies in the future (the
-      message names topic, partition, offset)
+      message names topic, partition, offset); a message larger than Kafka takes (an
+      aggregate over a long --window with many rows missing)
   4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
       unreachable within --kafka-timeout, a password or TLS certificate refused (said at
       once), a missing ACL (named), a topic or partition missing, a delivery failed

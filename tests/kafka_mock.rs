@@ -552,3 +552,39 @@ fn consume_with_a_group_commits_what_it_read() {
     let (_, out, _) = consume();
     assert_eq!(out.lines().count(), 1, "only the new record");
 }
+
+/// A message over the producer's `message.max.bytes` is refused the same way
+/// on every run: a data error (exit 3) that names the cause and what to
+/// change, not a Kafka error that the next run would "retry" forever.
+#[test]
+fn a_message_larger_than_kafka_takes_is_a_data_error() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let big = [
+        "-X",
+        "message.max.bytes=1000",
+        "--fields",
+        "all",
+        "--stats",
+        "count,mean,min,max,last",
+    ];
+    for _ in 0..2 {
+        let (code, out, err) = publish(&stub, &brokers, &big);
+        assert_eq!((code, out.as_str()), (3, ""), "{err}");
+        for part in [
+            "producing to eds.PowerSystemRightNow.aggregates",
+            "bytes, more than Kafka takes",
+            "--window / EDS_WINDOW",
+            "message.max.bytes",
+        ] {
+            assert!(err.contains(part), "{part} not in: {err}");
+        }
+    }
+    // The window's five records went out once; with the default limit the
+    // aggregate follows.
+    let (code, _, err) = publish(&stub, &brokers, &["--fields", "all"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_all(&brokers, RECORDS).len(), 5);
+    assert_eq!(read_all(&brokers, AGGREGATES).len(), 1);
+}

@@ -158,6 +158,11 @@ impl KafkaSink {
                     record = back;
                     self.producer.poll(Duration::from_millis(5));
                 }
+                Err((err, _))
+                    if err.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) =>
+                {
+                    return Err(too_large(topic, key, payload.len(), &err));
+                }
                 Err((err, _)) => {
                     let message = format!(
                         "producing to {topic} on {}: {err}{}",
@@ -195,6 +200,20 @@ impl KafkaSink {
         }
         out
     }
+}
+
+/// A message larger than Kafka takes: the same every run (the same rows
+/// make the same message), so a data error (exit 3), not a retry (exit 4).
+fn too_large(topic: &str, key: &str, bytes: usize, err: &KafkaError) -> anyhow::Error {
+    let message = format!(
+        "producing to {topic}: the message with key '{}' is {bytes} bytes, more than Kafka takes \
+         ({err}): the producer's message.max.bytes (1000000 by default) or the topic's \
+         max.message.bytes. An aggregate lists every row missing from its window (\"missing\"), \
+         so a long --window / EDS_WINDOW over a dataset with few rows makes it large: shorten \
+         --window, or raise -X message.max.bytes and the topic's max.message.bytes together",
+        key.escape_debug()
+    );
+    fail(Exit::Data, crate::redact::text(&message))
 }
 
 fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Result<()> {
@@ -315,10 +334,27 @@ impl Sink for KafkaSink {
         let total = self.written.records + self.written.aggregates;
         let (failed, first) = self.producer.context().failures();
         if failed > 0 {
-            let why = match self.producer.context().failure_code() {
-                Some((topic, code)) => self.why(&topic, code),
+            let failure = self.producer.context().failure_code();
+            let why = match &failure {
+                Some((topic, code)) => self.why(topic, *code),
                 None => String::new(),
             };
+            // The broker refused a message over the topic's max.message.bytes:
+            // the next run would send the same one.
+            let too_large = failure
+                .is_some_and(|(_, code)| code == Some(RDKafkaErrorCode::MessageSizeTooLarge));
+            if too_large {
+                return Err(fail(
+                    Exit::Data,
+                    crate::redact::text(&format!(
+                        "{failed} of {total} messages were refused by {} as larger than the \
+                         topic takes: {}; raise the topic's max.message.bytes, or shorten \
+                         --window / EDS_WINDOW (an aggregate lists every row missing from its window)",
+                        self.settings.brokers(),
+                        first.unwrap_or_default(),
+                    )),
+                ));
+            }
             return Err(fail(
                 Exit::Kafka,
                 crate::redact::text(&format!(
