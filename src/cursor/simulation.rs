@@ -189,7 +189,7 @@ fn simulate(seed: u64, max_key_lateness: TimeDelta) -> usize {
     let d = Dataset::known("ElectricityProdex5MinRealtime").unwrap();
     // --max-lag 30m (the default) finds a new key by the lag alone only when
     // it is at most 45 minutes late; the horizon must find the later ones.
-    let max_lag = if seed % 3 == 0 { 2 } else { 1 };
+    let max_lag = if seed.is_multiple_of(3) { 2 } else { 1 };
     let s = Spans {
         resolution: d.resolution,
         window: TimeDelta::minutes(15),
