@@ -33,12 +33,35 @@ pub fn parse_record(
     }
     .map_err(|e| anyhow::anyhow!("a record is not a JSON object: {e}"))?;
     let mut row = dataset.parse_row(fields)?;
+    check_grid(dataset, &row)?;
     row.nulled.extend(unwanted_nulled);
     if raw {
         // Valid JSON: it was parsed just above.
         row.raw = Some(std::str::from_utf8(text)?.into());
     }
     Ok(row)
+}
+
+/// Refuses a row time off the dataset's grid (`11:53` or `11:55:00.5` in a
+/// 5-minute dataset): its message key, its cursor and its window would not be
+/// grid times, so it would be published again on every run, or get a window
+/// of its own. The grid is the resolution's, up to an hour (a daily dataset's
+/// days start at Danish midnight, 22:00 or 23:00 UTC).
+fn check_grid(dataset: &Dataset, row: &Row) -> Result<()> {
+    let step = dataset.resolution.min(chrono::TimeDelta::hours(1));
+    let whole = row.time.timestamp_subsec_nanos() == 0;
+    if whole && crate::time::floor(row.time, step) == row.time {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "the row of {} at {} (key {}) is not on the dataset's {} grid: rows off the grid \
+         cannot be published exactly once (check --resolution for a dataset described by flags)",
+        dataset.name,
+        row.time
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        crate::cursor::describe::key_for_log(&row.key),
+        crate::time::format_span(dataset.resolution)
+    ))
 }
 
 /// Reads one record object keeping only the `wanted` keys; the others are
@@ -144,6 +167,46 @@ impl<'de> Visitor<'de> for Keep<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Off-grid times were published with a truncated key and republished
+    /// on every run (a fraction of a second), or got windows of their own.
+    #[test]
+    fn a_row_off_the_grid_is_refused() {
+        let d = Dataset::known("Forecasts_5Min").unwrap();
+        let row = |t: &str| {
+            let text = format!(
+                r#"{{"Minutes5UTC":"{t}","Minutes5DK":"x","PriceArea":"DK1","ForecastType":"Solar"}}"#
+            );
+            parse_record(&d, None, false, text.as_bytes()).map(|r| r.time)
+        };
+        assert!(row("2026-11-28T11:55:00").is_ok());
+        assert!(row("2026-11-28T11:55:00.000").is_ok());
+        for t in [
+            "2026-11-28T11:55:00.5",
+            "2026-11-28T11:55:00.000001",
+            "2026-11-28T11:53:00",
+        ] {
+            let e = row(t).unwrap_err().to_string();
+            assert!(
+                e.contains("is not on the dataset's 5m grid") && e.contains("DK1/Solar"),
+                "{t}: {e}"
+            );
+        }
+        assert!(row("2026-11-28T11:55:00.5")
+            .unwrap_err()
+            .to_string()
+            .contains("11:55:00.5"));
+        // A daily dataset's rows start at Danish midnight: on the hour in UTC.
+        let daily = Dataset {
+            name: "Daily".into(),
+            time_column: "DayUTC".into(),
+            dk_column: Some("DayDK".into()),
+            key_columns: Vec::new(),
+            resolution: chrono::TimeDelta::days(1),
+        };
+        let text = br#"{"DayUTC":"2026-11-27T23:00:00","DayDK":"2026-11-28T00:00:00"}"#;
+        assert!(parse_record(&daily, None, false, text).is_ok());
+    }
 
     #[test]
     fn known_fields_not_wanted_are_checked_without_being_kept() {
