@@ -280,6 +280,12 @@ pub struct BackfillArgs {
     /// With --dry-run: print the rows instead of the aggregates
     #[arg(long, requires = "dry_run", display_order = 0)]
     pub records: bool,
+    /// Reference clock (RFC 3339): rows at or after it (floored to the resolution) are left to publish; default: the system clock
+    #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    /// Advisory lock file, the one publish takes: a backfill finding it held exits 75
+    #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
+    pub lock_file: Option<PathBuf>,
 }
 
 /// The period `status` and `chart` read.

@@ -1,12 +1,14 @@
 //! Files the user names: only regular files are read (a FIFO would block a
-//! run forever, `/dev/zero` never ends), and only up to a size bound.
+//! run forever, `/dev/zero` never ends), and only up to a size bound; the
+//! advisory `--lock-file`.
 
+use std::fs::TryLockError;
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::Result;
 
-use crate::exit::{staged, Exit, Staged};
+use crate::exit::{fail, fail_with, staged, Exit, Staged};
 
 /// Why a file the user named cannot be used: always a usage error (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +146,37 @@ fn kind(meta: &std::fs::Metadata) -> &'static str {
         "a socket"
     } else {
         "not a file"
+    }
+}
+
+/// Takes the advisory `--lock-file` (publish and backfill share it); another
+/// run holding it is a temporary condition (exit 75). Held until dropped.
+pub fn lock(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| {
+            fail_with(
+                Exit::Usage,
+                format!("cannot open --lock-file {}: {e}", path.display()),
+                e,
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(fail(
+            Exit::Temporary,
+            format!(
+                "another run holds the lock {}; not running twice at once",
+                path.display()
+            ),
+        )),
+        Err(TryLockError::Error(e)) => Err(fail(
+            Exit::Usage,
+            format!("cannot lock {}: {e}", path.display()),
+        )),
     }
 }
 

@@ -43,7 +43,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let clock = Utc::now();
     match cli.command {
         Command::Publish(args) => publish(&args, clock),
-        Command::Backfill(args) => cmd::backfill::run(&config::BackfillConfig::from_args(&args)?),
+        Command::Backfill(args) => {
+            cmd::backfill::run(&config::BackfillConfig::from_args(&args, clock)?)
+        }
         Command::Consume(args) => cmd::consume::run(&config::ConsumeConfig::from_args(&args)?),
         Command::Status(args) => cmd::status::run(&config::StatusConfig::from_args(&args, clock)?),
         Command::Chart(args) => cmd::chart::run(&config::ChartConfig::from_args(&args, clock)?),

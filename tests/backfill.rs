@@ -289,3 +289,80 @@ fn an_api_that_cannot_be_reached_before_any_data_fails_at_once() {
         started.elapsed()
     );
 }
+
+/// Rows at or after `--now` are not final (DayAheadPrices has tomorrow's):
+/// a `--to` after it is cut there with a warning, a `--from` after it is a
+/// usage error. Before, tomorrow's rows were backfilled: Kafka refused them
+/// (exit 4 on every retry), or a topic that took them put the cursor in the
+/// future and every publish exited 3 until then.
+#[test]
+fn backfill_stops_at_now() {
+    let stub = stub();
+    let range = ["--from", "2026-11-28T11:00:00Z", "--to", "2026-11-29"];
+    let (code, out, err) = backfill(
+        &stub,
+        &[
+            &range[..],
+            &["--dry-run", "--records", "--now", "2026-11-28T12:00:30Z"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "--to 2026-11-29T00:00:00Z is after --now: backfilling up to 2026-11-28T12:00:00Z only"
+        ),
+        "{err}"
+    );
+    let times: Vec<&str> = out.lines().skip(1).map(|l| &l[..20]).collect();
+    assert_eq!(times.len(), 60, "11:00 .. 11:59: {times:?}");
+    assert_eq!(times.last(), Some(&"2026-11-28T11:59:00Z"));
+    let (code, _, err) = backfill(
+        &stub,
+        &[
+            "--from",
+            "2026-11-28T13:00:00Z",
+            "--to",
+            "2026-11-29",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "the system clock is days later: {err}");
+    let (code, _, err) = backfill(
+        &stub,
+        &[&range[..], &["--dry-run", "--now", "2026-11-28T10:59:59Z"]].concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not before --now / EDS_NOW"), "{err}");
+}
+
+/// `backfill` takes publish's `--lock-file` / `EDS_LOCK_FILE`: run next to a
+/// publish over the same range, both wrote the same rows (duplicates).
+#[test]
+fn backfill_takes_the_lock_file() {
+    let stub = stub();
+    let lock = std::env::temp_dir().join(support::unique_topic("eds-backfill-lock"));
+    let held = std::fs::File::create(&lock).unwrap();
+    held.try_lock().unwrap();
+    let args = [
+        "--from",
+        "2026-11-28T11:00:00Z",
+        "--to",
+        "2026-11-28T12:00:00Z",
+        "--dry-run",
+    ];
+    let mut cmd = eds();
+    cmd.args(Args::backfill(&stub.url).extra(&args).list())
+        .env("EDS_LOCK_FILE", &lock);
+    let (code, out, err) = outcome(&mut cmd);
+    assert_eq!((code, out.as_str()), (75, ""), "{err}");
+    assert!(err.contains("another run holds the lock"), "{err}");
+    drop(held);
+    let (code, out, err) = backfill(
+        &stub,
+        &[&args[..], &["--lock-file", lock.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().count() > 1, "{out}");
+    let _ = std::fs::remove_file(lock);
+}

@@ -36,7 +36,7 @@ fn chunks_are_paced_through_the_injected_sleep() {
     let Command::Backfill(args) = cli.command else {
         panic!("not a backfill: {:?}", cli.command)
     };
-    let config = BackfillConfig::from_args(&args).unwrap();
+    let config = BackfillConfig::from_args(&args, chrono::Utc::now()).unwrap();
     let mut slept: Vec<Duration> = Vec::new();
     let started = Instant::now();
     eds_kafka::cmd::backfill::run_with(&config, &mut |d| slept.push(d)).unwrap();

@@ -27,6 +27,18 @@ use crate::window::Slider;
 const ATTEMPTS: u32 = 5;
 
 pub fn run(config: &BackfillConfig) -> Result<()> {
+    let _lock = match &config.lock_file {
+        Some(path) => Some(crate::files::lock(path)?),
+        None => None,
+    };
+    if let Some(asked) = config.requested_to {
+        log::warn!(
+            "--to {} is after --now: backfilling up to {} only; later rows are not final yet \
+             (and Kafka refuses timestamps far ahead): publish takes them in their time",
+            format_utc(asked),
+            format_utc(config.to)
+        );
+    }
     run_with(config, &mut std::thread::sleep)
 }
 

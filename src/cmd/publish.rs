@@ -4,8 +4,6 @@
 //! aggregate per new (row time, key). With `--dry-run`: the same as for
 //! empty topics (each key's current window), printed as CSV.
 
-use std::fs::{File, TryLockError};
-
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -19,7 +17,7 @@ use crate::cursor::emit::Skipped;
 use crate::cursor::plan::note_newest;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::exit::{fail, fail_with, or_code, Exit};
+use crate::exit::{fail, or_code, Exit};
 use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
@@ -42,40 +40,10 @@ pub struct Summary {
 
 pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     let _lock = match &config.lock_file {
-        Some(path) => Some(lock(path)?),
+        Some(path) => Some(crate::files::lock(path)?),
         None => None,
     };
     publish(config, summary)
-}
-
-/// Takes the advisory lock; another run holding it is a temporary condition.
-fn lock(path: &std::path::Path) -> Result<File> {
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| {
-            fail_with(
-                Exit::Usage,
-                format!("cannot open --lock-file {}: {e}", path.display()),
-                e,
-            )
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(fail(
-            Exit::Temporary,
-            format!(
-                "another run holds the lock {}; not running twice at once",
-                path.display()
-            ),
-        )),
-        Err(TryLockError::Error(e)) => Err(fail(
-            Exit::Usage,
-            format!("cannot lock {}: {e}", path.display()),
-        )),
-    }
 }
 
 fn spans(config: &PublishConfig) -> Spans {

@@ -17,10 +17,15 @@ pub struct BackfillConfig {
     pub chunk: TimeDelta,
     pub min_request_interval: std::time::Duration,
     pub output: Output,
+    /// `--to` as given, when it was after `--now` (then `to` is `--now`
+    /// floored to the resolution: later rows are `publish`'s).
+    pub requested_to: Option<DateTime<Utc>>,
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 impl BackfillConfig {
-    pub fn from_args(args: &BackfillArgs) -> Result<BackfillConfig> {
+    /// `clock` is the system time, read once by the caller; `--now` overrides it.
+    pub fn from_args(args: &BackfillArgs, clock: DateTime<Utc>) -> Result<BackfillConfig> {
         let source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
         if aggregate.fields == Fields::All {
@@ -48,6 +53,20 @@ impl BackfillConfig {
                 format_span(res)
             )));
         }
+        // A row at or after --now is not final (DayAheadPrices has tomorrow's),
+        // and Kafka refuses timestamps far ahead: those are publish's.
+        let now = args.now.unwrap_or(clock);
+        let limit = crate::time::floor(now, res);
+        if args.from >= limit {
+            return Err(usage(format!(
+                "--from {} is not before --now / EDS_NOW {} (floored to {}'s {} grid): rows from \
+                 then on are publish's",
+                crate::time::format_utc(args.from),
+                crate::time::format_utc(now),
+                source.dataset.name,
+                format_span(res)
+            )));
+        }
         let output = Output::from_args(
             args.dry_run,
             args.records,
@@ -55,14 +74,19 @@ impl BackfillConfig {
             &args.topics,
             &source.dataset,
         )?;
+        if let Some(path) = &args.lock_file {
+            crate::files::check_writable(path, "--lock-file")?;
+        }
         Ok(BackfillConfig {
             source,
             aggregate,
             from: args.from,
-            to: args.to,
+            to: args.to.min(limit),
             chunk,
             min_request_interval: args.min_request_interval,
             output,
+            requested_to: (args.to > limit).then_some(args.to),
+            lock_file: args.lock_file.clone(),
         })
     }
 }
