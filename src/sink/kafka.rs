@@ -137,7 +137,16 @@ impl KafkaSink {
         .map(|_| ())
     }
 
-    fn send(&mut self, topic: &str, key: &str, payload: &[u8], timestamp_ms: i64) -> Result<()> {
+    /// Sends one message (`aggregate`: which kind, for the message when it
+    /// is too large).
+    fn send(
+        &mut self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        timestamp_ms: i64,
+        aggregate: bool,
+    ) -> Result<()> {
         let headers = OwnedHeaders::new().insert(Header {
             key: DATASET_HEADER,
             value: Some(self.dataset.as_bytes()),
@@ -161,7 +170,7 @@ impl KafkaSink {
                 Err((err, _))
                     if err.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) =>
                 {
-                    return Err(too_large(topic, key, payload.len(), &err));
+                    return Err(too_large(topic, key, payload.len(), aggregate, &err));
                 }
                 Err((err, _)) => {
                     let message = format!(
@@ -204,14 +213,29 @@ impl KafkaSink {
 
 /// A message larger than Kafka takes: the same every run (the same rows
 /// make the same message), so a data error (exit 3), not a retry (exit 4).
-fn too_large(topic: &str, key: &str, bytes: usize, err: &KafkaError) -> anyhow::Error {
+/// An aggregate grows with its window's `missing` list; a record only with
+/// the API's row (the key, which may be long too, is shown cut).
+fn too_large(
+    topic: &str,
+    key: &str,
+    bytes: usize,
+    aggregate: bool,
+    err: &KafkaError,
+) -> anyhow::Error {
+    let shown: String = key.chars().take(120).collect();
+    let cut = if shown.len() < key.len() { "..." } else { "" };
+    let why = if aggregate {
+        "An aggregate lists every row missing from its window (\"missing\"), so a long \
+         --window / EDS_WINDOW over a dataset with few rows makes it large: shorten --window, \
+         or raise"
+    } else {
+        "The API's row (or its key values) is this large: raise"
+    };
     let message = format!(
-        "producing to {topic}: the message with key '{}' is {bytes} bytes, more than Kafka takes \
-         ({err}): the producer's message.max.bytes (1000000 by default) or the topic's \
-         max.message.bytes. An aggregate lists every row missing from its window (\"missing\"), \
-         so a long --window / EDS_WINDOW over a dataset with few rows makes it large: shorten \
-         --window, or raise -X message.max.bytes and the topic's max.message.bytes together",
-        key.escape_debug()
+        "producing to {topic}: the message with key '{}{cut}' is {bytes} bytes, more than Kafka \
+         takes ({err}): the producer's message.max.bytes (1000000 by default) or the topic's \
+         max.message.bytes. {why} -X message.max.bytes and the topic's max.message.bytes together",
+        shown.escape_debug()
     );
     fail(Exit::Data, crate::redact::text(&message))
 }
@@ -298,6 +322,7 @@ impl Sink for KafkaSink {
             &row.message_key().to_string(),
             &buf,
             row.time.timestamp_millis(),
+            false,
         );
         (self.buf, self.topics.records) = (buf, Some(topic));
         sent?;
@@ -317,6 +342,7 @@ impl Sink for KafkaSink {
             &agg.message_key().to_string(),
             &buf,
             agg.window_end.timestamp_millis(),
+            true,
         );
         (self.buf, self.topics.aggregates) = (buf, Some(topic));
         sent?;
@@ -406,5 +432,31 @@ impl KafkaSink {
             self.topics.partition,
             self.settings.timeout,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1.2 MB key value made a 1.2 MB error line, with the aggregate's
+    /// hint for a record.
+    #[test]
+    fn a_too_large_message_is_said_briefly_and_for_its_kind() {
+        let err = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        let key = format!("2026-11-28T12:00:00Z/{}", "x".repeat(1_200_000));
+        let record = too_large("r", &key, 1_200_100, false, &err).to_string();
+        assert!(record.len() < 1000, "{} bytes", record.len());
+        assert!(record.contains("xxx...' is 1200100 bytes"), "{record}");
+        assert!(
+            record.contains("The API's row") && !record.contains("--window"),
+            "{record}"
+        );
+        assert_eq!(
+            crate::exit::exit_of(&too_large("r", "k", 9, false, &err)),
+            Exit::Data
+        );
+        let aggregate = too_large("a", "k", 2_000_000, true, &err).to_string();
+        assert!(aggregate.contains("shorten --window"), "{aggregate}");
     }
 }
