@@ -370,6 +370,10 @@ fn body_over_the_cap_is_refused() {
     let (code, out, err, _) = with_fault(Fault::Slow(Duration::ZERO), &["--max-body", "2KiB"]);
     assert_eq!((code, out.as_str()), (3, ""), "{err}");
     assert!(err.contains("larger than the 2048 byte cap"), "{err}");
+    assert!(
+        err.contains("a publish run asks for --max-key-lateness (keyed datasets)"),
+        "says what makes a fetch large: {err}"
+    );
 }
 
 #[test]

@@ -90,6 +90,12 @@ pub fn range_query(
     ]
 }
 
+/// What a body over `--max-body` asks of the operator: how much a request
+/// spans, and so how to ask for less.
+const BODY_HINT: &str = ": a publish run asks for --max-key-lateness (keyed datasets) or \
+     --max-lag, plus a window, and after downtime up to --max-catch-up; a backfill asks for \
+     --chunk. Ask for less, or raise --max-body (memory grows with it: README \"Performance\")";
+
 impl Api {
     pub fn new(config: ApiConfig) -> Result<Api> {
         let http = Client::builder()
@@ -241,7 +247,7 @@ impl Api {
         match response.content_length() {
             Some(n) if n > self.config.max_body => Err(staged(ApiError::TooLarge {
                 message: format!(
-                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY)",
+                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY){BODY_HINT}",
                     self.config.max_body
                 ),
             })),
@@ -281,7 +287,7 @@ impl Api {
         match err {
             SplitError::Io(_) if body.exceeded => staged(ApiError::TooLarge {
                 message: format!(
-                    "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY)",
+                    "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY){BODY_HINT}",
                     self.config.max_body
                 ),
             }),
