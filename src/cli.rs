@@ -326,6 +326,9 @@ pub struct StatusArgs {
     /// More incomplete windows (aggregates with missing rows) than this is unhealthy (exit 5)
     #[arg(long, default_value_t = 0, value_parser = parse_count, value_name = "N")]
     pub max_incomplete: u64,
+    /// A key with a longer hole between two records (e.g. a gap a run skipped after downtime) is unhealthy (exit 5) [default: 30m, or two resolutions when longer]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_gap: Option<Duration>,
     /// Output format: table, or json (one object)
     #[arg(long, value_enum, default_value = "table")]
     pub format: StatusFormat,

@@ -20,6 +20,8 @@ pub struct Limits {
     pub max_lag: TimeDelta,
     /// More incomplete windows than this (all keys together) is unhealthy.
     pub max_incomplete: u64,
+    /// A key with a longer hole between two records is unhealthy.
+    pub max_gap: TimeDelta,
 }
 
 /// One key combination's figures over the period.
@@ -124,8 +126,9 @@ impl Health {
         k.newest.map(|n| self.now - n)
     }
 
-    /// Healthy when there are records, no key lags beyond `max_lag`, no
-    /// key repeats, and at most `max_incomplete` windows are incomplete.
+    /// Healthy when there are records, no key lags beyond `max_lag` or has
+    /// a hole longer than `max_gap`, no key repeats, and at most
+    /// `max_incomplete` windows are incomplete.
     pub fn verdict(&self, limits: &Limits) -> Verdict {
         let mut reasons = Vec::new();
         let since = format_span(self.since);
@@ -146,6 +149,17 @@ impl Health {
                     label(key)
                 )),
                 _ => {}
+            }
+            if let Some(gap) = k
+                .largest_gap(self.resolution)
+                .filter(|g| *g > limits.max_gap)
+            {
+                reasons.push(format!(
+                    "{}: a hole of {} between two records (more than --max-gap {})",
+                    label(key),
+                    format_span(gap),
+                    format_span(limits.max_gap)
+                ));
             }
         }
         let duplicates: u64 = self.keys.values().map(|k| k.duplicates).sum();
@@ -171,12 +185,17 @@ impl Health {
         let worst = self.keys.values().filter_map(|k| self.lag(k)).max();
         let windows: u64 = self.keys.values().map(|k| k.windows).sum();
         let incomplete: u64 = self.keys.values().map(|k| k.incomplete).sum();
+        let gap = (self.keys.values())
+            .filter_map(|k| k.largest_gap(self.resolution))
+            .max();
         format!(
-            "healthy: {} key combination(s), largest lag {} (max {}), no duplicates, \
-             {incomplete} of {windows} window(s) incomplete (max {})",
+            "healthy: {} key combination(s), largest lag {} (max {}), largest gap {} (max {}), \
+             no duplicates, {incomplete} of {windows} window(s) incomplete (max {})",
             self.keys.len(),
             worst.map_or("-".to_string(), format_span),
             format_span(limits.max_lag),
+            gap.map_or("-".to_string(), format_span),
+            format_span(limits.max_gap),
             limits.max_incomplete
         )
     }
@@ -244,6 +263,7 @@ impl Health {
             "since_seconds": self.since.num_seconds(),
             "max_lag_seconds": limits.max_lag.num_seconds(),
             "max_incomplete": limits.max_incomplete,
+            "max_gap_seconds": limits.max_gap.num_seconds(),
             "keys": keys,
         })
     }
@@ -274,6 +294,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_lag: TimeDelta::minutes(30),
         max_incomplete: 0,
+        max_gap: TimeDelta::minutes(30),
     };
 
     fn health() -> Health {
@@ -338,6 +359,32 @@ mod tests {
         };
         assert_eq!(h.verdict(&lenient).reasons, ["1 duplicate key(s)"]);
         assert!(h.summary(&lenient).starts_with("UNHEALTHY: 1 duplicate"));
+    }
+
+    /// A hole a run skipped (downtime longer than --max-catch-up) was only in
+    /// the table's gap column: the verdict said healthy.
+    #[test]
+    fn a_hole_longer_than_max_gap_is_unhealthy() {
+        let mut h = health();
+        for m in ["10:00", "10:01", "11:32", "11:58", "11:59"] {
+            h.record(key(&format!("2026-11-28T{m}:00"), "DK1"));
+        }
+        let v = h.verdict(&LIMITS);
+        assert_eq!(
+            v.reasons,
+            ["DK1: a hole of 1h30m between two records (more than --max-gap 30m)"]
+        );
+        assert_eq!(h.json(&LIMITS)["max_gap_seconds"], 1800);
+        let lenient = Limits {
+            max_gap: TimeDelta::hours(2),
+            ..LIMITS
+        };
+        assert!(h.verdict(&lenient).healthy());
+        assert!(
+            h.summary(&lenient).contains("largest gap 1h30m (max 2h)"),
+            "{}",
+            h.summary(&lenient)
+        );
     }
 
     #[test]

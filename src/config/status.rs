@@ -31,9 +31,15 @@ impl StatusConfig {
         let dataset = dataset(&args.dataset)?;
         require_brokers(&args.kafka)?;
         let since = span(args.period.since);
+        let max_gap = max_lag(args.max_gap, dataset.resolution);
         let max_lag = max_lag(args.max_lag, dataset.resolution);
-        if since <= TimeDelta::zero() || max_lag <= TimeDelta::zero() {
-            return Err(usage("--since and --max-lag must be more than 0".into()));
+        if since <= TimeDelta::zero()
+            || max_lag <= TimeDelta::zero()
+            || max_gap <= TimeDelta::zero()
+        {
+            return Err(usage(
+                "--since, --max-lag and --max-gap must be more than 0".into(),
+            ));
         }
         let topic = |given: &Option<String>, kind: &str| -> Result<String> {
             let name = given
@@ -53,6 +59,7 @@ impl StatusConfig {
             limits: Limits {
                 max_lag,
                 max_incomplete: args.max_incomplete,
+                max_gap,
             },
             json: args.format == StatusFormat::Json,
         })
