@@ -46,7 +46,7 @@ Exit codes:
       unreachable within --kafka-timeout, a password or TLS certificate refused (said at
       once), a missing ACL (named), a topic or partition missing, a delivery failed
   5   status: unhealthy (a key's newest record older than --max-lag or none within --since,
-      a hole between records longer than --max-gap,
+      a hole between records longer than --max-gap, a message of ours that stops publish,
       a duplicate key, more than --max-incomplete incomplete windows)
   75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
       (the next run retries)";

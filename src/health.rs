@@ -73,6 +73,10 @@ pub struct Health {
     pub since: TimeDelta,
     pub resolution: TimeDelta,
     pub keys: BTreeMap<Vec<String>, KeyHealth>,
+    /// Messages of ours that stop every `publish` (exit 3): a key not of the
+    /// dataset's shape, or later than `now` plus one resolution. Counted;
+    /// the first few named.
+    pub blocking: crate::scan::Refused,
 }
 
 impl Health {
@@ -82,7 +86,27 @@ impl Health {
             since,
             resolution,
             keys: BTreeMap::new(),
+            blocking: Default::default(),
         }
+    }
+
+    /// A message whose key time is later than `now` plus one resolution: a
+    /// cursor in the future, which `publish` refuses.
+    fn is_future(&mut self, topic: &str, key: &MessageKey) -> bool {
+        let limit = self
+            .now
+            .checked_add_signed(self.resolution)
+            .unwrap_or(self.now);
+        if key.time <= limit {
+            return false;
+        }
+        self.blocking.count += 1;
+        if self.blocking.first.len() < 3 {
+            self.blocking.first.push(format!(
+                "the {topic} topic: key '{key}' is later than --now plus one resolution"
+            ));
+        }
+        true
     }
 
     /// Whether a message whose key time is `t` belongs to the period.
@@ -92,7 +116,7 @@ impl Health {
 
     /// A record message's key (outside the period: ignored).
     pub fn record(&mut self, key: MessageKey) {
-        if !self.in_period(key.time) {
+        if self.is_future("records", &key) || !self.in_period(key.time) {
             return;
         }
         let k = self.keys.entry(key.key).or_default();
@@ -107,7 +131,7 @@ impl Health {
     /// An aggregate message's key (its window end) and the row times it
     /// names missing (outside the period: ignored).
     pub fn aggregate(&mut self, key: MessageKey, missing: Vec<DateTime<Utc>>) {
-        if !self.in_period(key.time) {
+        if self.is_future("aggregates", &key) || !self.in_period(key.time) {
             return;
         }
         let k = self.keys.entry(key.key).or_default();
@@ -161,6 +185,14 @@ impl Health {
                     format_span(limits.max_gap)
                 ));
             }
+        }
+        if self.blocking.count > 0 {
+            reasons.push(format!(
+                "{} message(s) of ours that stop every publish run (exit 3): {}; publish into \
+                 new topics, or delete the topic's messages from there on",
+                self.blocking.count,
+                self.blocking.first.join(", ")
+            ));
         }
         let duplicates: u64 = self.keys.values().map(|k| k.duplicates).sum();
         if duplicates > 0 {
@@ -387,11 +419,28 @@ mod tests {
         );
     }
 
+    /// A message of ours from the future stops every publish run (exit 3):
+    /// status said healthy until the lag passed --max-lag.
+    #[test]
+    fn a_message_publish_refuses_is_unhealthy_at_once() {
+        let mut h = health();
+        h.record(key("2026-11-28T11:59:00", "DK1"));
+        h.record(key("2026-11-28T12:01:00", "DK1"));
+        assert!(h.verdict(&LIMITS).healthy(), "within one resolution");
+        h.record(key("2026-11-29T12:00:00", "DK1"));
+        let v = h.verdict(&LIMITS);
+        assert_eq!(v.reasons.len(), 1, "{v:?}");
+        assert!(
+            v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
+            "{v:?}"
+        );
+    }
+
     #[test]
     fn nothing_in_the_period_is_unhealthy_and_old_messages_are_ignored() {
         let mut h = health();
         h.record(key("2026-11-27T12:00:00", "DK1"));
-        h.record(key("2026-11-28T12:05:00", "DK1"));
+        h.record(key("2026-11-28T12:01:00", "DK1"));
         assert!(h.keys.is_empty());
         assert_eq!(
             h.verdict(&LIMITS).reasons,

@@ -33,6 +33,24 @@ pub struct Scan<'a> {
     pub from: DateTime<Utc>,
 }
 
+/// Messages of ours whose key is not of the dataset's shape: `publish`
+/// refuses to run on such a topic (exit 3). Counted; the first few named.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub count: u64,
+    pub first: Vec<String>,
+}
+
+impl Refused {
+    fn add(&mut self, what: String) {
+        log::warn!("{what}; skipped");
+        self.count += 1;
+        if self.first.len() < 3 {
+            self.first.push(what);
+        }
+    }
+}
+
 /// One topic's partition being read up to `end` (the offset before the
 /// high watermark); `done` when that arrived or there is nothing to read.
 struct Part<'c> {
@@ -43,20 +61,23 @@ struct Part<'c> {
 
 impl Scan<'_> {
     /// Calls `each(topic index, key, payload)` for every message of ours
-    /// from the period's start to the end of each topic.
-    pub fn run(&self, mut each: impl FnMut(usize, MessageKey, &[u8])) -> Result<()> {
+    /// from the period's start to the end of each topic; returns those of
+    /// ours skipped for their key.
+    pub fn run(&self, mut each: impl FnMut(usize, MessageKey, &[u8])) -> Result<Refused> {
         let settings = self.settings;
         crate::probe::check_bootstrap(settings, || settings.consumer(None).map(drop))?;
         let consumer = settings.consumer(None)?;
-        let result = self.read(&consumer, &mut each);
+        let mut refused = Refused::default();
+        let result = self.read(&consumer, &mut each, &mut refused);
         drop(consumer);
-        result
+        result.map(|()| refused)
     }
 
     fn read(
         &self,
         consumer: &BaseConsumer<Context>,
         each: &mut impl FnMut(usize, MessageKey, &[u8]),
+        refused: &mut Refused,
     ) -> Result<()> {
         let deadline = Instant::now() + self.settings.timeout;
         let mut list = TopicPartitionList::new();
@@ -81,7 +102,7 @@ impl Scan<'_> {
             }
             match consumer.poll(Duration::from_millis(50)) {
                 None => {}
-                Some(Ok(m)) => self.take(&mut parts, &m, each),
+                Some(Ok(m)) => self.take(&mut parts, &m, each, refused),
                 Some(Err(e)) if crate::kafka::is_transient(&e) => {
                     log::debug!("reading the topics: {e} (retrying)");
                 }
@@ -141,6 +162,7 @@ impl Scan<'_> {
         parts: &mut [Part],
         m: &BorrowedMessage<'_>,
         each: &mut impl FnMut(usize, MessageKey, &[u8]),
+        refused: &mut Refused,
     ) {
         let Some(index) = parts.iter().position(|p| p.topic == m.topic()) else {
             return;
@@ -156,13 +178,22 @@ impl Scan<'_> {
             return;
         }
         let at = format!("{} offset {}", m.topic(), m.offset());
-        let text = String::from_utf8_lossy(m.key().unwrap_or_default()).to_string();
-        match text.parse::<MessageKey>() {
-            Ok(key) if key.key.len() == self.dataset.key_columns.len() => {
+        let text = String::from_utf8_lossy(m.key().unwrap_or_default());
+        let text: String = text
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .escape_debug()
+            .to_string();
+        match std::str::from_utf8(m.key().unwrap_or_default()).map(str::parse::<MessageKey>) {
+            Ok(Ok(key)) if key.key.len() == self.dataset.key_columns.len() => {
                 each(index, key, m.payload().unwrap_or_default());
             }
-            Ok(_) => log::warn!("{at}: key '{text}' has not this dataset's key columns; skipped"),
-            Err(e) => log::warn!("{at}: key '{text}': {e}; skipped"),
+            Ok(Ok(_)) => refused.add(format!(
+                "{at}: key '{text}' has not this dataset's key columns"
+            )),
+            Ok(Err(e)) => refused.add(format!("{at}: key '{text}': {e}")),
+            Err(_) => refused.add(format!("{at}: key '{text}' is not UTF-8")),
         }
     }
 }

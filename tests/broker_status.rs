@@ -152,6 +152,35 @@ fn a_duplicate_key_exits_5() {
     assert_eq!(report["reasons"], serde_json::json!(["1 duplicate key(s)"]));
 }
 
+/// A message of ours that every publish run refuses (exit 3) is unhealthy
+/// at once: status used to skip it with a warning and say healthy until the
+/// lag passed --max-lag.
+#[test]
+fn a_message_that_stops_publish_exits_5() {
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    let t = published(&brokers, None);
+    support::keyed_runs::produce_ours(
+        &brokers,
+        &t.records,
+        "PowerSystemRightNow",
+        "2026-11-28T11:59:00Z/DK1",
+    );
+    let (code, report, err) = status(&brokers, &t, NOW, &[]);
+    assert_eq!(code, 5, "{report}\n{err}");
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("1 message(s) of ours that stop every publish run (exit 3)")
+            && reasons.contains("key '2026-11-28T11:59:00Z/DK1'"),
+        "{reasons}"
+    );
+    // And publish does stop on it.
+    let stub = stub_at("2026-11-28T12:01:30Z");
+    let (code, _, err) = t.publish(&stub, &brokers, "2026-11-28T12:01:30Z", &[]);
+    assert_eq!(code, 3, "{err}");
+}
+
 /// A keyed dataset: a line per key combination, each with its own numbers.
 #[test]
 fn each_key_combination_is_reported_on_its_own() {

@@ -24,7 +24,7 @@ pub fn run(config: &StatusConfig) -> Result<()> {
         partition: config.partition,
         from: config.now - config.since,
     };
-    scan.run(|topic, key, payload| {
+    let refused = scan.run(|topic, key, payload| {
         if topic == 0 {
             return health.record(key);
         }
@@ -37,6 +37,8 @@ pub fn run(config: &StatusConfig) -> Result<()> {
         });
         health.aggregate(key, missing);
     })?;
+    health.blocking.count += refused.count;
+    health.blocking.first.extend(refused.first);
     log::debug!(
         "read the topics in {}",
         crate::logging::elapsed(started.elapsed())
