@@ -303,6 +303,18 @@ impl Dataset {
                 )),
             })
             .collect::<Result<Vec<String>>>()?;
+        if let Some((dk, value)) = (self.dk_column.as_ref())
+            .and_then(|dk| fields.get(dk).map(|v| (dk, v)))
+            .filter(|(_, v)| !v.as_str().is_some_and(is_local_time))
+        {
+            return Err(anyhow!(
+                "the row of {} at {} has {dk} {}, not a Danish local time such as \
+                 2026-11-28T12:55:00 (the records' schema requires one)",
+                self.name,
+                time::format_utc(time),
+                value.to_string().chars().take(60).collect::<String>()
+            ));
+        }
         fields.insert(
             self.time_column.clone(),
             Value::String(time::format_utc(time)),
@@ -333,6 +345,12 @@ impl Dataset {
         }
         nulled
     }
+}
+
+/// Whether `text` has the form of the schemas' Danish local time
+/// (`2026-11-28T12:55`, with seconds and a fraction or not, no offset).
+fn is_local_time(text: &str) -> bool {
+    !text.ends_with('Z') && time::parse_utc(text).is_some()
 }
 
 /// A key value's text, as message keys carry it: a string as it is, a number
@@ -372,6 +390,35 @@ mod tests {
         assert!(row.number("NewField").is_err());
         // The rewritten row parses to the same row again (what consume relies on).
         assert_eq!(d.parse_row(row.fields.clone()).unwrap(), row);
+    }
+
+    /// A Danish time column that is not a time was published as is, and
+    /// broke the records' schema.
+    #[test]
+    fn a_danish_time_that_is_not_a_time_is_refused() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let row = |dk: Value| {
+            let mut o = obj(json!({"Minutes1UTC": "2026-04-08T21:30:00", "CO2Emission": 1.0}));
+            if !dk.is_null() {
+                o.insert("Minutes1DK".into(), dk);
+            }
+            d.parse_row(o)
+        };
+        assert!(row(json!("2026-04-08T23:30:00")).is_ok());
+        assert!(row(json!("2026-04-08T23:30")).is_ok());
+        assert!(row(Value::Null).is_ok(), "absent: optional in the schema");
+        for bad in [
+            json!(5),
+            json!("garbage"),
+            json!("2026-04-08T23:30:00Z"),
+            json!(true),
+        ] {
+            let e = row(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("not a Danish local time"), "{bad}: {e}");
+        }
+        let mut o = obj(json!({"Minutes1UTC": "2026-04-08T21:30:00", "Minutes1DK": null}));
+        o.insert("CO2Emission".into(), json!(1.0));
+        assert!(d.parse_row(o).is_err(), "null");
     }
 
     #[test]

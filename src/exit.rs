@@ -37,7 +37,8 @@ Exit codes:
   2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
       no row has (retrying will not help)
   3   permanent API or data error: chart: no aggregates within --since; 4xx other than 429, a body that is not the expected JSON,
-      a missing time or key column, a row time off the dataset's grid, key values differing only in JSON type (1 and \"1\"),
+      a missing time or key column, a row time off the dataset's grid,
+      a Danish time column that is not a time, key values differing only in JSON type (1 and \"1\"),
       a non-numeric selected field (a known value field becomes null instead), a body
       over --max-body; a message of ours whose key is not ours or lies in the future (the
       message names topic, partition, offset); a message larger than Kafka takes (an

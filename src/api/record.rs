@@ -175,7 +175,7 @@ mod tests {
         let d = Dataset::known("Forecasts_5Min").unwrap();
         let row = |t: &str| {
             let text = format!(
-                r#"{{"Minutes5UTC":"{t}","Minutes5DK":"x","PriceArea":"DK1","ForecastType":"Solar"}}"#
+                r#"{{"Minutes5UTC":"{t}","Minutes5DK":"2026-11-28T12:55:00","PriceArea":"DK1","ForecastType":"Solar"}}"#
             );
             parse_record(&d, None, false, text.as_bytes()).map(|r| r.time)
         };

@@ -157,6 +157,8 @@ fn the_largest_accepted_values_do_not_panic() {
             "3650d",
             "--min-request-interval",
             "0s",
+            "--now",
+            "2100-01-01T00:00:00Z",
         ],
         &[
             "backfill",
@@ -173,6 +175,8 @@ fn the_largest_accepted_values_do_not_panic() {
             "3650d",
             "--min-request-interval",
             "0s",
+            "--now",
+            "2100-01-01T00:00:00Z",
         ],
     ];
     for args in runs {
