@@ -129,21 +129,23 @@ fn an_incomplete_window_exits_5_naming_the_missing_minute() {
     assert_eq!(code, 0, "one allowed: {err}");
 }
 
+/// Published topics plus a forged record message of ours with `key`, and
+/// their status, which must be unhealthy: (topics, report, stderr).
+fn forged(brokers: &str, key: &str) -> (Topics, Value, String) {
+    let t = published(brokers, None);
+    support::keyed_runs::produce_ours(brokers, &t.records, "PowerSystemRightNow", key);
+    let (code, report, err) = status(brokers, &t, NOW, &[]);
+    assert_eq!(code, 5, "{report}\n{err}");
+    (t, report, err)
+}
+
 #[test]
 fn a_duplicate_key_exits_5() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let t = published(&brokers, None);
     // A forged duplicate: a record message with our header.
-    support::keyed_runs::produce_ours(
-        &brokers,
-        &t.records,
-        "PowerSystemRightNow",
-        "2026-11-28T11:58:00Z",
-    );
-    let (code, report, err) = status(&brokers, &t, NOW, &[]);
-    assert_eq!(code, 5, "{report}\n{err}");
+    let (_, report, _) = forged(&brokers, "2026-11-28T11:58:00Z");
     let k = only_key(&report);
     assert_eq!(
         (k["records"].clone(), k["duplicates"].clone()),
@@ -160,15 +162,7 @@ fn a_message_that_stops_publish_exits_5() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let t = published(&brokers, None);
-    support::keyed_runs::produce_ours(
-        &brokers,
-        &t.records,
-        "PowerSystemRightNow",
-        "2026-11-28T11:59:00Z/DK1",
-    );
-    let (code, report, err) = status(&brokers, &t, NOW, &[]);
-    assert_eq!(code, 5, "{report}\n{err}");
+    let (t, report, _) = forged(&brokers, "2026-11-28T11:59:00Z/DK1");
     let reasons = report["reasons"].to_string();
     assert!(
         reasons.contains("1 message(s) of ours that stop every publish run (exit 3)")
