@@ -145,3 +145,50 @@ fn follow_prints_new_messages_until_a_signal() {
         );
     }
 }
+
+/// Without `--follow`, consume reads to the end of the log: an
+/// `--idle-timeout` shorter than the brokers' pauses ends it with exit 4,
+/// never with exit 0 and part of the log (it printed 124,940 of 260,000).
+#[test]
+fn an_idle_timeout_before_the_end_is_an_error_not_a_short_success() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    // Six hours of minutes: 360 records.
+    let (code, _, err) = publish(
+        &stub,
+        &brokers,
+        &["--max-lag", "6h", "--window", "6h", "--max-catch-up", "6h"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Each fetch now takes 100 ms: a 50 ms idle timeout passes mid-log.
+    mock.broker_round_trip_time(-1, Duration::from_millis(100))
+        .unwrap();
+    let mut stopped = 0;
+    for _ in 0..3 {
+        let (code, out, err, _) = consume_records(
+            &brokers,
+            &[
+                "--from-beginning",
+                "--idle-timeout",
+                "50ms",
+                "--kafka-timeout",
+                "10s",
+            ],
+        );
+        let printed = out.lines().count();
+        match code {
+            0 => assert_eq!(printed, 360, "exit 0 with part of the log: {err}"),
+            4 => {
+                assert!(
+                    err.contains("before the end of the log")
+                        && err.contains("--idle-timeout 50ms"),
+                    "{err}"
+                );
+                stopped += 1;
+            }
+            _ => panic!("exit {code}: {err}"),
+        }
+    }
+    assert!(stopped > 0, "the round trips did not stall the read");
+}

@@ -253,11 +253,10 @@ impl<'c> Reading<'c> {
                 }
                 None => {}
             }
-            if config
-                .idle_timeout
-                .is_some_and(|t| self.last_message.elapsed() >= t)
-            {
-                return Ok(());
+            if let Some(t) = config.idle_timeout {
+                if self.last_message.elapsed() >= t {
+                    return self.idle(t);
+                }
             }
             if settling && self.tail_from.is_some_and(|t| t.elapsed() >= TAIL_MAX) {
                 // Messages keep coming after the reported end: stop there.
@@ -268,6 +267,27 @@ impl<'c> Reading<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Nothing arrived for `--idle-timeout`: the end with `--follow` (or
+    /// before any partition was assigned), else a stall before the end of
+    /// the log that the brokers reported, which is not a success.
+    fn idle(&self, timeout: Duration) -> Result<()> {
+        let config = self.config;
+        match self.ends.as_ref().and_then(|e| e.0.first()) {
+            Some((partition, last)) if !config.follow => Err(fail(
+                Exit::Kafka,
+                format!(
+                    "reading {} from {}: nothing arrived for --idle-timeout {timeout:?} before \
+                     the end of the log (partition {partition}, offset {last}) after {}; raise \
+                     --idle-timeout, or check the brokers",
+                    config.topic,
+                    config.settings.brokers(),
+                    crate::logging::count(self.read, "message")
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Before the group assigned partitions: whether it has now. A group
