@@ -73,6 +73,9 @@ pub struct Health {
     pub since: TimeDelta,
     pub resolution: TimeDelta,
     pub keys: BTreeMap<Vec<String>, KeyHealth>,
+    /// Whether the records topic is read (`status --records-topic ''`: only
+    /// the aggregates are; a key's newest row is then its newest window's).
+    pub records_read: bool,
     /// Messages of ours that stop every `publish` (exit 3): a key not of the
     /// dataset's shape, or later than `now` plus one resolution. Counted;
     /// the first few named.
@@ -86,6 +89,7 @@ impl Health {
             since,
             resolution,
             keys: BTreeMap::new(),
+            records_read: true,
             blocking: Default::default(),
         }
     }
@@ -140,6 +144,14 @@ impl Health {
             return;
         }
         k.windows += 1;
+        if !self.records_read {
+            // The window ending at `t` is due with the row at `t - resolution`.
+            let row = key
+                .time
+                .checked_sub_signed(self.resolution)
+                .unwrap_or(key.time);
+            k.newest = k.newest.max(Some(row));
+        }
         if !missing.is_empty() {
             k.incomplete += 1;
             k.missing.extend(missing);
@@ -156,14 +168,28 @@ impl Health {
     pub fn verdict(&self, limits: &Limits) -> Verdict {
         let mut reasons = Vec::new();
         let since = format_span(self.since);
-        if !self.keys.values().any(|k| k.records > 0) {
-            reasons.push(format!("no records within the last {since}"));
+        let what = if self.records_read {
+            "records"
+        } else {
+            "aggregates"
+        };
+        if !self
+            .keys
+            .values()
+            .any(|k| k.records > 0 || (!self.records_read && k.windows > 0))
+        {
+            reasons.push(format!("no {what} within the last {since}"));
         }
         for (key, k) in &self.keys {
             match self.lag(k) {
                 Some(lag) if lag > limits.max_lag => reasons.push(format!(
-                    "{}: newest record {} is {} old (more than --max-lag {})",
+                    "{}: newest {} {} is {} old (more than --max-lag {})",
                     label(key),
+                    if self.records_read {
+                        "record"
+                    } else {
+                        "window's row"
+                    },
                     format_utc(k.newest.unwrap_or(self.now)),
                     format_span(lag),
                     format_span(limits.max_lag)
@@ -433,6 +459,30 @@ mod tests {
         assert!(
             v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
             "{v:?}"
+        );
+    }
+
+    /// `status --records-topic ''` (a deployment that publishes only
+    /// aggregates): was refused; a key's newest row is its newest window's.
+    #[test]
+    fn aggregates_alone_are_judged_by_their_windows() {
+        let mut h = health();
+        h.records_read = false;
+        h.aggregate(key("2026-11-28T12:00:00", "DK1"), vec![]);
+        assert!(h.verdict(&LIMITS).healthy(), "{:?}", h.verdict(&LIMITS));
+        assert_eq!(h.json(&LIMITS)["keys"][0]["lag_seconds"], 90);
+        let mut old = health();
+        old.records_read = false;
+        old.aggregate(key("2026-11-28T11:00:00", "DK1"), vec![]);
+        assert_eq!(
+            old.verdict(&LIMITS).reasons,
+            ["DK1: newest window's row 2026-11-28T10:59:00Z is 1h1m30s old (more than --max-lag 30m)"]
+        );
+        let mut none = health();
+        none.records_read = false;
+        assert_eq!(
+            none.verdict(&LIMITS).reasons,
+            ["no aggregates within the last 1d"]
         );
     }
 

@@ -244,3 +244,35 @@ fn kafka_errors_exit_4() {
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
     assert!(err.contains(&t.records), "{err}");
 }
+
+/// A deployment that publishes one topic only (`--records-topic ''` or
+/// `--aggregates-topic ''` for publish) is watched the same way: status
+/// refused an empty name.
+#[test]
+fn one_topic_alone_can_be_watched() {
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    let t = published(&brokers, None);
+    for (records, aggregates) in [(t.records.as_str(), ""), ("", t.aggregates.as_str())] {
+        let (code, out, err) = Args::new("status")
+            .brokers(&brokers)
+            .flag("--records-topic", records)
+            .flag("--aggregates-topic", aggregates)
+            .flag("--now", NOW)
+            .extra(&["--format", "json"])
+            .run();
+        assert_eq!(code, 0, "{records:?} {aggregates:?}: {out}\n{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        let k = only_key(&report);
+        // The newest row, 11:59, whether read as a record or from its window.
+        assert_eq!(k["lag_seconds"], 90, "{report}");
+    }
+    let (code, _, err) = Args::new("status")
+        .brokers(&brokers)
+        .flag("--records-topic", "")
+        .flag("--aggregates-topic", "")
+        .run();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("both empty"), "{err}");
+}

@@ -17,15 +17,22 @@ use crate::scan::Scan;
 pub fn run(config: &StatusConfig) -> Result<()> {
     let started = Instant::now();
     let mut health = Health::new(config.now, config.since, config.dataset.resolution);
+    health.records_read = !config.records_topic.is_empty();
+    // An empty topic name: not published, not read.
+    let topics: Vec<&str> = [&config.records_topic, &config.aggregates_topic]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .collect();
     let scan = Scan {
         settings: &config.settings,
         dataset: &config.dataset,
-        topics: &[&config.records_topic, &config.aggregates_topic],
+        topics: &topics,
         partition: config.partition,
         from: config.now - config.since,
     };
     let refused = scan.run(|topic, key, payload| {
-        if topic == 0 {
+        if topics[topic] == config.records_topic {
             return health.record(key);
         }
         let missing = missing_of(payload).unwrap_or_else(|e| {

@@ -41,13 +41,24 @@ impl StatusConfig {
                 "--since, --max-lag and --max-gap must be more than 0".into(),
             ));
         }
+        // An empty name: that topic is not published (as for `publish`), not read.
         let topic = |given: &Option<String>, kind: &str| -> Result<String> {
             let name = given
                 .clone()
                 .unwrap_or_else(|| default_topic(&dataset, kind));
-            crate::topics::check_name(&format!("--{kind}-topic"), &name)?;
+            if !name.is_empty() {
+                crate::topics::check_name(&format!("--{kind}-topic"), &name)?;
+            }
             Ok(name)
         };
+        if [&args.records_topic, &args.aggregates_topic]
+            .iter()
+            .all(|t| t.as_deref() == Some(""))
+        {
+            return Err(usage(
+                "--records-topic and --aggregates-topic are both empty: nothing to read".into(),
+            ));
+        }
         Ok(StatusConfig {
             settings: kafka_settings(&args.kafka)?,
             records_topic: topic(&args.records_topic, "records")?,
