@@ -97,19 +97,12 @@ impl Health {
     /// A message whose key time is later than `now` plus one resolution: a
     /// cursor in the future, which `publish` refuses.
     fn is_future(&mut self, topic: &str, key: &MessageKey) -> bool {
-        let limit = self
-            .now
-            .checked_add_signed(self.resolution)
-            .unwrap_or(self.now);
-        if key.time <= limit {
+        if !crate::cursor::rule::is_future(key.time, self.now, self.resolution) {
             return false;
         }
-        self.blocking.count += 1;
-        if self.blocking.first.len() < 3 {
-            self.blocking.first.push(format!(
-                "the {topic} topic: key '{key}' is later than --now plus one resolution"
-            ));
-        }
+        self.blocking.add(format!(
+            "the {topic} topic: key '{key}' is later than --now plus one resolution"
+        ));
         true
     }
 

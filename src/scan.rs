@@ -42,12 +42,20 @@ pub struct Refused {
 }
 
 impl Refused {
-    fn add(&mut self, what: String) {
+    /// Counts (and logs) one message skipped.
+    pub fn add(&mut self, what: String) {
         log::warn!("{what}; skipped");
         self.count += 1;
         if self.first.len() < 3 {
             self.first.push(what);
         }
+    }
+
+    /// Takes in another's count and names (the first few kept).
+    pub fn absorb(&mut self, other: Refused) {
+        self.count += other.count;
+        let room = 3usize.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
     }
 }
 

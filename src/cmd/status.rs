@@ -44,8 +44,7 @@ pub fn run(config: &StatusConfig) -> Result<()> {
         });
         health.aggregate(key, missing);
     })?;
-    health.blocking.count += refused.count;
-    health.blocking.first.extend(refused.first);
+    health.blocking.absorb(refused);
     log::debug!(
         "read the topics in {}",
         crate::logging::elapsed(started.elapsed())

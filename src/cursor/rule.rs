@@ -37,6 +37,13 @@ impl TailSpan {
     }
 }
 
+/// Whether a message of ours at `t` is a cursor in the future: later than
+/// `now` plus one resolution. `publish` refuses to run on it; `status` calls
+/// it unhealthy.
+pub fn is_future(t: DateTime<Utc>, now: DateTime<Utc>, resolution: TimeDelta) -> bool {
+    t > now.checked_add_signed(resolution).unwrap_or(now)
+}
+
 /// A key combination's newest message in a topic, and where it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
@@ -88,8 +95,7 @@ impl TopicCursor {
         now: DateTime<Utc>,
         resolution: TimeDelta,
     ) -> anyhow::Result<()> {
-        let limit = now.checked_add_signed(resolution).unwrap_or(now);
-        match self.last.iter().find(|(_, s)| s.time > limit) {
+        match self.last.iter().find(|(_, s)| is_future(s.time, now, resolution)) {
             None => Ok(()),
             Some((key, seen)) => Err(staged(CursorError::Future {
                 message: format!(

@@ -278,20 +278,14 @@ pub fn is_transient(err: &KafkaError) -> bool {
         Some(
             Code::BrokerTransportFailure
                 | Code::AllBrokersDown
-                | Code::NotLeaderForPartition
-                | Code::LeaderNotAvailable
                 | Code::RequestTimedOut
                 | Code::OperationTimedOut
                 | Code::NetworkException
-                | Code::NotEnoughReplicas
-                | Code::FencedLeaderEpoch
-                | Code::UnknownLeaderEpoch
-                | Code::OffsetNotAvailable
                 | Code::PreferredLeaderNotAvailable
                 | Code::NotCoordinator
                 | Code::CoordinatorNotAvailable
         )
-    )
+    ) || is_leaderless(err)
 }
 
 /// Whether the brokers said that a topic or partition does not exist.
