@@ -185,7 +185,12 @@ fn value_range(panel: &Panel) -> Option<(f64, f64)> {
     let (lo, hi) = values.fold(None, |r: Option<(f64, f64)>, v| {
         Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
     })?;
-    let pad = ((hi - lo) * 0.05).max(hi.abs().max(1.0) * 1e-3);
+    // Values beyond a quarter of f64's range are drawn at its edge: the
+    // axis's span (hi - lo, padded) must stay finite, or plotters' tick
+    // search never ends.
+    const EDGE: f64 = f64::MAX / 4.0;
+    let (lo, hi) = (lo.clamp(-EDGE, EDGE), hi.clamp(-EDGE, EDGE));
+    let pad = ((hi - lo) * 0.05).max(hi.abs().max(lo.abs()).max(1.0) * 1e-3);
     Some((lo - pad, hi + pad))
 }
 
@@ -402,6 +407,58 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
         assert!(svg.contains("B: no data in this period"));
         assert!(svg.contains("A (MW)"));
+    }
+
+    /// Values at the limits of f64 spun plotters' axis at 100% CPU.
+    #[test]
+    fn values_at_the_limits_of_f64_render_in_bounded_time() {
+        let from = point(0, None, false).end;
+        let extremes = [
+            (-1e308, 1e308),
+            (f64::MAX, f64::MAX),
+            (-f64::MAX, f64::MAX),
+            (5e-324, 5e-324),
+            (1e308, 1.7976931348623157e308),
+            (0.0, f64::MIN_POSITIVE),
+        ];
+        for (lo, hi) in extremes {
+            let points = vec![
+                Point {
+                    end: from + TimeDelta::minutes(1),
+                    mean: Some(lo),
+                    min: Some(lo),
+                    max: Some(hi),
+                    incomplete: false,
+                },
+                Point {
+                    end: from + TimeDelta::minutes(2),
+                    mean: Some(hi),
+                    min: Some(lo),
+                    max: Some(hi),
+                    incomplete: false,
+                },
+            ];
+            let picture = Picture {
+                title: "limits".into(),
+                from,
+                to: from + TimeDelta::hours(1),
+                step: TimeDelta::minutes(1),
+                panels: vec![Panel {
+                    field: "A".into(),
+                    unit: None,
+                    series: vec![Series {
+                        label: "k".into(),
+                        points,
+                    }],
+                }],
+            };
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(render(&picture).map(|s| s.len())));
+            let rendered = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("{lo}..{hi} did not render within 20 s"));
+            assert!(rendered.unwrap() > 1000, "{lo}..{hi}");
+        }
     }
 
     #[test]

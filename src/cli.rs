@@ -349,9 +349,12 @@ pub struct ChartArgs {
     pub fields: Option<String>,
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// Write the SVG to FILE instead of stdout
+    /// Write the SVG to FILE instead of stdout (`-`: stdout)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Draw at most N key combinations: those with the most windows in the period (ties by name); the title says how many were left out
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=99), value_name = "N")]
+    pub max_keys: u16,
 }
 
 /// The largest `--partition`: Kafka's partition ids are 32-bit.

@@ -37,6 +37,8 @@ pub struct KeyHealth {
     pub missing: BTreeSet<DateTime<Utc>>,
     /// Messages whose key (time and key values) was read before in the same topic.
     pub duplicates: u64,
+    /// The newest window end read (`None`: no aggregate).
+    pub newest_window: Option<DateTime<Utc>>,
     record_times: BTreeSet<DateTime<Utc>>,
     window_ends: BTreeSet<DateTime<Utc>>,
 }
@@ -54,15 +56,43 @@ impl KeyHealth {
     }
 }
 
-/// The verdict: healthy, or the reasons it is not.
+/// The verdict: healthy, or the reasons it is not, worst first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
+/// How many reasons the verdict's line names; the rest are counted.
+const NAMED: usize = 5;
+/// The longest one reason is on the verdict's line.
+const REASON_MAX: usize = 300;
+
 impl Verdict {
     pub fn healthy(&self) -> bool {
         self.reasons.is_empty()
+    }
+
+    /// The reasons on one line of bounded length: the worst few, each cut,
+    /// and how many more (`--format json` lists them all).
+    pub fn line(&self) -> String {
+        let mut out: Vec<String> = (self.reasons.iter().take(NAMED))
+            .map(|r| cut(r, REASON_MAX))
+            .collect();
+        if self.reasons.len() > NAMED {
+            out.push(format!(
+                "and {} more (status --format json lists them all)",
+                self.reasons.len() - NAMED
+            ));
+        }
+        out.join("; ")
+    }
+}
+
+/// `text` cut after `max` characters, `...` marking the cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -76,10 +106,15 @@ pub struct Health {
     /// Whether the records topic is read (`status --records-topic ''`: only
     /// the aggregates are; a key's newest row is then its newest window's).
     pub records_read: bool,
+    /// Whether the aggregates topic is read (`--aggregates-topic ''`: not).
+    pub aggregates_read: bool,
+    /// Messages of ours in the aggregates topic whose value is not a valid
+    /// aggregate of their key: never counted as windows. The first few named.
+    pub invalid: crate::logging::Tally,
     /// Messages of ours that stop every `publish` (exit 3): a key not of the
     /// dataset's shape, or later than `now` plus one resolution. Counted;
     /// the first few named.
-    pub blocking: crate::scan::Refused,
+    pub blocking: crate::logging::Tally,
 }
 
 impl Health {
@@ -90,6 +125,8 @@ impl Health {
             resolution,
             keys: BTreeMap::new(),
             records_read: true,
+            aggregates_read: true,
+            invalid: Default::default(),
             blocking: Default::default(),
         }
     }
@@ -101,7 +138,8 @@ impl Health {
             return false;
         }
         self.blocking.add(format!(
-            "the {topic} topic: key '{key}' is later than --now plus one resolution"
+            "the {topic} topic: key '{}' is later than --now plus one resolution",
+            crate::text::visible_cut(&key.to_string(), 120)
         ));
         true
     }
@@ -137,6 +175,7 @@ impl Health {
             return;
         }
         k.windows += 1;
+        k.newest_window = k.newest_window.max(Some(key.time));
         if !self.records_read {
             // The window ending at `t` is due with the row at `t - resolution`.
             let row = key
@@ -151,14 +190,42 @@ impl Health {
         }
     }
 
+    /// A message of ours in the aggregates topic whose value is not a valid
+    /// aggregate (`why`), at `offset`: counted as invalid, not as a window.
+    pub fn invalid_aggregate(&mut self, key: &MessageKey, offset: i64, why: &str) {
+        if self.in_period(key.time) {
+            self.invalid.add(format!(
+                "offset {offset} (key '{}'): {}",
+                crate::text::visible_cut(&key.to_string(), 120),
+                crate::text::visible_cut(why, 200)
+            ));
+        }
+    }
+
     fn lag(&self, k: &KeyHealth) -> Option<TimeDelta> {
         k.newest.map(|n| self.now - n)
     }
 
     /// Healthy when there are records, no key lags beyond `max_lag` or has
-    /// a hole longer than `max_gap`, no key repeats, and at most
-    /// `max_incomplete` windows are incomplete.
+    /// a hole longer than `max_gap`, the aggregates keep up with the
+    /// records, no key repeats, every aggregate read is valid, and at most
+    /// `max_incomplete` windows are incomplete. The reasons come worst first:
+    /// the topics' own, then the keys' by how far each is off.
     pub fn verdict(&self, limits: &Limits) -> Verdict {
+        let mut reasons = self.topic_reasons(limits);
+        let mut by_key: Vec<(TimeDelta, String)> = Vec::new();
+        for (key, k) in &self.keys {
+            self.lag_reason(key, k, limits, &mut by_key);
+            self.gap_reason(key, k, limits, &mut by_key);
+            self.aggregates_reason(key, k, &mut by_key);
+        }
+        by_key.sort_by_key(|b| std::cmp::Reverse(b.0));
+        reasons.extend(by_key.into_iter().map(|(_, r)| r));
+        Verdict { reasons }
+    }
+
+    /// What is wrong with the topics as a whole.
+    fn topic_reasons(&self, limits: &Limits) -> Vec<String> {
         let mut reasons = Vec::new();
         let since = format_span(self.since);
         let what = if self.records_read {
@@ -166,52 +233,20 @@ impl Health {
         } else {
             "aggregates"
         };
-        if !self
-            .keys
-            .values()
-            .any(|k| k.records > 0 || (!self.records_read && k.windows > 0))
-        {
+        if !(self.keys.values()).any(|k| k.records > 0 || (!self.records_read && k.windows > 0)) {
             reasons.push(format!("no {what} within the last {since}"));
         }
-        for (key, k) in &self.keys {
-            match self.lag(k) {
-                Some(lag) if lag > limits.max_lag => reasons.push(format!(
-                    "{}: newest {} {} is {} old (more than --max-lag {})",
-                    label(key),
-                    if self.records_read {
-                        "record"
-                    } else {
-                        "window's row"
-                    },
-                    format_utc(k.newest.unwrap_or(self.now)),
-                    format_span(lag),
-                    format_span(limits.max_lag)
-                )),
-                None => reasons.push(format!(
-                    "{}: aggregates but no record within the last {since}",
-                    label(key)
-                )),
-                _ => {}
-            }
-            if let Some(gap) = k
-                .largest_gap(self.resolution)
-                .filter(|g| *g > limits.max_gap)
-            {
-                reasons.push(format!(
-                    "{}: a hole of {} between two records (more than --max-gap {})",
-                    label(key),
-                    format_span(gap),
-                    format_span(limits.max_gap)
-                ));
-            }
+        if let Some(line) = self.blocking.summary(
+            "of ours that stop every publish run (exit 3; publish into new topics, or delete \
+             the topic's messages from there on)",
+        ) {
+            reasons.push(line);
         }
-        if self.blocking.count > 0 {
-            reasons.push(format!(
-                "{} message(s) of ours that stop every publish run (exit 3): {}; publish into \
-                 new topics, or delete the topic's messages from there on",
-                self.blocking.count,
-                self.blocking.first.join(", ")
-            ));
+        if let Some(line) = self
+            .invalid
+            .summary("in the aggregates topic that are not valid aggregates (not counted)")
+        {
+            reasons.push(line);
         }
         let duplicates: u64 = self.keys.values().map(|k| k.duplicates).sum();
         if duplicates > 0 {
@@ -224,14 +259,107 @@ impl Health {
                 limits.max_incomplete
             ));
         }
-        Verdict { reasons }
+        reasons
+    }
+
+    /// A key whose newest record (or window's row) is older than `--max-lag`.
+    fn lag_reason(
+        &self,
+        key: &[String],
+        k: &KeyHealth,
+        limits: &Limits,
+        out: &mut Vec<(TimeDelta, String)>,
+    ) {
+        let since = format_span(self.since);
+        let newest = if self.records_read {
+            "record"
+        } else {
+            "window's row"
+        };
+        match self.lag(k) {
+            Some(lag) if lag > limits.max_lag => out.push((
+                lag,
+                format!(
+                    "{}: newest {newest} {} is {} old (more than --max-lag {})",
+                    crate::text::key(key),
+                    format_utc(k.newest.unwrap_or(self.now)),
+                    format_span(lag),
+                    format_span(limits.max_lag)
+                ),
+            )),
+            None => out.push((
+                self.since,
+                format!(
+                    "{}: aggregates but no record within the last {since}",
+                    crate::text::key(key)
+                ),
+            )),
+            _ => {}
+        }
+    }
+
+    /// A key with a hole between two records longer than `--max-gap`.
+    fn gap_reason(
+        &self,
+        key: &[String],
+        k: &KeyHealth,
+        limits: &Limits,
+        out: &mut Vec<(TimeDelta, String)>,
+    ) {
+        if let Some(gap) = k
+            .largest_gap(self.resolution)
+            .filter(|g| *g > limits.max_gap)
+        {
+            out.push((
+                gap,
+                format!(
+                    "{}: a hole of {} between two records (more than --max-gap {})",
+                    crate::text::key(key),
+                    format_span(gap),
+                    format_span(limits.max_gap)
+                ),
+            ));
+        }
+    }
+
+    /// A key whose aggregates do not keep up with its records: none in the
+    /// period, or the newest window's row more than one resolution (a run
+    /// in progress) behind the newest record.
+    fn aggregates_reason(&self, key: &[String], k: &KeyHealth, out: &mut Vec<(TimeDelta, String)>) {
+        let (Some(record), true, true) = (k.newest, self.records_read, self.aggregates_read) else {
+            return;
+        };
+        let due = record.checked_add_signed(self.resolution).unwrap_or(record);
+        let shown = crate::text::key(key);
+        match k.newest_window {
+            None => out.push((
+                self.since,
+                format!(
+                    "{shown}: records up to {} but no aggregate within the last {}",
+                    format_utc(record),
+                    format_span(self.since)
+                ),
+            )),
+            Some(end) if due - end > self.resolution => out.push((
+                due - end,
+                format!(
+                    "{shown}: the aggregates are behind the records: newest window ends {}, \
+                     the newest record ({}) is due in the window ending {} ({} behind)",
+                    format_utc(end),
+                    format_utc(record),
+                    format_utc(due),
+                    format_span(due - end)
+                ),
+            )),
+            _ => {}
+        }
     }
 
     /// The summary line: `healthy: ...` or `UNHEALTHY: reason; reason`.
     pub fn summary(&self, limits: &Limits) -> String {
         let verdict = self.verdict(limits);
         if !verdict.healthy() {
-            return format!("UNHEALTHY: {}", verdict.reasons.join("; "));
+            return format!("UNHEALTHY: {}", verdict.line());
         }
         let worst = self.keys.values().filter_map(|k| self.lag(k)).max();
         let windows: u64 = self.keys.values().map(|k| k.windows).sum();
@@ -269,7 +397,7 @@ impl Health {
             let _ = writeln!(
                 out,
                 "{:<24} {:<20} {:>8} {:>7} {:>7} {:>10} {:>7} {:>10} {:>8}",
-                label(key),
+                crate::text::key(key),
                 k.newest.map_or("-".to_string(), format_utc),
                 self.lag(k).map_or("-".to_string(), format_span),
                 k.records,
@@ -320,15 +448,6 @@ impl Health {
     }
 }
 
-/// A key combination as the table shows it: `DK1/Current`, `(no key)` for none.
-fn label(key: &[String]) -> String {
-    if key.is_empty() {
-        "(no key)".to_string()
-    } else {
-        key.join("/")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,12 +467,85 @@ mod tests {
         max_gap: TimeDelta::minutes(30),
     };
 
+    /// Records alone (the aggregates topic not read), unless a test says so.
     fn health() -> Health {
-        Health::new(
+        let mut h = Health::new(
             t("2026-11-28T12:00:30"),
             TimeDelta::hours(24),
             TimeDelta::minutes(1),
-        )
+        );
+        h.aggregates_read = false;
+        h
+    }
+
+    /// The aggregates must keep up with the records: none in the period,
+    /// or more than one resolution behind, is unhealthy with its own reason.
+    #[test]
+    fn aggregates_behind_or_missing_while_records_are_current_are_unhealthy() {
+        let mut h = health();
+        h.aggregates_read = true;
+        for m in ["11:57", "11:58", "11:59"] {
+            h.record(key(&format!("2026-11-28T{m}:00"), "DK1"));
+            h.record(key(&format!("2026-11-28T{m}:00"), "DK2"));
+        }
+        // DK1: one run in progress (its 12:00 window not yet written).
+        h.aggregate(key("2026-11-28T11:59:00", "DK1"), vec![]);
+        assert_eq!(
+            h.verdict(&LIMITS).reasons,
+            ["DK2: records up to 2026-11-28T11:59:00Z but no aggregate within the last 1d"]
+        );
+        h.aggregate(key("2026-11-28T11:40:00", "DK2"), vec![]);
+        let v = h.verdict(&LIMITS);
+        assert_eq!(v.reasons.len(), 1, "{v:?}");
+        assert!(v.reasons[0].starts_with("DK2: the aggregates are behind the records: newest window ends 2026-11-28T11:40:00Z"), "{v:?}");
+        assert!(v.reasons[0].ends_with("(20m behind)"), "{v:?}");
+        h.aggregate(key("2026-11-28T12:00:00", "DK2"), vec![]);
+        assert!(h.verdict(&LIMITS).healthy());
+    }
+
+    /// A value that is not a valid aggregate is counted as invalid, named,
+    /// and never as a (complete) window.
+    #[test]
+    fn invalid_aggregates_are_named_and_not_counted() {
+        let mut h = health();
+        h.record(key("2026-11-28T11:59:00", "DK1"));
+        h.aggregate(key("2026-11-28T12:00:00", "DK1"), vec![]);
+        h.invalid_aggregate(&key("2026-11-28T11:59:00", "DK1"), 7, "not JSON");
+        let k = &h.keys[&vec!["DK1".to_string()]];
+        assert_eq!(k.windows, 1);
+        assert_eq!(
+            h.verdict(&LIMITS).reasons,
+            ["1 message(s) in the aggregates topic that are not valid aggregates (not counted): \
+              offset 7 (key '2026-11-28T11:59:00Z/DK1'): not JSON"]
+        );
+    }
+
+    /// 3,000 lagging keys made one 246 KB line: the line names the worst
+    /// five and counts the rest; JSON keeps every reason.
+    #[test]
+    fn a_verdict_with_thousands_of_reasons_is_one_bounded_line() {
+        let mut h = health();
+        for i in 0..3000 {
+            let minute = format!("2026-11-28T{:02}:{:02}:00", 1 + i % 10, i % 60);
+            h.record(key(&minute, &format!("K{i}\x1b[2J")));
+        }
+        let line = h.summary(&LIMITS);
+        assert!(line.len() < 2000, "{} bytes", line.len());
+        assert!(
+            line.contains("and 2995 more (status --format json lists them all)"),
+            "{line}"
+        );
+        assert!(
+            !line.contains('\x1b') && line.contains("\\x1b[2J"),
+            "{line}"
+        );
+        // The worst first: the oldest newest record (01:00 and 01:01 keys).
+        assert!(
+            line.starts_with("UNHEALTHY: K0\\x1b[2J: newest record 2026-11-28T01:00:00Z"),
+            "{line}"
+        );
+        assert_eq!(h.json(&LIMITS)["reasons"].as_array().unwrap().len(), 3000);
+        assert!(!h.table(&LIMITS).contains('\x1b'));
     }
 
     #[test]
@@ -450,7 +642,7 @@ mod tests {
         let v = h.verdict(&LIMITS);
         assert_eq!(v.reasons.len(), 1, "{v:?}");
         assert!(
-            v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
+            v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3; publish into new topics, or delete the topic's messages from there on): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
             "{v:?}"
         );
     }

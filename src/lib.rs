@@ -27,8 +27,8 @@ pub mod records;
 pub mod redact;
 pub mod scan;
 pub mod sink;
+pub mod text;
 pub mod time;
-pub mod topics;
 pub mod window;
 
 use std::time::Instant;

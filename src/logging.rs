@@ -46,8 +46,14 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// One log line: `2026-12-01T08:44:02.123Z [INFO] text`, newline included.
+/// Control characters in `text` are escaped ([`crate::text::visible_lines`]):
+/// nothing in a log line drives the terminal it is read on.
 pub fn line(t: DateTime<Utc>, level: Level, text: &str) -> String {
-    format!("{} [{level}] {text}\n", timestamp(t))
+    format!(
+        "{} [{level}] {}\n",
+        timestamp(t),
+        crate::text::visible_lines(text)
+    )
 }
 
 /// Writes the error `main` reports, as an `ERROR` line of the log (whatever
@@ -72,6 +78,52 @@ pub fn count(n: u64, noun: &str) -> String {
 /// Elapsed time as every log line gives it: seconds with milliseconds (`0.331s`).
 pub fn elapsed(d: std::time::Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
+}
+
+/// How many examples a [`Tally`] keeps.
+const EXAMPLES: usize = 3;
+
+/// Things of one kind (messages skipped, warnings) counted, the first few
+/// named: said once, never a line each.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub count: u64,
+    pub first: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one message skipped; `what` names it.
+    pub fn add(&mut self, what: String) {
+        self.count += 1;
+        if self.first.len() < EXAMPLES {
+            self.first.push(what);
+        }
+    }
+
+    /// Takes in another's count and names (the first few kept).
+    pub fn absorb(&mut self, other: Tally) {
+        self.count += other.count;
+        let room = EXAMPLES.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
+    }
+
+    /// `N message(s) ...: first, second, third, and N more`; `None` for none.
+    pub fn summary(&self, what: &str) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let more = self.count - self.first.len() as u64;
+        let and_more = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} message(s) {what}: {}{and_more}",
+            self.count,
+            self.first.join("; ")
+        ))
+    }
 }
 
 fn write_line(line: &str) {
@@ -163,6 +215,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tally_counts_and_names_the_first_few_once() {
+        let mut r = Tally::default();
+        assert_eq!(r.summary("x"), None);
+        for i in 0..5 {
+            r.add(format!("t offset {i}"));
+        }
+        assert_eq!(
+            r.summary("skipped").unwrap(),
+            "5 message(s) skipped: t offset 0; t offset 1; t offset 2, and 2 more"
+        );
+        let mut one = Tally::default();
+        one.add("a".into());
+        one.absorb(r);
+        assert_eq!((one.count, one.first.len()), (6, 3));
+    }
+
+    #[test]
     fn verbosity_moves_the_level() {
         assert_eq!(level(LevelFilter::Info, 0, 0), LevelFilter::Info);
         assert_eq!(level(LevelFilter::Info, 2, 0), LevelFilter::Trace);
@@ -178,6 +247,10 @@ mod tests {
         assert_eq!(
             line(t, Level::Error, "boom"),
             "2026-12-01T08:44:02.000Z [ERROR] boom\n"
+        );
+        assert_eq!(
+            line(t, Level::Warn, "key 'a\x1b[31m\u{7}b'"),
+            "2026-12-01T08:44:02.000Z [WARN] key 'a\\x1b[31m\\x07b'\n"
         );
         let t = t + chrono::TimeDelta::microseconds(123_456);
         assert_eq!(timestamp(t), "2026-12-01T08:44:02.123Z");

@@ -39,7 +39,7 @@ pub fn check_bootstrap(
     validate: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let servers = servers(settings.brokers());
-    let limit = settings.timeout.min(PROBE_MAX);
+    let limit = settings.remaining().min(PROBE_MAX);
     if servers.is_empty() || !all_refused(&servers, limit) {
         return Ok(());
     }

@@ -1,25 +1,24 @@
 //! Reading topics over a period (`status`, `chart`): partition `partition`
 //! of each topic, assigned without a group (nothing is committed), from the
 //! first message whose Kafka timestamp is at or after the period's start
-//! (`offsets_for_times`) to the high watermark, all within `--kafka-timeout`.
-//! The sink stamps each message with its key's time (row time, window end),
-//! so no message of the period comes before that offset. Only messages
-//! of ours (header `eds-dataset`) with a key of the dataset's shape are
-//! handed on; others are skipped (a warning for a bad key).
-
-use std::time::{Duration, Instant};
+//! (the broker's time index) to the end each partition had when the read
+//! began ([`crate::kafka::read`]), all within the run's Kafka deadline. The
+//! sink stamps each message with its key's time (row time, window end), so
+//! no message of the period comes before that offset, and a day's period
+//! does not read a year of topic. Only messages of ours (header
+//! `eds-dataset`) with a key of the dataset's shape are handed on; the
+//! others of ours are counted ([`Tally`]) and said once.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::Message;
 
-use crate::contract::{MessageKey, DATASET_HEADER};
+use crate::contract::{is_ours, parse_key, MessageKey, DATASET_HEADER};
 use crate::dataset::Dataset;
-use crate::exit::{fail, Exit, OrExit};
-use crate::kafka::{Context, KafkaSettings};
-use crate::topics;
+use crate::kafka::read::{self as kread, Reader, Seek};
+use crate::kafka::{topics, KafkaSettings};
+use crate::logging::Tally;
 
 /// What a missing topic's message tells a reader.
 const READ_HINT: &str = "check the topic flags and --dataset / EDS_DATASET";
@@ -33,175 +32,85 @@ pub struct Scan<'a> {
     pub from: DateTime<Utc>,
 }
 
-/// Messages of ours whose key is not of the dataset's shape: `publish`
-/// refuses to run on such a topic (exit 3). Counted; the first few named.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub count: u64,
-    pub first: Vec<String>,
-}
-
-impl Refused {
-    /// Counts (and logs) one message skipped.
-    pub fn add(&mut self, what: String) {
-        log::warn!("{what}; skipped");
-        self.count += 1;
-        if self.first.len() < 3 {
-            self.first.push(what);
-        }
-    }
-
-    /// Takes in another's count and names (the first few kept).
-    pub fn absorb(&mut self, other: Refused) {
-        self.count += other.count;
-        let room = 3usize.saturating_sub(self.first.len());
-        self.first.extend(other.first.into_iter().take(room));
-    }
-}
-
-/// One topic's partition being read up to `end` (the offset before the
-/// high watermark); `done` when that arrived or there is nothing to read.
-struct Part<'c> {
-    topic: &'c str,
-    end: i64,
-    done: bool,
+/// A message of ours read: its key, its value and where it was.
+pub struct Ours<'m> {
+    /// Which of [`Scan::topics`].
+    pub topic: usize,
+    pub key: MessageKey,
+    pub payload: &'m [u8],
+    pub offset: i64,
 }
 
 impl Scan<'_> {
-    /// Calls `each(topic index, key, payload)` for every message of ours
-    /// from the period's start to the end of each topic; returns those of
-    /// ours skipped for their key.
-    pub fn run(&self, mut each: impl FnMut(usize, MessageKey, &[u8])) -> Result<Refused> {
+    /// Calls `each` for every message of ours from the period's start to
+    /// the end of each topic; returns those of ours skipped for their key.
+    pub fn run(&self, mut each: impl FnMut(Ours<'_>)) -> Result<Tally> {
         let settings = self.settings;
         crate::probe::check_bootstrap(settings, || settings.consumer(None).map(drop))?;
         let consumer = settings.consumer(None)?;
-        let mut refused = Refused::default();
+        let mut refused = Tally::default();
         let result = self.read(&consumer, &mut each, &mut refused);
-        drop(consumer);
-        result.map(|()| refused)
+        kread::close(consumer);
+        result?;
+        if let Some(line) =
+            refused.summary("of ours with a key not of this dataset's shape, skipped")
+        {
+            log::warn!("{line}");
+        }
+        Ok(refused)
     }
 
     fn read(
         &self,
-        consumer: &BaseConsumer<Context>,
-        each: &mut impl FnMut(usize, MessageKey, &[u8]),
-        refused: &mut Refused,
+        consumer: &rdkafka::consumer::BaseConsumer<crate::kafka::Context>,
+        each: &mut impl FnMut(Ours<'_>),
+        refused: &mut Tally,
     ) -> Result<()> {
-        let deadline = Instant::now() + self.settings.timeout;
-        let mut list = TopicPartitionList::new();
-        let mut parts = Vec::new();
+        let mut spans = Vec::new();
         for topic in self.topics {
-            let (from, high) = self.start(consumer, topic)?;
-            log::debug!("{topic}: reading offsets {from}..{high}");
-            list.add_partition_offset(topic, self.partition, Offset::Offset(from))
-                .or_exit(Exit::Kafka, |e| format!("assigning {topic}: {e}"))?;
-            parts.push(Part {
+            topics::require(
+                consumer,
+                self.settings,
                 topic,
-                end: high - 1,
-                done: from >= high,
-            });
+                Some(self.partition),
+                READ_HINT,
+            )?;
+            let span = kread::span(
+                self.settings,
+                consumer,
+                topic,
+                self.partition,
+                Seek::Time(self.from),
+            )?;
+            log::debug!("{topic}: reading offsets {}..{}", span.from, span.end);
+            spans.push(span);
         }
-        consumer
-            .assign(&list)
-            .or_exit(Exit::Kafka, |e| format!("assigning the topics: {e}"))?;
-        while parts.iter().any(|p| !p.done) {
-            if Instant::now() >= deadline {
-                return Err(self.timeout(&parts));
-            }
-            match consumer.poll(Duration::from_millis(50)) {
-                None => {}
-                Some(Ok(m)) => self.take(&mut parts, &m, each, refused),
-                Some(Err(e)) if crate::kafka::is_transient(&e) => {
-                    log::debug!("reading the topics: {e} (retrying)");
-                }
-                Some(Err(e)) => {
-                    return Err(self.settings.unreachable(
-                        "read the topics",
-                        &e,
-                        consumer.context(),
-                    ))
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn timeout(&self, parts: &[Part]) -> anyhow::Error {
-        let waiting: Vec<&str> = parts.iter().filter(|p| !p.done).map(|p| p.topic).collect();
-        fail(
-            Exit::Kafka,
-            format!(
-                "reading {} from {}: the end did not arrive within {}s",
-                waiting.join(", "),
-                self.settings.brokers(),
-                self.settings.timeout.as_secs_f64()
-            ),
-        )
-    }
-
-    /// The offset the period starts at in `topic`, and its high watermark.
-    fn start(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<(i64, i64)> {
-        let settings = self.settings;
-        let partition = self.partition;
-        topics::require(consumer, settings, topic, Some(partition), READ_HINT)?;
-        let what = format!("read the offsets of {topic}");
-        let (low, high) = settings
-            .wait(consumer, &what, |t| {
-                consumer.fetch_watermarks(topic, partition, t)
-            })?
-            .map_err(|e| topics::offsets_error(settings, consumer, topic, partition, &e))?;
-        let found = settings
-            .wait(consumer, &what, |t| {
-                topics::offset_for_time(consumer, topic, partition, self.from, t)
-            })?
-            .map_err(|e| settings.unreachable(&what, &e, consumer.context()))?;
-        let from = match found {
-            Offset::Offset(o) => o.clamp(low, high),
-            // No message at or after that time.
-            Offset::End => high,
-            _ => low,
-        };
-        Ok((from, high))
+        let mut reader = Reader::assign(consumer, self.settings, spans, &self.topics.join(", "))?;
+        reader.to_end("", |i, m| {
+            self.take(i, m, each, refused);
+            Ok(())
+        })
     }
 
     /// One message: handed on when it is ours with a key of this dataset's shape.
     fn take(
         &self,
-        parts: &mut [Part],
+        topic: usize,
         m: &BorrowedMessage<'_>,
-        each: &mut impl FnMut(usize, MessageKey, &[u8]),
-        refused: &mut Refused,
+        each: &mut impl FnMut(Ours<'_>),
+        refused: &mut Tally,
     ) {
-        let Some(index) = parts.iter().position(|p| p.topic == m.topic()) else {
-            return;
-        };
-        if m.offset() >= parts[index].end {
-            parts[index].done = true;
-        }
-        let ours = m
-            .headers()
-            .and_then(|h| h.iter().find(|h| h.key == DATASET_HEADER))
-            .is_some_and(|h| h.value == Some(self.dataset.name.as_bytes()));
-        if !ours {
+        if !is_ours(kread::header(m, DATASET_HEADER), &self.dataset.name) {
             return;
         }
-        let at = format!("{} offset {}", m.topic(), m.offset());
-        let text = String::from_utf8_lossy(m.key().unwrap_or_default());
-        let text: String = text
-            .chars()
-            .take(200)
-            .collect::<String>()
-            .escape_debug()
-            .to_string();
-        match std::str::from_utf8(m.key().unwrap_or_default()).map(str::parse::<MessageKey>) {
-            Ok(Ok(key)) if key.key.len() == self.dataset.key_columns.len() => {
-                each(index, key, m.payload().unwrap_or_default());
-            }
-            Ok(Ok(_)) => refused.add(format!(
-                "{at}: key '{text}' has not this dataset's key columns"
-            )),
-            Ok(Err(e)) => refused.add(format!("{at}: key '{text}': {e}")),
-            Err(_) => refused.add(format!("{at}: key '{text}' is not UTF-8")),
+        match parse_key(m.key().unwrap_or_default(), self.dataset.key_columns.len()) {
+            Ok(key) => each(Ours {
+                topic,
+                key,
+                payload: m.payload().unwrap_or_default(),
+                offset: m.offset(),
+            }),
+            Err(e) => refused.add(format!("{} offset {}: {e}", m.topic(), m.offset())),
         }
     }
 }

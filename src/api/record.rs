@@ -59,7 +59,7 @@ fn check_grid(dataset: &Dataset, row: &Row) -> Result<()> {
         dataset.name,
         row.time
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        crate::cursor::describe::key_for_log(&row.key),
+        crate::text::key(&row.key),
         crate::time::format_span(dataset.resolution)
     ))
 }

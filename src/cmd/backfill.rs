@@ -111,6 +111,9 @@ fn open(
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
         let (sink, cursors) = cursor::connect(kafka, dataset, stats, spans.backfill_tail())?;
+        // Connected within one deadline; the range then takes as long as it
+        // takes, each wait on the brokers bounded by --kafka-timeout.
+        kafka.settings.per_wait();
         return Ok((Box::new(sink), cursors));
     }
     let records = config.output == Output::CsvRecords;

@@ -1,61 +1,73 @@
 //! `eds-kafka chart`: reads the aggregates topic over the last `--since`
 //! ([`crate::scan`]) and draws it ([`crate::chart`]) as SVG to stdout or
-//! `--output FILE`. No aggregate in the period: exit 3, said plainly.
+//! `--output FILE`. No aggregate in the period: exit 3, said plainly; a
+//! `--fields` name the aggregates do not have: exit 2, listing those they
+//! have. At most `--max-keys` key combinations are drawn: those with the
+//! most windows in the period (ties by name); the title says how many were
+//! left out. Messages that are not valid aggregates are skipped, said once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
 
 use crate::aggregate::{Aggregate, FieldStats};
 use crate::chart::{downsample, render, unit, Panel, Picture, Point, Series, PLOT_WIDTH};
 use crate::config::chart::MAX_PANELS;
 use crate::config::ChartConfig;
+use crate::contract::aggregate::read_checked;
 use crate::exit::{fail, Exit};
+use crate::logging::Tally;
 use crate::scan::Scan;
+use crate::text::visible;
 use crate::time::{format_span, format_utc};
 
-/// One window of one key combination, as read.
+/// One window of one key combination, as read: only the fields drawn.
 struct Window {
     end: DateTime<Utc>,
     incomplete: bool,
     fields: Vec<(String, FieldStats)>,
 }
 
-/// Each key combination's windows, and the field names in the order first seen.
+/// What one read of the topic found.
 #[derive(Default)]
 struct Read {
+    /// The windows of the key combinations kept (see [`Chosen`]).
     keys: BTreeMap<Vec<String>, Vec<Window>>,
+    /// Every key combination's number of windows.
+    counts: BTreeMap<Vec<String>, usize>,
+    /// A key combination was not kept for want of room.
+    overflow: bool,
+    /// The field names, in the order first seen.
     fields: Vec<String>,
+    seen: HashSet<String>,
     windows: usize,
+    invalid: Tally,
+}
+
+/// Which key combinations a read keeps: the first `max` it meets, or
+/// those chosen by an earlier read.
+enum Chosen<'a> {
+    First(usize),
+    These(&'a BTreeSet<Vec<String>>),
 }
 
 pub fn run(config: &ChartConfig) -> Result<()> {
     let started = Instant::now();
-    let read = read(config)?;
+    let read = read_chosen(config)?;
     log::debug!(
         "read {} windows in {}",
         read.windows,
         crate::logging::elapsed(started.elapsed())
     );
     if read.windows == 0 {
-        return Err(fail(
-            Exit::Data,
-            format!(
-                "no aggregates of {} in {} within the last {} before {}: nothing to draw \
-                 (check --aggregates-topic, --dataset and --since)",
-                config.dataset.name,
-                config.topic,
-                format_span(config.since),
-                format_utc(config.now)
-            ),
-        ));
+        return Err(nothing_to_draw(config, &read));
     }
+    let fields = fields(config, &read)?;
     let drawn = Instant::now();
-    let svg = render(&picture(config, &read))?;
+    let svg = render(&picture(config, &read, fields))?;
     log::debug!("drawn in {}", crate::logging::elapsed(drawn.elapsed()));
     match &config.output {
         Some(path) => std::fs::write(path, svg)
@@ -68,7 +80,51 @@ pub fn run(config: &ChartConfig) -> Result<()> {
     }
 }
 
-fn read(config: &ChartConfig) -> Result<Read> {
+/// Reads the period; when it has more key combinations than `--max-keys`
+/// and those kept are not the ones with the most windows, reads it again
+/// keeping those.
+fn read_chosen(config: &ChartConfig) -> Result<Read> {
+    let first = read(config, Chosen::First(config.max_keys))?;
+    if !first.overflow {
+        return Ok(first);
+    }
+    let mut ranked: Vec<(&Vec<String>, &usize)> = first.counts.iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let chosen: BTreeSet<Vec<String>> = (ranked.into_iter().take(config.max_keys))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if chosen.iter().eq(first.keys.keys()) {
+        return Ok(first);
+    }
+    log::debug!(
+        "reading again for the {} key combinations drawn",
+        chosen.len()
+    );
+    read(config, Chosen::These(&chosen))
+}
+
+fn nothing_to_draw(config: &ChartConfig, read: &Read) -> anyhow::Error {
+    let skipped = match read.invalid.count {
+        0 => String::new(),
+        n => format!(
+            "; {} that are not aggregates of it were skipped (is it a records topic?)",
+            crate::logging::count(n, "message")
+        ),
+    };
+    fail(
+        Exit::Data,
+        format!(
+            "no aggregates of {} in {} within the last {} before {}: nothing to draw \
+             (check --aggregates-topic, --dataset and --since){skipped}",
+            config.dataset.name,
+            config.topic,
+            format_span(config.since),
+            format_utc(config.now)
+        ),
+    )
+}
+
+fn read(config: &ChartConfig, chosen: Chosen<'_>) -> Result<Read> {
     let mut read = Read::default();
     let scan = Scan {
         settings: &config.settings,
@@ -77,41 +133,23 @@ fn read(config: &ChartConfig) -> Result<Read> {
         partition: config.partition,
         from: config.now - config.since,
     };
-    scan.run(|_, key, payload| {
+    scan.run(|m| {
+        let key = m.key;
         if key.time > config.now || config.now - key.time >= config.since {
             return;
         }
-        let parsed = serde_json::from_slice::<Value>(payload)
-            .map_err(anyhow::Error::from)
-            .and_then(|v| Aggregate::from_json(&v, &config.dataset));
-        let agg = match parsed {
-            Ok((agg, _)) => agg,
-            Err(e) => {
-                log::warn!("{}: not an aggregate of ours ({e}); skipped", config.topic);
-                return;
-            }
-        };
-        for (name, _) in &agg.fields {
-            if !read.fields.contains(name) {
-                read.fields.push(name.clone());
-            }
+        match read_checked(m.payload, &key, &config.dataset) {
+            Ok(agg) => read.add(config, &chosen, key.key, key.time, agg),
+            Err(e) => read.invalid.add(format!("offset {}: {e:#}", m.offset)),
         }
-        read.windows += 1;
-        // Only the fields drawn are kept (a year is 100,000 windows a key).
-        let named = config.fields.named();
-        let drawn = |name: &String| {
-            named.map_or_else(
-                || read.fields.iter().take(MAX_PANELS).any(|f| f == name),
-                |n| n.contains(name),
-            )
-        };
-        let fields = agg.fields.into_iter().filter(|(n, _)| drawn(n)).collect();
-        read.keys.entry(key.key).or_default().push(Window {
-            end: key.time,
-            incomplete: agg.completeness.is_some_and(|c| !c.missing.is_empty()),
-            fields,
-        });
     })?;
+    let what = format!(
+        "in {} that are not aggregates of {}, skipped",
+        config.topic, config.dataset.name
+    );
+    if let Some(line) = read.invalid.summary(&what) {
+        log::warn!("{line}");
+    }
     for windows in read.keys.values_mut() {
         windows.sort_by_key(|w| w.end);
         windows.dedup_by_key(|w| w.end);
@@ -119,22 +157,91 @@ fn read(config: &ChartConfig) -> Result<Read> {
     Ok(read)
 }
 
-/// The fields drawn: those named, or the first [`MAX_PANELS`] read.
-fn fields(config: &ChartConfig, read: &Read) -> Vec<String> {
-    match config.fields.named() {
-        Some(named) => named.to_vec(),
-        None => {
-            if read.fields.len() > MAX_PANELS {
-                log::warn!(
-                    "the aggregates have {} fields: drawing the first {MAX_PANELS} ({}); \
-                     name others with --fields",
-                    read.fields.len(),
-                    read.fields[..MAX_PANELS].join(",")
-                );
+impl Read {
+    /// One valid aggregate: its fields noted, its window kept when its key
+    /// combination is (only the fields drawn: a year is 100,000 windows a key).
+    fn add(
+        &mut self,
+        config: &ChartConfig,
+        chosen: &Chosen<'_>,
+        key: Vec<String>,
+        end: DateTime<Utc>,
+        agg: Aggregate,
+    ) {
+        for (name, _) in &agg.fields {
+            if self.seen.insert(name.clone()) {
+                self.fields.push(name.clone());
             }
-            read.fields.iter().take(MAX_PANELS).cloned().collect()
         }
+        self.windows += 1;
+        *self.counts.entry(key.clone()).or_default() += 1;
+        let keep = match chosen {
+            Chosen::These(keys) => keys.contains(&key),
+            Chosen::First(max) => {
+                let room = self.keys.contains_key(&key) || self.keys.len() < *max;
+                self.overflow |= !room;
+                room
+            }
+        };
+        if !keep {
+            return;
+        }
+        let named = config.fields.named();
+        let fields = (agg.fields.into_iter())
+            .filter(|(n, _)| match named {
+                Some(named) => named.contains(n),
+                None => self.fields.iter().take(MAX_PANELS).any(|f| f == n),
+            })
+            .collect();
+        self.keys.entry(key).or_default().push(Window {
+            end,
+            incomplete: agg.completeness.is_some_and(|c| !c.missing.is_empty()),
+            fields,
+        });
     }
+}
+
+/// The fields drawn: those named (each must be one the aggregates have:
+/// exit 2 otherwise), or the first [`MAX_PANELS`] read.
+fn fields(config: &ChartConfig, read: &Read) -> Result<Vec<String>> {
+    if let Some(named) = config.fields.named() {
+        let unknown: Vec<&String> = named.iter().filter(|f| !read.seen.contains(*f)).collect();
+        if unknown.is_empty() {
+            return Ok(named.to_vec());
+        }
+        let had: Vec<String> = read
+            .fields
+            .iter()
+            .take(40)
+            .map(|f| visible(f).into_owned())
+            .collect();
+        let more = read.fields.len().saturating_sub(had.len());
+        return Err(crate::config::usage(format!(
+            "--fields: the aggregates of {} in {} have no field {} ; they have {}{}",
+            config.dataset.name,
+            config.topic,
+            unknown
+                .iter()
+                .map(|f| format!("'{}'", visible(f)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            had.join(","),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    if read.fields.len() > MAX_PANELS {
+        log::warn!(
+            "the aggregates have {} fields: drawing the first {MAX_PANELS} ({}); \
+             name others with --fields",
+            read.fields.len(),
+            visible(&read.fields[..MAX_PANELS].join(","))
+        );
+    }
+    Ok(read.fields.iter().take(MAX_PANELS).cloned().collect())
 }
 
 /// The time between two windows: the smallest step of the first key
@@ -147,7 +254,7 @@ fn step(config: &ChartConfig, read: &Read) -> TimeDelta {
         .unwrap_or(config.dataset.resolution)
 }
 
-fn picture(config: &ChartConfig, read: &Read) -> Picture {
+fn picture(config: &ChartConfig, read: &Read, fields: Vec<String>) -> Picture {
     let from = config.now - config.since;
     let column = (config.since / PLOT_WIDTH as i32).max(TimeDelta::seconds(1));
     let most = read.keys.values().map(Vec::len).max().unwrap_or(0);
@@ -156,16 +263,16 @@ fn picture(config: &ChartConfig, read: &Read) -> Picture {
     } else {
         step(config, read)
     };
-    let panels = fields(config, read)
+    let panels = fields
         .into_iter()
         .map(|field| Panel {
             unit: unit(&config.dataset.name, &field),
             series: read
                 .keys
                 .iter()
-                .map(|(key, windows)| series(key, windows, &field, from, config.now))
+                .map(|(key, windows)| series(config, key, windows, &field, from))
                 .collect(),
-            field,
+            field: visible(&field).into_owned(),
         })
         .collect();
     let downsampled = if most > PLOT_WIDTH {
@@ -173,11 +280,19 @@ fn picture(config: &ChartConfig, read: &Read) -> Picture {
     } else {
         String::new()
     };
+    let left_out = match read.counts.len().saturating_sub(read.keys.len()) {
+        0 => String::new(),
+        n => format!(
+            "; {} of {} key combinations drawn (most windows; --max-keys), {n} left out",
+            read.keys.len(),
+            read.counts.len()
+        ),
+    };
     Picture {
         // About 90 characters: the picture is 1200 pixels wide.
         title: format!(
-            "{}: {} to {}, {} window(s){downsampled}",
-            config.dataset.name,
+            "{}: {} to {}, {} window(s){downsampled}{left_out}",
+            visible(&config.dataset.name),
             format_utc(from),
             format_utc(config.now),
             read.windows
@@ -190,11 +305,11 @@ fn picture(config: &ChartConfig, read: &Read) -> Picture {
 }
 
 fn series(
+    config: &ChartConfig,
     key: &[String],
     windows: &[Window],
     field: &str,
     from: DateTime<Utc>,
-    to: DateTime<Utc>,
 ) -> Series {
     let points: Vec<Point> = windows
         .iter()
@@ -210,11 +325,12 @@ fn series(
         })
         .collect();
     Series {
+        // A dataset without key columns has one line: its name says what it is.
         label: if key.is_empty() {
-            "(no key)".to_string()
+            visible(&config.dataset.name).into_owned()
         } else {
-            key.join("/")
+            crate::text::key(key)
         },
-        points: downsample(&points, from, to, PLOT_WIDTH),
+        points: downsample(&points, from, config.now, PLOT_WIDTH),
     }
 }

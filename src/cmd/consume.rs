@@ -2,12 +2,14 @@
 //! or through a consumer group that commits) and print it as CSV with the
 //! columns `publish --dry-run` prints, or as JSON lines.
 //!
-//! It stops at the end of the log. The high watermark a broker reports can be
-//! below the real end (tansu reports the last batch's base offset + 1), so
-//! once the message before it arrived, reading goes on until [`SETTLE`] passes
-//! without a message (for at most [`TAIL_MAX`]). With `--follow` it prints
-//! what it read up to there and then every new message as it arrives, until
-//! SIGINT or SIGTERM (exit 0, output flushed) or `--idle-timeout`.
+//! It reads to the end the partition had when it started, by position
+//! ([`crate::kafka::read`]: transaction markers, aborted transactions and
+//! compacted or deleted offsets do not hold it up), within
+//! `--kafka-timeout`; `--last N` reads back from there until it has N
+//! messages or the start of the log. With `--follow` it prints what it read
+//! up to there and then every new message as it arrives, until SIGINT or
+//! SIGTERM (exit 0, output flushed) or `--idle-timeout`. Messages it cannot
+//! print are skipped and said once, with a count.
 
 use std::collections::VecDeque;
 use std::io::{BufWriter, Stdout, Write};
@@ -17,25 +19,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset};
 use serde_json::Value;
 
-use crate::aggregate::{resolve_fields, Aggregate};
+use crate::aggregate::resolve_fields;
 use crate::config::{ConsumeConfig, ConsumeFormat, Start};
+use crate::contract::aggregate::checked;
+use crate::contract::MessageKey;
 use crate::dataset::Row;
-use crate::exit::{fail, fail_with, or_code, Exit, OrExit};
-use crate::kafka::Context;
-use crate::logging::count;
+use crate::exit::{fail, or_code, Exit, OrExit};
+use crate::kafka::read::{self as kread, Reader, Seek, Span};
+use crate::kafka::{topics, Context};
+use crate::logging::{count, Tally};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::{Sink, Watched};
-use crate::topics;
 
-/// After the reported end arrived: a pause this long without a message is the end.
-const SETTLE: Duration = Duration::from_millis(100);
-/// After the reported end arrived: read at most this long (a producer may keep writing).
-const TAIL_MAX: Duration = Duration::from_secs(2);
 /// One poll while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -43,127 +42,168 @@ const POLL: Duration = Duration::from_millis(20);
 const READ_HINT: &str = "check --topic and --dataset / EDS_DATASET \
      (publish --create-topics / EDS_CREATE_TOPICS=true creates it)";
 
+/// What a read that runs out of time tells the user.
+const TIMEOUT_HINT: &str = "; raise --kafka-timeout / EDS_KAFKA_TIMEOUT, or check the brokers";
+
 pub fn run(config: &ConsumeConfig) -> Result<()> {
     crate::probe::check_bootstrap(&config.settings, || {
         config.settings.consumer(config.group.as_deref()).map(drop)
     })?;
     let consumer = config.settings.consumer(config.group.as_deref())?;
-    let ends = start(&consumer, config)?;
+    let result = consume(&consumer, config);
+    kread::close(consumer);
+    result
+}
+
+fn consume(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<()> {
+    let settings = &config.settings;
+    let topic = config.topic.as_str();
+    // A missing topic is said plainly (and never created by this request).
+    let partition = (config.start != Start::Committed).then_some(config.partition);
+    topics::require(consumer, settings, topic, partition, READ_HINT)?;
     let stop = interrupted()?;
-    let mut reading = Reading::new(config, ends);
-    let mut printer = Printer::new(config);
-    reading.read(&consumer, &mut printer, &stop)?;
-    // Interrupted, or at the end: print what is held.
-    printer.print(std::mem::take(&mut reading.held).into())?;
-    let topic = &config.topic;
-    if config.group.is_some() && reading.read > 0 {
+    let mut out = Out::new(config);
+    let reader = match config.start {
+        Start::Committed => joined(consumer, config, &stop)?,
+        Start::Beginning => {
+            let span = kread::span(settings, consumer, topic, config.partition, Seek::Start)?;
+            Some(Reader::assign(consumer, settings, vec![span], topic)?)
+        }
+        Start::Last(n) => Some(last(consumer, config, n, &mut out)?),
+    };
+    let result = match reader {
+        Some(mut reader) => out.read(&mut reader, &stop),
+        None => Ok(()),
+    };
+    // Interrupted, stopped or at the end: print what is held.
+    out.release()?;
+    result?;
+    if config.group.is_some() && out.read > 0 {
         consumer
             .commit_consumer_state(CommitMode::Sync)
             .or_exit(Exit::Kafka, |e| {
                 format!("committing offsets of {topic}: {e}")
             })?;
     }
-    log::debug!("read {} from {topic}", count(reading.read, "message"));
-    log::info!("printed {} from {topic}", count(printer.printed, "message"));
+    out.finish();
     Ok(())
 }
 
-/// Assigns (or subscribes) where `config.start` says. Returns the offsets whose
-/// arrival means the reported end was reached, per partition (`None`: not
-/// known until a group assigns partitions).
-fn start(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Option<Ends>> {
+/// `--last N`: reads back from the end in passes, each twice as long as
+/// the last, until N messages are held or the start of the log was read;
+/// returns a reader at the end (for `--follow`; done otherwise).
+fn last<'c>(
+    consumer: &'c BaseConsumer<Context>,
+    config: &'c ConsumeConfig,
+    n: u64,
+    out: &mut Out<'_>,
+) -> Result<Reader<'c>> {
     let settings = &config.settings;
     let topic = config.topic.as_str();
-    // A missing topic is said plainly (and never created by this request).
-    let partition = (config.start != Start::Committed).then_some(config.partition);
-    topics::require(consumer, settings, topic, partition, READ_HINT)?;
-    if config.start == Start::Committed {
-        consumer
-            .subscribe(&[topic])
-            .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?;
-        return Ok(None);
-    }
-    let what = format!("read the offsets of {topic}");
-    let (low, high) = settings
-        .wait(consumer, &what, |t| {
-            consumer.fetch_watermarks(topic, config.partition, t)
-        })?
-        .map_err(|e| topics::offsets_error(settings, consumer, topic, config.partition, &e))?;
-    // The high watermark can lag the log's end (tansu): start N before it,
-    // read to the end, keep the last N.
-    let from = match config.start {
-        Start::Last(n) => (high - i64::try_from(n).unwrap_or(i64::MAX)).max(low),
-        _ => low,
+    let (low, end) = kread::bounds(settings, consumer, topic, config.partition)?;
+    let span = |from: i64, end: i64| Span {
+        topic: topic.to_string(),
+        partition: config.partition,
+        low,
+        from,
+        end,
     };
-    let mut list = TopicPartitionList::new();
-    list.add_partition_offset(topic, config.partition, Offset::Offset(from))
-        .and_then(|()| consumer.assign(&list))
-        .map_err(|e| {
-            fail_with(
-                Exit::Kafka,
-                format!("assigning {topic}/{}: {e}", config.partition),
-                e,
-            )
+    let (mut until, mut step) = (end, i64::try_from(n.max(1)).unwrap_or(i64::MAX));
+    while (out.held.len() as u64) < n && until > low {
+        let from = until.saturating_sub(step).max(low);
+        let mut reader = Reader::assign(consumer, settings, vec![span(from, until)], topic)?;
+        let mut pass = VecDeque::new();
+        reader.to_end(TIMEOUT_HINT, |_, m| {
+            out.read += 1;
+            pass.extend(out.value(m));
+            Ok(())
         })?;
-    Ok(Some(Ends::from_range(config.partition, from, high)))
+        // Older than everything held: in front of it.
+        pass.append(&mut out.held);
+        out.held = pass;
+        while out.held.len() as u64 > n {
+            out.held.pop_front();
+        }
+        (until, step) = (from, step.saturating_mul(2));
+    }
+    if let Some(max) = config.max_messages {
+        out.held
+            .truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    Reader::assign(consumer, settings, vec![span(end, end)], topic)
 }
 
-/// The partitions whose reported end has not arrived yet: (partition, the
-/// offset before its high watermark).
-#[derive(Debug, Default)]
-struct Ends(Vec<(i32, i64)>);
-
-impl Ends {
-    fn from_range(partition: i32, from: i64, high: i64) -> Ends {
-        Ends(if from < high {
-            vec![(partition, high - 1)]
-        } else {
-            Vec::new()
-        })
-    }
-
-    /// A group's: from each assigned partition's committed offset (its low
-    /// watermark without one) to its high watermark. `None` before the group
-    /// assigned any partition.
-    fn of_group(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<Option<Ends>> {
-        let settings = &config.settings;
-        let assignment = match consumer.assignment() {
-            Ok(a) if a.count() > 0 => a,
-            _ => return Ok(None),
-        };
-        let unreachable = |e| {
-            settings.unreachable(
-                &format!("read the offsets of {}", config.topic),
-                &e,
-                consumer.context(),
-            )
-        };
-        let committed = consumer
-            .committed_offsets(assignment, settings.timeout)
-            .map_err(unreachable)?;
-        let mut ends = Ends::default();
-        for element in committed.elements() {
-            let (low, high) = consumer
-                .fetch_watermarks(element.topic(), element.partition(), settings.timeout)
-                .map_err(unreachable)?;
-            let from = match element.offset() {
-                Offset::Offset(o) => o,
-                _ => low,
-            };
-            ends.0
-                .extend(Ends::from_range(element.partition(), from, high).0);
+/// `--group`: subscribes, waits (within the run's Kafka deadline) until the
+/// group assigns partitions, and reads each from its committed offset (its
+/// start without one) to its end. `None`: interrupted before that.
+fn joined<'c>(
+    consumer: &'c BaseConsumer<Context>,
+    config: &'c ConsumeConfig,
+    stop: &AtomicBool,
+) -> Result<Option<Reader<'c>>> {
+    let settings = &config.settings;
+    let topic = config.topic.as_str();
+    consumer
+        .subscribe(&[topic])
+        .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?;
+    let group = config.group.as_deref().unwrap_or_default();
+    let deadline = settings.deadline();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
-        Ok(Some(ends))
+        // A group this principal may not join (no Read ACL on the group)
+        // never assigns any: said at once, not as a timeout.
+        let denied = match consumer.poll(Duration::ZERO) {
+            Some(Err(e)) if crate::kafka::is_denied(&e) => Some(e),
+            _ => consumer.context().denied(),
+        };
+        if let Some(e) = denied {
+            let what = format!("join group {group} to read {topic}");
+            return Err(settings.unreachable(&what, &e, consumer.context()));
+        }
+        let assignment = consumer.assignment().ok().filter(|a| a.count() > 0);
+        if let Some(assignment) = assignment {
+            let spans = group_spans(consumer, config, &assignment)?;
+            return Ok(Some(Reader::joined(consumer, settings, spans, topic)));
+        }
+        if Instant::now() >= deadline {
+            return Err(fail(
+                Exit::Kafka,
+                format!(
+                    "group {group} got no partition of {topic} within {}s",
+                    settings.timeout.as_secs_f64()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
+}
 
-    /// Notes a message's arrival.
-    fn arrived(&mut self, partition: i32, offset: i64) {
-        self.0.retain(|(p, end)| *p != partition || offset < *end);
+/// Each partition the group assigned: from its committed offset (its start
+/// without one) to its end.
+fn group_spans(
+    consumer: &BaseConsumer<Context>,
+    config: &ConsumeConfig,
+    assignment: &rdkafka::TopicPartitionList,
+) -> Result<Vec<Span>> {
+    let settings = &config.settings;
+    let what = format!("read the committed offsets of {}", config.topic);
+    let committed = settings
+        .wait(consumer, &what, |t| {
+            consumer.committed_offsets(assignment.clone(), t)
+        })?
+        .map_err(|e| settings.unreachable(&what, &e, consumer.context()))?;
+    let mut spans = Vec::new();
+    for element in committed.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
+        let seek = match element.offset() {
+            Offset::Offset(o) => Seek::Offset(o),
+            _ => Seek::Start,
+        };
+        spans.push(kread::span(settings, consumer, topic, partition, seek)?);
     }
-
-    fn reached(&self) -> bool {
-        self.0.is_empty()
-    }
+    Ok(spans)
 }
 
 /// SIGINT and SIGTERM set the returned flag (reading stops, output is
@@ -179,217 +219,156 @@ fn interrupted() -> Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-/// The read loop's state.
-struct Reading<'c> {
-    config: &'c ConsumeConfig,
-    /// `None` until a group assigned partitions.
-    ends: Option<Ends>,
-    /// Read but not yet printed (up to the end of the log; the last N with --last N).
-    held: VecDeque<Value>,
-    read: u64,
-    /// When the message before the reported high watermark arrived.
-    tail_from: Option<Instant>,
-    /// With --follow: the end of the log was reached and what was held printed;
-    /// new messages are printed as they arrive.
-    caught_up: bool,
-    last_message: Instant,
+/// A message value held for printing, with its key when the key is ours.
+struct Held {
+    key: Option<MessageKey>,
+    value: Value,
 }
 
-impl<'c> Reading<'c> {
-    fn new(config: &'c ConsumeConfig, ends: Option<Ends>) -> Self {
-        Reading {
+/// What is read and printed.
+struct Out<'c> {
+    config: &'c ConsumeConfig,
+    printer: Printer<'c>,
+    /// Read but not yet printed (up to the end of the log; the last N with --last N).
+    held: VecDeque<Held>,
+    /// Messages read.
+    read: u64,
+    /// Messages that are not JSON objects.
+    not_json: Tally,
+}
+
+impl<'c> Out<'c> {
+    fn new(config: &'c ConsumeConfig) -> Self {
+        Out {
             config,
-            ends,
+            printer: Printer::new(config),
             held: VecDeque::new(),
             read: 0,
-            tail_from: None,
-            caught_up: false,
-            last_message: Instant::now(),
+            not_json: Tally::default(),
         }
     }
 
-    /// Reads until the end of the log (with --follow: until interrupted or
-    /// idle), --max-messages, or --idle-timeout.
-    fn read(
-        &mut self,
-        consumer: &BaseConsumer<Context>,
-        printer: &mut Printer,
-        stop: &AtomicBool,
-    ) -> Result<()> {
+    /// Reads to the end (held, then printed); with --follow, then prints
+    /// each new message as it arrives. Stops at --max-messages, a signal,
+    /// or --idle-timeout (before the end without --follow: exit 4).
+    fn read(&mut self, reader: &mut Reader<'_>, stop: &AtomicBool) -> Result<()> {
         let config = self.config;
-        let started = Instant::now();
+        let deadline = config.settings.deadline();
+        let mut last_message = Instant::now();
+        let mut following = false;
         while config.max_messages.is_none_or(|max| self.read < max) && !stop.load(Ordering::Relaxed)
         {
-            let settling = self.ends.as_ref().is_some_and(Ends::reached) && !self.caught_up;
-            if settling {
-                self.tail_from.get_or_insert_with(Instant::now);
-            }
-            let polled = consumer.poll(if settling { SETTLE } else { POLL });
-            if self.ends.is_none() {
-                let error = match &polled {
-                    Some(Err(e)) => Some(e),
-                    _ => None,
-                };
-                if !self.assigned(consumer, error, started)? {
-                    continue;
-                }
-            }
-            match polled {
-                Some(Ok(message)) => self.take(consumer, &message, printer)?,
-                Some(Err(e)) if crate::kafka::is_transient(&e) => {
-                    // A broker stopped or a leader moved: librdkafka recovers.
-                    log::debug!("reading {}: {e} (retrying)", config.topic);
-                }
-                Some(Err(e)) => {
-                    let what = format!("read {}", config.topic);
-                    return Err(config.settings.unreachable(&what, &e, consumer.context()));
-                }
-                None if settling => {
-                    // A pause after the reported end: the end of the log.
-                    if !config.follow {
-                        return Ok(());
-                    }
-                    self.catch_up(printer)?;
-                }
-                None => {}
-            }
-            if let Some(t) = config.idle_timeout {
-                if self.last_message.elapsed() >= t {
-                    return self.idle(t);
-                }
-            }
-            if settling && self.tail_from.is_some_and(|t| t.elapsed() >= TAIL_MAX) {
-                // Messages keep coming after the reported end: stop there.
+            if !following && reader.done() {
+                self.release()?;
                 if !config.follow {
                     return Ok(());
                 }
-                self.catch_up(printer)?;
+                (following, last_message) = (true, Instant::now());
+                reader.follow();
+            }
+            if !following && Instant::now() >= deadline {
+                return Err(crate::exit::staged(reader.timeout(TIMEOUT_HINT)));
+            }
+            if let Some(t) = config.idle_timeout.filter(|t| last_message.elapsed() >= *t) {
+                return if following {
+                    Ok(())
+                } else {
+                    Err(self.idle(reader, t))
+                };
+            }
+            if let Some((_, m)) = reader.poll(POLL)? {
+                last_message = Instant::now();
+                self.take(reader, &m, following)?;
             }
         }
         Ok(())
     }
 
-    /// Nothing arrived for `--idle-timeout`: the end with `--follow` (or
-    /// before any partition was assigned), else a stall before the end of
-    /// the log that the brokers reported, which is not a success.
-    fn idle(&self, timeout: Duration) -> Result<()> {
-        let config = self.config;
-        match self.ends.as_ref().and_then(|e| e.0.first()) {
-            Some((partition, last)) if !config.follow => Err(fail(
-                Exit::Kafka,
-                format!(
-                    "reading {} from {}: nothing arrived for --idle-timeout {timeout:?} before \
-                     the end of the log (partition {partition}, offset {last}) after {}; raise \
-                     --idle-timeout, or check the brokers",
-                    config.topic,
-                    config.settings.brokers(),
-                    crate::logging::count(self.read, "message")
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// Before the group assigned partitions: whether it has now. A group
-    /// this principal may not join (no Read ACL on the group) never assigns
-    /// any: said at once, not as a timeout.
-    fn assigned(
-        &mut self,
-        consumer: &BaseConsumer<Context>,
-        polled: Option<&KafkaError>,
-        started: Instant,
-    ) -> Result<bool> {
-        let config = self.config;
-        // It comes as a poll's error or as an error event.
-        let denied = match polled {
-            Some(e) if crate::kafka::is_denied(e) => Some(e.clone()),
-            _ => consumer.context().denied(),
-        };
-        if let Some(e) = denied {
-            let group = config.group.as_deref().unwrap_or_default();
-            let what = format!("join group {group} to read {}", config.topic);
-            return Err(config.settings.unreachable(&what, &e, consumer.context()));
-        }
-        // A group member has nothing to read until the group assigns it
-        // partitions: the idle time counts from the assignment.
-        self.ends = Ends::of_group(consumer, config)?;
-        self.last_message = Instant::now();
-        if self.ends.is_none() {
-            self.check_join(started)?;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    /// With --follow, at the end of the log: print what was held; from now on
-    /// messages are printed as they arrive, and the idle time counts from here.
-    fn catch_up(&mut self, printer: &mut Printer) -> Result<()> {
-        printer.print(std::mem::take(&mut self.held).into())?;
-        self.caught_up = true;
-        self.last_message = Instant::now();
-        Ok(())
-    }
-
-    /// Fails when the group assigned no partition within the Kafka timeout.
-    fn check_join(&self, started: Instant) -> Result<()> {
-        let config = self.config;
-        if started.elapsed() < config.settings.timeout {
-            return Ok(());
-        }
-        Err(fail(
-            Exit::Kafka,
-            format!(
-                "group {} got no partition of {} within {}s",
-                config.group.as_deref().unwrap_or_default(),
-                config.topic,
-                config.settings.timeout.as_secs_f64()
-            ),
-        ))
-    }
-
-    /// One message: held until the end of the log, printed at once after it (--follow).
+    /// One message: held until the end of the log, printed at once after it.
     fn take(
         &mut self,
-        consumer: &BaseConsumer<Context>,
-        message: &BorrowedMessage<'_>,
-        printer: &mut Printer,
+        reader: &Reader<'_>,
+        m: &BorrowedMessage<'_>,
+        following: bool,
     ) -> Result<()> {
-        let topic = &self.config.topic;
-        self.last_message = Instant::now();
         self.read += 1;
-        if let Some(ends) = self.ends.as_mut() {
-            ends.arrived(message.partition(), message.offset());
-        }
         if self.config.group.is_some() {
-            consumer.store_offset_from_message(message).map_err(|e| {
-                fail_with(
-                    Exit::Kafka,
-                    format!("storing the offset of {topic}: {e}"),
-                    e,
-                )
-            })?;
+            reader
+                .consumer()
+                .store_offset_from_message(m)
+                .or_exit(Exit::Kafka, |e| {
+                    format!("storing the offset of {}: {e}", self.config.topic)
+                })?;
         }
-        let payload = message.payload().unwrap_or_default();
-        let value = match serde_json::from_slice::<Value>(payload) {
-            Ok(v) if v.is_object() => v,
-            _ => {
-                log::warn!(
-                    "{topic} offset {}: not a JSON object; skipped",
-                    message.offset()
-                );
-                return Ok(());
-            }
+        let Some(held) = self.value(m) else {
+            return Ok(());
         };
-        if self.caught_up {
-            return printer.print(vec![value]);
+        if following {
+            return self.printer.print(vec![held]);
         }
-        self.held.push_back(value);
-        if let Start::Last(n) = self.config.start {
-            while self.held.len() as u64 > n {
-                self.held.pop_front();
+        self.held.push_back(held);
+        Ok(())
+    }
+
+    /// A message's value when it is a JSON object (else counted, skipped).
+    fn value(&mut self, m: &BorrowedMessage<'_>) -> Option<Held> {
+        match serde_json::from_slice::<Value>(m.payload().unwrap_or_default()) {
+            Ok(value) if value.is_object() => Some(Held {
+                key: (m.key())
+                    .and_then(|k| std::str::from_utf8(k).ok())
+                    .and_then(|k| k.parse().ok()),
+                value,
+            }),
+            _ => {
+                self.not_json.add(format!("offset {}", m.offset()));
+                None
             }
         }
-        Ok(())
+    }
+
+    /// Prints what is held.
+    fn release(&mut self) -> Result<()> {
+        let held: Vec<Held> = std::mem::take(&mut self.held).into();
+        self.printer.print(held)
+    }
+
+    /// Nothing arrived for `--idle-timeout` before the end of the log.
+    fn idle(&self, reader: &Reader<'_>, timeout: Duration) -> anyhow::Error {
+        let config = self.config;
+        fail(
+            Exit::Kafka,
+            format!(
+                "reading {} from {}: nothing arrived for --idle-timeout {timeout:?} before the \
+                 end of the log ({}) after {}; raise --idle-timeout, or check the brokers",
+                config.topic,
+                config.settings.brokers(),
+                (reader.waiting().iter())
+                    .map(|w| format!("partition {}, offset {} of {}", w.partition, w.at, w.end))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                count(self.read, "message")
+            ),
+        )
+    }
+
+    /// Says what was skipped and printed.
+    fn finish(&self) {
+        let topic = &self.config.topic;
+        let what = format!("in {topic} that are not JSON objects, skipped");
+        for line in [
+            self.not_json.summary(&what),
+            self.printer.skipped.summary(&format!("in {topic} skipped")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            log::warn!("{line}");
+        }
+        log::debug!("read {} from {topic}", count(self.read, "message"));
+        log::info!(
+            "printed {} from {topic}",
+            count(self.printer.printed, "message")
+        );
     }
 }
 
@@ -404,6 +383,9 @@ struct Printer<'c> {
     json: Option<BufWriter<Watched<Stdout>>>,
     csv: Option<(bool, CsvSink<Stdout>)>,
     printed: u64,
+    /// Values the CSV table cannot show: not an aggregate or a record of
+    /// this dataset.
+    skipped: Tally,
 }
 
 impl<'c> Printer<'c> {
@@ -413,11 +395,12 @@ impl<'c> Printer<'c> {
             json: None,
             csv: None,
             printed: 0,
+            skipped: Tally::default(),
         }
     }
 
     /// Prints `values` and flushes stdout.
-    fn print(&mut self, values: Vec<Value>) -> Result<()> {
+    fn print(&mut self, values: Vec<Held>) -> Result<()> {
         let Some(first) = values.first() else {
             return Ok(());
         };
@@ -426,13 +409,13 @@ impl<'c> Printer<'c> {
                 .json
                 .get_or_insert_with(|| BufWriter::new(Watched(std::io::stdout())));
             for v in &values {
-                serde_json::to_writer(&mut *out, v)?;
+                serde_json::to_writer(&mut *out, &v.value)?;
                 out.write_all(b"\n")?;
                 self.printed += 1;
             }
             return out.flush().context("writing stdout");
         }
-        let aggregates = self.csv.as_ref().map_or(is_aggregate(first), |(a, _)| *a);
+        let aggregates = (self.csv.as_ref()).map_or(is_aggregate(&first.value), |(a, _)| *a);
         if aggregates {
             self.aggregates(&values)
         } else {
@@ -440,37 +423,40 @@ impl<'c> Printer<'c> {
         }
     }
 
-    fn aggregates(&mut self, values: &[Value]) -> Result<()> {
+    /// The aggregates of this dataset among `values`, each checked against
+    /// its message key; the others are counted as skipped.
+    fn aggregates(&mut self, values: &[Held]) -> Result<()> {
+        let dataset = &self.config.dataset;
         let mut aggregates = Vec::new();
         let mut layout = None;
-        for v in values.iter().filter(|v| is_aggregate(v)) {
-            // A message that looks like an aggregate but is not one of ours
-            // (for this dataset) is skipped, as a message that is not JSON is.
-            let (agg, stats) = match Aggregate::from_json(v, &self.config.dataset) {
+        for held in values {
+            let read = match &held.key {
+                Some(key) => checked(&held.value, key, dataset),
+                None => Err(anyhow::anyhow!("its message key is not one of ours")),
+            };
+            let (agg, stats) = match read {
                 Ok(read) => read,
                 Err(e) => {
-                    log::warn!(
-                        "{}: not an aggregate of {} ({e:#}); skipped",
-                        self.config.topic,
-                        self.config.dataset.name
-                    );
+                    self.skipped
+                        .add(format!("not an aggregate of {} ({e:#})", dataset.name));
                     continue;
                 }
             };
             layout.get_or_insert_with(|| Table::Aggregates {
-                key_columns: self.config.dataset.key_columns.clone(),
+                key_columns: dataset.key_columns.clone(),
                 fields: agg.fields.iter().map(|(f, _)| f.clone()).collect(),
                 stats,
                 completeness: self.config.completeness,
             });
             aggregates.push(agg);
         }
-        let Some(layout) = layout else {
-            return Ok(());
-        };
-        let (_, sink) = self
-            .csv
-            .get_or_insert_with(|| (true, CsvSink::new(std::io::stdout(), layout)));
+        if self.csv.is_none() {
+            let Some(layout) = layout else {
+                return Ok(());
+            };
+            self.csv = Some((true, CsvSink::new(std::io::stdout(), layout)));
+        }
+        let (_, sink) = self.csv.as_mut().expect("set above");
         for agg in &aggregates {
             sink.aggregate(agg)?;
         }
@@ -478,14 +464,16 @@ impl<'c> Printer<'c> {
         sink.finish().map(|_| ())
     }
 
-    fn records(&mut self, values: Vec<Value>) -> Result<()> {
+    fn records(&mut self, values: Vec<Held>) -> Result<()> {
         let dataset = &self.config.dataset;
         let mut rows: Vec<Row> = Vec::new();
-        for v in values {
-            let Value::Object(map) = v else { continue };
+        for held in values {
+            let Value::Object(map) = held.value else {
+                continue;
+            };
             match dataset.parse_row(map) {
                 Ok(row) => rows.push(row),
-                Err(e) => log::warn!("{}: {e:#}; skipped", self.config.topic),
+                Err(e) => self.skipped.add(format!("{e:#}")),
             }
         }
         if self.csv.is_none() {
@@ -507,27 +495,4 @@ impl<'c> Printer<'c> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ends_are_reached_when_the_message_before_the_high_watermark_arrives() {
-        let mut ends = Ends::from_range(0, 3, 8);
-        assert!(!ends.reached());
-        ends.arrived(0, 6);
-        ends.arrived(1, 7); // another partition
-        assert!(!ends.reached());
-        ends.arrived(0, 7);
-        assert!(ends.reached());
-        // Past the reported end (tansu's high watermark is below the log's end).
-        let mut ends = Ends::from_range(0, 0, 1);
-        ends.arrived(0, 4);
-        assert!(ends.reached());
-    }
-
-    #[test]
-    fn nothing_to_read_is_reached_at_once() {
-        assert!(Ends::from_range(0, 5, 5).reached());
-        assert!(Ends::from_range(0, 0, 0).reached());
-    }
-}
+mod tests {}

@@ -194,7 +194,13 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         log::warn!("{}", describe::describe_gap(config.max_catch_up, gap));
     }
     warn_behind(config, &plan.behind);
-    let f = fetch(config, plan.fetch_from, plan.limit, summary)?;
+    // The HTTP fetch is not Kafka's time: the run's Kafka deadline moves by it.
+    let f = match &config.output {
+        Output::Kafka(k) => k
+            .settings
+            .outside(|| fetch(config, plan.fetch_from, plan.limit, summary)),
+        _ => fetch(config, plan.fetch_from, plan.limit, summary),
+    }?;
     let mut sink: Box<dyn Sink> = match kafka {
         Some(sink) => Box::new(sink),
         None => Box::new(CsvSink::stdout(

@@ -9,42 +9,14 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 
 use crate::config::StatusConfig;
-use crate::contract::aggregate::missing_of;
+use crate::contract::aggregate::read_checked;
 use crate::exit::{fail, Exit};
 use crate::health::Health;
 use crate::scan::Scan;
 
 pub fn run(config: &StatusConfig) -> Result<()> {
     let started = Instant::now();
-    let mut health = Health::new(config.now, config.since, config.dataset.resolution);
-    health.records_read = !config.records_topic.is_empty();
-    // An empty topic name: not published, not read.
-    let topics: Vec<&str> = [&config.records_topic, &config.aggregates_topic]
-        .into_iter()
-        .map(String::as_str)
-        .filter(|t| !t.is_empty())
-        .collect();
-    let scan = Scan {
-        settings: &config.settings,
-        dataset: &config.dataset,
-        topics: &topics,
-        partition: config.partition,
-        from: config.now - config.since,
-    };
-    let refused = scan.run(|topic, key, payload| {
-        if topics[topic] == config.records_topic {
-            return health.record(key);
-        }
-        let missing = missing_of(payload).unwrap_or_else(|e| {
-            log::warn!(
-                "{}: an aggregate value that is not ours ({e}); counted as complete",
-                config.aggregates_topic
-            );
-            Vec::new()
-        });
-        health.aggregate(key, missing);
-    })?;
-    health.blocking.absorb(refused);
+    let health = read(config)?;
     log::debug!(
         "read the topics in {}",
         crate::logging::elapsed(started.elapsed())
@@ -63,6 +35,40 @@ pub fn run(config: &StatusConfig) -> Result<()> {
     }
     Err(fail(
         Exit::Unhealthy,
-        format!("unhealthy: {}", verdict.reasons.join("; ")),
+        format!("unhealthy: {}", verdict.line()),
     ))
+}
+
+/// Both topics over the period, into a [`Health`].
+fn read(config: &StatusConfig) -> Result<Health> {
+    let mut health = Health::new(config.now, config.since, config.dataset.resolution);
+    health.records_read = !config.records_topic.is_empty();
+    health.aggregates_read = !config.aggregates_topic.is_empty();
+    // An empty topic name: not published, not read.
+    let topics: Vec<&str> = [&config.records_topic, &config.aggregates_topic]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let scan = Scan {
+        settings: &config.settings,
+        dataset: &config.dataset,
+        topics: &topics,
+        partition: config.partition,
+        from: config.now - config.since,
+    };
+    let refused = scan.run(|m| {
+        if topics[m.topic] == config.records_topic {
+            return health.record(m.key);
+        }
+        match read_checked(m.payload, &m.key, &config.dataset) {
+            Ok(agg) => {
+                let missing = agg.completeness.map(|c| c.missing).unwrap_or_default();
+                health.aggregate(m.key, missing);
+            }
+            Err(e) => health.invalid_aggregate(&m.key, m.offset, &format!("{e:#}")),
+        }
+    })?;
+    health.blocking.absorb(refused);
+    Ok(health)
 }

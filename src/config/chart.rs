@@ -25,8 +25,10 @@ pub struct ChartConfig {
     /// Windows ending in `(now - since, now]` are drawn.
     pub since: TimeDelta,
     pub now: DateTime<Utc>,
-    /// `None`: stdout.
+    /// `None`: stdout (also for `-o -`).
     pub output: Option<PathBuf>,
+    /// The most key combinations drawn.
+    pub max_keys: usize,
 }
 
 impl ChartConfig {
@@ -48,7 +50,7 @@ impl ChartConfig {
             .aggregates_topic
             .clone()
             .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
-        crate::topics::check_name("--aggregates-topic", &topic)?;
+        crate::kafka::topics::check_name("--aggregates-topic", &topic)?;
         Ok(ChartConfig {
             settings: kafka_settings(&args.kafka)?,
             dataset,
@@ -57,7 +59,8 @@ impl ChartConfig {
             fields,
             since,
             now: args.period.now.unwrap_or(clock),
-            output: args.output.clone(),
+            output: args.output.clone().filter(|p| p.as_os_str() != "-"),
+            max_keys: usize::from(args.max_keys),
         })
     }
 }

@@ -57,7 +57,7 @@ impl ConsumeConfig {
             .topic
             .clone()
             .unwrap_or_else(|| default_topic(&dataset, "aggregates"));
-        crate::topics::check_name("--topic", &topic)?;
+        crate::kafka::topics::check_name("--topic", &topic)?;
         Ok(ConsumeConfig {
             settings: kafka_settings(&args.kafka)?,
             topic,

@@ -158,7 +158,7 @@ fn require_brokers(k: &crate::cli::KafkaArgs) -> Result<()> {
     Ok(())
 }
 
-fn usage(message: String) -> anyhow::Error {
+pub(crate) fn usage(message: String) -> anyhow::Error {
     staged(ConfigError::Invalid { message })
 }
 
@@ -284,7 +284,7 @@ fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Res
         ("--aggregates-topic", &topics.aggregates),
     ] {
         if let Some(name) = name {
-            crate::topics::check_name(flag, name)?;
+            crate::kafka::topics::check_name(flag, name)?;
         }
     }
     if topics.records.is_none() && topics.aggregates.is_none() {

@@ -47,7 +47,7 @@ impl StatusConfig {
                 .clone()
                 .unwrap_or_else(|| default_topic(&dataset, kind));
             if !name.is_empty() {
-                crate::topics::check_name(&format!("--{kind}-topic"), &name)?;
+                crate::kafka::topics::check_name(&format!("--{kind}-topic"), &name)?;
             }
             Ok(name)
         };

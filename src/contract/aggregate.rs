@@ -47,17 +47,6 @@ fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completen
     }))
 }
 
-/// The row times an aggregate message value says are missing from its
-/// window (`status`). A value without `expected_rows` (written before
-/// completeness was) has none; a value that is not such an object is an error.
-pub fn missing_of(payload: &[u8]) -> Result<Vec<chrono::DateTime<chrono::Utc>>> {
-    let value: Value = serde_json::from_slice(payload)?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| anyhow!("not a JSON object"))?;
-    Ok(completeness(obj)?.map(|c| c.missing).unwrap_or_default())
-}
-
 /// Each field's statistics, and the stats they carry, in order.
 type FieldsAndStats = (Vec<(String, FieldStats)>, Vec<Stat>);
 
@@ -78,6 +67,9 @@ fn fields(obj: &serde_json::Map<String, Value>) -> Result<FieldsAndStats> {
             let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
             if !stats.contains(&stat) {
                 stats.push(stat);
+            }
+            if !(v.is_null() || v.is_number()) || (stat == Stat::Count && v.as_u64().is_none()) {
+                return Err(anyhow!("fields.{name}.{stat_name} is {v}, not a number"));
             }
             let x = v.as_f64();
             match stat {
@@ -213,6 +205,80 @@ impl Aggregate {
     }
 }
 
+/// Reads the value of the aggregate message whose key is `key` and checks
+/// that it is one: its window ends at the key's time and fits the dataset
+/// (on its grid, a whole number of resolutions long), its key values are
+/// the key's, and its completeness adds up (`rows` = `expected_rows` minus
+/// the missing row times, each inside the window and on the grid). What
+/// `status`, `chart` and `consume` count as an aggregate.
+pub fn read_checked(payload: &[u8], key: &MessageKey, dataset: &Dataset) -> Result<Aggregate> {
+    let value: Value = serde_json::from_slice(payload).map_err(|e| anyhow!("not JSON ({e})"))?;
+    Ok(checked(&value, key, dataset)?.0)
+}
+
+/// [`read_checked`] for a value already parsed; also returns the stats it
+/// carries, in order.
+pub fn checked(
+    value: &Value,
+    key: &MessageKey,
+    dataset: &Dataset,
+) -> Result<(Aggregate, Vec<Stat>)> {
+    let (agg, stats) = Aggregate::from_json(value, dataset)?;
+    agg.check(key, dataset)?;
+    Ok((agg, stats))
+}
+
+impl Aggregate {
+    /// See [`read_checked`].
+    fn check(&self, key: &MessageKey, dataset: &Dataset) -> Result<()> {
+        let res = dataset.resolution;
+        let (start, end) = (self.window_start, self.window_end);
+        if end != key.time {
+            return Err(anyhow!(
+                "window_end {} is not the key's time",
+                format_utc(end)
+            ));
+        }
+        if self.message_key().key != key.key {
+            return Err(anyhow!("its key values are not the message key's"));
+        }
+        let span = end - start;
+        let on_grid = |t: chrono::DateTime<chrono::Utc>| crate::time::floor(t, res) == t;
+        let steps = (span.num_milliseconds())
+            .checked_div(res.num_milliseconds())
+            .filter(|_| span > chrono::TimeDelta::zero() && on_grid(end) && on_grid(start));
+        let Some(steps) = steps.and_then(|n| u64::try_from(n).ok()) else {
+            return Err(anyhow!(
+                "window {} .. {} does not fit the dataset's {} grid",
+                format_utc(start),
+                format_utc(end),
+                crate::time::format_span(res)
+            ));
+        };
+        let Some(c) = &self.completeness else {
+            return match self.rows <= steps {
+                true => Ok(()),
+                false => Err(anyhow!("rows {} is more than the window holds", self.rows)),
+            };
+        };
+        let inside = |t: &chrono::DateTime<chrono::Utc>| *t >= start && *t < end && on_grid(*t);
+        let sorted = c.missing.windows(2).all(|w| w[0] < w[1]);
+        if c.expected_rows != steps
+            || !sorted
+            || !c.missing.iter().all(inside)
+            || self.rows + c.missing.len() as u64 != steps
+        {
+            return Err(anyhow!(
+                "rows {}, expected_rows {} and {} missing do not add up for a window of {steps}",
+                self.rows,
+                c.expected_rows,
+                c.missing.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +312,37 @@ mod tests {
         let mut not_a_key = v.clone();
         not_a_key["PriceArea"] = json!(true);
         assert!(Aggregate::from_json(&not_a_key, &d).is_err());
+    }
+
+    /// `status`, `chart` and `consume` count only what passes this check.
+    #[test]
+    fn an_aggregate_that_does_not_add_up_is_refused() {
+        let d = Dataset::known("PowerSystemRightNow").unwrap();
+        let key: MessageKey = "2026-11-28T12:00:00Z".parse().unwrap();
+        let good = json!({"dataset": "PowerSystemRightNow", "window_start": "2026-11-28T11:55:00Z",
+            "window_end": "2026-11-28T12:00:00Z", "rows": 4, "expected_rows": 5,
+            "missing": ["2026-11-28T11:57:00Z"], "fields": {"CO2Emission": {"count": 4, "mean": 1.5}}});
+        let read = |v: &Value| read_checked(v.to_string().as_bytes(), &key, &d);
+        assert_eq!(read(&good).unwrap().rows, 4);
+        let bad = |f: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            read(&v).unwrap_err().to_string()
+        };
+        assert!(bad(&|v| v["rows"] = json!(5)).contains("do not add up"));
+        assert!(bad(&|v| v["missing"] = json!(["2026-11-28T12:00:00Z"])).contains("do not add up"));
+        assert!(bad(&|v| v["window_end"] = json!("2026-11-28T12:01:00Z")).contains("key's time"));
+        assert!(bad(&|v| v["window_start"] = json!("2026-11-28T11:55:30Z")).contains("grid"));
+        assert!(bad(&|v| v["window_start"] = json!("2026-11-28T12:05:00Z")).contains("grid"));
+        assert!(
+            bad(&|v| v["fields"]["CO2Emission"]["mean"] = json!("1.5")).contains("not a number")
+        );
+        assert!(bad(&|v| v["rows"] = json!("4")).contains("rows"));
+        assert!(read_checked(b"{garbage", &key, &d)
+            .unwrap_err()
+            .to_string()
+            .starts_with("not JSON"));
+        let other: MessageKey = "2026-11-28T12:00:00Z/DK1".parse().unwrap();
+        assert!(read_checked(good.to_string().as_bytes(), &other, &d).is_err());
     }
 }

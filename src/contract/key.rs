@@ -60,7 +60,8 @@ impl FromStr for MessageKey {
             .and_then(|_| parse_utc(time_text))
             .ok_or_else(|| {
                 BadKey(format!(
-                    "'{time_text}' is not a UTC time like 2026-11-28T12:00:00Z"
+                    "'{}' is not a UTC time like 2026-11-28T12:00:00Z",
+                    crate::text::visible_cut(time_text, 120)
                 ))
             })?;
         let key = parts
@@ -70,7 +71,10 @@ impl FromStr for MessageKey {
         // Only the canonical spelling is ours: another spelling of the same
         // time (seconds fractions, lower-case escapes) would be a second identity.
         if parsed.to_string() != text {
-            return Err(BadKey(format!("'{text}' is not in canonical form")));
+            return Err(BadKey(format!(
+                "'{}' is not in canonical form",
+                crate::text::visible_cut(text, 120)
+            )));
         }
         Ok(parsed)
     }
@@ -85,12 +89,50 @@ fn unescape(value: &str) -> Result<String, BadKey> {
         out.push(match code {
             Some("25") => '%',
             Some("2F") => '/',
-            _ => return Err(BadKey(format!("bad escape in key value '{value}'"))),
+            _ => {
+                return Err(BadKey(format!(
+                    "bad escape in key value '{}'",
+                    crate::text::visible_cut(value, 120)
+                )))
+            }
         });
         rest = &rest[at + 3..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Why a message of ours has no key of its dataset's shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Never read lossily: a key that is not UTF-8 would read as the key
+    /// of a real key combination holding U+FFFD.
+    #[error("key '{shown}' is not UTF-8")]
+    NotUtf8 { shown: String },
+    #[error("key: {0}")]
+    Bad(#[source] BadKey),
+    #[error("key '{shown}' has {found} key value(s), the dataset {expected} key column(s)")]
+    Columns {
+        shown: String,
+        found: usize,
+        expected: usize,
+    },
+}
+
+/// The key of a message of ours, for a dataset with `columns` key columns.
+pub fn parse_key(bytes: &[u8], columns: usize) -> Result<MessageKey, KeyError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| KeyError::NotUtf8 {
+        shown: crate::text::visible_cut(&String::from_utf8_lossy(bytes), 120),
+    })?;
+    let key: MessageKey = text.parse().map_err(KeyError::Bad)?;
+    if key.key.len() != columns {
+        return Err(KeyError::Columns {
+            shown: crate::text::visible_cut(text, 120),
+            found: key.key.len(),
+            expected: columns,
+        });
+    }
+    Ok(key)
 }
 
 impl MessageKey {
@@ -158,6 +200,30 @@ mod tests {
         ] {
             assert!(bad.parse::<MessageKey>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_key_of_ours_has_the_datasets_shape() {
+        let k = parse_key(b"2026-11-28T11:55:00Z/DK1", 1).unwrap();
+        assert_eq!(k.key, ["DK1"]);
+        assert!(matches!(
+            parse_key(b"2026-11-28T11:55:00Z/DK1", 2),
+            Err(KeyError::Columns {
+                found: 1,
+                expected: 2,
+                ..
+            })
+        ));
+        let e = parse_key(b"2026-11-28T11:55:00Z/\xff\x1b", 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "key '2026-11-28T11:55:00Z/\u{fffd}\\x1b' is not UTF-8"
+        );
+        let e = parse_key(b"x\ny", 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "key: 'x\\ny' is not a UTC time like 2026-11-28T12:00:00Z"
+        );
     }
 
     #[test]

@@ -12,8 +12,13 @@ pub mod key;
 pub mod record;
 pub mod schema;
 
-pub use key::MessageKey;
+pub use key::{parse_key, KeyError, MessageKey};
 
 /// The header every message carries: the dataset's name. The cursor read
 /// skips messages without it (or of another dataset).
 pub const DATASET_HEADER: &str = "eds-dataset";
+
+/// Whether a message is ours for `dataset`: its [`DATASET_HEADER`] names it.
+pub fn is_ours(header: Option<&[u8]>, dataset: &str) -> bool {
+    header == Some(dataset.as_bytes())
+}

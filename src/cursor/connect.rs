@@ -73,11 +73,12 @@ pub fn connect(
 /// Reads the cursors again until the topics just created can be read, or
 /// `--kafka-timeout` passes.
 fn read_when_created<T>(kafka: &KafkaOutput, read: impl Fn() -> Result<T>) -> Result<T> {
-    let deadline = std::time::Instant::now() + kafka.settings.timeout;
+    let deadline = kafka.settings.deadline();
     loop {
         match read() {
             Err(e)
-                if crate::topics::is_missing_topic(&e) && std::time::Instant::now() < deadline =>
+                if crate::kafka::topics::is_missing_topic(&e)
+                    && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }

@@ -42,25 +42,6 @@ pub fn describe_gap(
     )
 }
 
-/// A key combination for a log line: its values joined by `/`, control
-/// characters escaped (a value cannot start a new log line).
-pub fn key_for_log(key: &[String]) -> String {
-    let mut out = String::new();
-    for (i, value) in key.iter().enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        for c in value.chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
 /// Up to `shown` key combinations, each with `what` it says of them, and
 /// how many more.
 fn key_list<'k, T: 'k>(
@@ -70,7 +51,7 @@ fn key_list<'k, T: 'k>(
 ) -> String {
     let n = keys.len();
     let mut out: Vec<String> = (keys.take(shown))
-        .map(|(key, t)| format!("'{}' {}", key_for_log(key), what(t)))
+        .map(|(key, t)| format!("'{}' {}", crate::text::key(key), what(t)))
         .collect();
     if n > shown {
         out.push(format!("and {} more", n - shown));

@@ -11,13 +11,14 @@ use crate::contract::MessageKey;
 /// One partition's search back through its tail.
 pub(super) struct Tail {
     pub(super) low: i64,
+    /// The partition's end when the read began (its last stable offset).
     pub(super) high: i64,
     /// This pass reads `[from, until)`; the first pass reads to the end of the log.
     pub(super) from: i64,
     pub(super) until: Option<i64>,
-    /// The first offset this pass delivered. A broker may start a fetch at
-    /// the batch after the one holding `from` (tansu 0.6.0 does): then only
-    /// `[first, end)` was read, and the next pass must end there.
+    /// The first offset this pass delivered (after `from` when the offsets
+    /// before it hold no message: control records, compacted or deleted
+    /// ones): only `[first, end)` is known read, and the next pass ends there.
     pub(super) first: Option<i64>,
     /// The Kafka timestamp (ms) of the message at `first`.
     pub(super) first_timestamp: Option<i64>,
@@ -55,11 +56,6 @@ impl Tail {
             done: high <= low,
             target: None,
         }
-    }
-
-    /// The offset whose arrival (or a later one's) ends this pass.
-    pub(super) fn end(&self) -> i64 {
-        self.until.unwrap_or(self.high) - 1
     }
 
     /// Notes that this pass delivered `offset`; whether the message is new

@@ -2,7 +2,7 @@
 //! shared by the producer and the consumer: role defaults, then the
 //! `--kafka-config` file (Java-style `client.properties`), then `--brokers`,
 //! then `-X key=value`. No client made here lets a broker auto-create a
-//! topic; [`crate::topics`] checks that topics exist.
+//! topic; [`crate::kafka::topics`] checks that topics exist.
 //!
 //! - [`properties`]: the `client.properties` file;
 //! - [`context`]: the client context that collects librdkafka's errors and
@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rdkafka::config::RDKafkaLogLevel;
@@ -26,6 +27,8 @@ use crate::redact::{self, is_secret, Secret};
 mod context;
 mod error;
 mod properties;
+pub mod read;
+pub mod topics;
 mod wait;
 
 pub use context::Context;
@@ -47,6 +50,34 @@ pub struct KafkaSettings {
     secrets: BTreeMap<String, Secret>,
     /// How long to wait for the brokers (metadata, acknowledgements).
     pub timeout: Duration,
+    /// The run's one deadline for Kafka, shared by every clone.
+    budget: Budget,
+}
+
+/// A run's Kafka work (connect, metadata, offsets, reading, delivery) ends
+/// within `--kafka-timeout` of its start, whatever fails: the deadline is
+/// set by the first wait and shared by every client of the run (every
+/// clone of the settings). Time the run spends elsewhere (the HTTP fetch)
+/// is not Kafka's: [`KafkaSettings::outside`] moves the deadline by it.
+#[derive(Debug, Clone, Default)]
+struct Budget(Arc<Mutex<Deadline>>);
+
+#[derive(Debug, Clone, Copy, Default)]
+enum Deadline {
+    /// Not started: the first wait starts it.
+    #[default]
+    Unset,
+    At(Instant),
+    /// Each wait gets `--kafka-timeout` of its own (a backfill, which runs
+    /// as long as its range takes, after connecting).
+    PerWait,
+}
+
+/// Two settings are equal by what they configure, whatever their budgets.
+impl PartialEq for Budget {
+    fn eq(&self, _: &Budget) -> bool {
+        true
+    }
 }
 
 impl KafkaSettings {
@@ -101,7 +132,46 @@ impl KafkaSettings {
             user,
             secrets,
             timeout,
+            budget: Budget::default(),
         })
+    }
+
+    /// The run's deadline for Kafka: `--kafka-timeout` after the first call
+    /// (after [`KafkaSettings::per_wait`]: after this call).
+    pub fn deadline(&self) -> Instant {
+        let mut at = self.budget.0.lock().unwrap_or_else(|e| e.into_inner());
+        match *at {
+            Deadline::At(deadline) => deadline,
+            Deadline::PerWait => Instant::now() + self.timeout,
+            Deadline::Unset => {
+                let deadline = Instant::now() + self.timeout;
+                *at = Deadline::At(deadline);
+                deadline
+            }
+        }
+    }
+
+    /// From now on each wait has `--kafka-timeout` of its own: for a run
+    /// that lasts as long as its work (a backfill), once it is connected.
+    pub fn per_wait(&self) {
+        *self.budget.0.lock().unwrap_or_else(|e| e.into_inner()) = Deadline::PerWait;
+    }
+
+    /// What is left of the run's Kafka time (zero once it passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline().saturating_duration_since(Instant::now())
+    }
+
+    /// Runs `work` (not Kafka's: the HTTP fetch between the cursor read and
+    /// the delivery) without spending the run's Kafka time on it.
+    pub fn outside<T>(&self, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = work();
+        let mut at = self.budget.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Deadline::At(deadline) = &mut *at {
+            *deadline += started.elapsed();
+        }
+        out
     }
 
     pub fn brokers(&self) -> &str {
@@ -172,7 +242,11 @@ impl KafkaSettings {
             ("queued.max.messages.kbytes", "2048".to_string()),
             ("fetch.max.bytes", "1048576".to_string()),
             ("fetch.queue.backoff.ms", "1".to_string()),
-            ("enable.partition.eof", "false".to_string()),
+            // The end of a partition is found by position (see [`read`]):
+            // librdkafka says when its fetch position reached the end,
+            // past control records and holes that no message is read for.
+            ("enable.partition.eof", "true".to_string()),
+            ("isolation.level", "read_committed".to_string()),
             ("auto.offset.reset", "earliest".to_string()),
         ];
         // librdkafka wants a group.id even for a consumer that only assigns.

@@ -84,7 +84,7 @@ impl KafkaSettings {
         what: &str,
         mut request: impl FnMut(Duration) -> KafkaResult<T>,
     ) -> Result<KafkaResult<T>> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.deadline();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let result = request(left.min(SLICE).max(Duration::from_millis(1)));
@@ -178,14 +178,14 @@ impl Served for BaseConsumer<Context> {
 /// cluster lacks in-sync replicas: ..." when one of them has fewer in-sync
 /// replicas than replicas (writes with acks=all wait for min.insync.replicas
 /// of them, and a new leader cannot give offsets until its followers catch
-/// up), else empty. Asks the cluster once, for at most 2 s (and `timeout`).
+/// up), else empty. Asks the cluster once, for at most 1 s (and `timeout`).
 pub fn replica_shortage<C: ClientContext>(
     client: &Client<C>,
     topics: &[&str],
     partition: i32,
     timeout: Duration,
 ) -> String {
-    let wait = timeout.min(Duration::from_secs(2));
+    let wait = timeout.min(Duration::from_secs(1));
     let Ok(metadata) = client.fetch_metadata(None, wait) else {
         return String::new();
     };

@@ -18,9 +18,9 @@ use crate::aggregate::{Aggregate, Stat};
 use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
 use crate::exit::{fail, fail_with, Exit};
+use crate::kafka::topics;
 use crate::kafka::{replica_shortage, Context, KafkaSettings};
 use crate::logging::{count, elapsed};
-use crate::topics;
 
 /// Where the messages go; `None` for a topic not to publish to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl KafkaSink {
         let mut count = self.partitions(topic)?;
         if let (None, Some(new)) = (count, create) {
             create_topic(&self.settings, topic, new)?;
-            let deadline = Instant::now() + self.settings.timeout;
+            let deadline = self.settings.deadline();
             while count.is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
                 count = self.partitions(topic)?;
@@ -157,7 +157,7 @@ impl KafkaSink {
             .payload(payload)
             .timestamp(timestamp_ms)
             .headers(headers);
-        let deadline = Instant::now() + self.settings.timeout;
+        let deadline = self.settings.deadline();
         loop {
             match self.producer.send(record) {
                 Ok(()) => break,
@@ -253,8 +253,8 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
         new = new.set(key, value);
     }
     let options = AdminOptions::new()
-        .operation_timeout(Some(settings.timeout))
-        .request_timeout(Some(settings.timeout));
+        .operation_timeout(Some(settings.remaining()))
+        .request_timeout(Some(settings.remaining()));
     let results =
         futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
             let message = crate::redact::text(&format!(
@@ -353,7 +353,7 @@ impl Sink for KafkaSink {
     /// Polls in small steps (not `flush`, which sleeps in 100 ms steps) until
     /// every message is acknowledged, failed, or the timeout passes.
     fn finish(&mut self) -> Result<Written> {
-        let deadline = Instant::now() + self.settings.timeout;
+        let deadline = self.settings.deadline();
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(1));
         }

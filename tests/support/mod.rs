@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod broker;
+pub mod forge;
 pub mod kafka;
 pub mod keyed;
 pub mod keyed_runs;

@@ -1,7 +1,7 @@
 //! Unit tests of the plan (beside the code, in their own file).
 
 use super::*;
-use crate::cursor::describe::{describe_behind, key_for_log};
+use crate::cursor::describe::describe_behind;
 use crate::exit::Exit;
 use crate::time::parse_utc;
 
@@ -217,7 +217,7 @@ fn a_key_behind_the_lateness_is_warned_and_holds_no_one_back() {
         "{text}"
     );
     assert_eq!(
-        key_for_log(&[k("DK1\n[ERROR]")[0].clone(), "Ø".into()]),
+        crate::text::key(&[k("DK1\n[ERROR]")[0].clone(), "Ø".into()]),
         "DK1\\n[ERROR]/Ø"
     );
     let many: Vec<Behind> = (0..7).map(|_| gone("08:05", "11:05")).collect();
