@@ -1,8 +1,9 @@
 //! The README and the pages in docs/ against the repository: the README's
 //! "Try it locally" block is exactly what `scripts/try-locally` runs (and
-//! scripts/test runs that script), the recipes that publish to a broker
-//! create the topics, every relative link points at a file (and a heading)
-//! that exists, and nothing in the repository points at files outside it.
+//! scripts/test runs that script), the README stays at most 300 lines, the
+//! recipes that publish to a broker create the topics, every relative link
+//! points at a file (and a heading) that exists, and nothing in the
+//! repository points at files outside it.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,15 @@ fn try_locally_block_is_what_the_script_runs() {
     // The README keeps its two first commands before the block.
     let top = &read("README.md")[..read("README.md").find("## Try it locally\n").unwrap()];
     assert!(top.contains("publish --dry-run") && top.contains("scripts/test"));
+}
+
+#[test]
+fn readme_is_at_most_300_lines() {
+    let lines = read("README.md").lines().count();
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines; move details into docs/"
+    );
 }
 
 #[test]
