@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Process exit codes, documented in the README ("Exit codes").
+/// Process exit codes, documented in the README and docs/operations.md ("Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// The run did what was asked (or stdout was closed by its reader).

@@ -249,14 +249,14 @@ fn backfill_without_named_fields_says_why() {
     );
 }
 
-/// The README's Elspotprices description, exactly as written there, works
+/// The Elspotprices description of docs/reference.md, exactly as written there, works
 /// with the default window and --max-lag (an hourly row is 1.5 h old at :30).
 #[test]
-fn the_readme_elspotprices_example_runs_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("`Elspotprices`: `").expect("the example") + "`Elspotprices`: `".len();
-    let flags: Vec<&str> = readme[start..][..readme[start..].find('`').unwrap()]
+fn the_documented_elspotprices_example_runs_as_written() {
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap();
+    let start = page.find("`Elspotprices`: `").expect("the example") + "`Elspotprices`: `".len();
+    let flags: Vec<&str> = page[start..][..page[start..].find('`').unwrap()]
         .split_whitespace()
         .collect();
     assert!(

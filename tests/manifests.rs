@@ -10,8 +10,9 @@
 //! KAFKA_CONFIG_FILE enabled, the Secret's client.properties is mounted where
 //! it points, holds only placeholders, and the ConfigMap plus that file make a
 //! configuration the binary accepts; the Dockerfile's numeric USER and
-//! ENTRYPOINT agree with the CronJob; the README's Kubernetes steps cover
-//! the image, the brokers, the optional Secret and a first run.
+//! ENTRYPOINT agree with the CronJob; the Kubernetes steps of
+//! docs/operations.md cover the image, the brokers, the optional Secret and a
+//! first run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -235,7 +236,7 @@ fn cronjob_invariants() {
 }
 
 /// configmap.yaml with its commented-out KAFKA_CONFIG_FILE line enabled, as
-/// the README says to do for TLS/SASL.
+/// docs/operations.md says to do for TLS/SASL.
 fn configmap_with_kafka_config() -> Value {
     let text = std::fs::read_to_string(dir().join("configmap.yaml")).unwrap();
     let line = text
@@ -423,21 +424,25 @@ fn image_user_and_entrypoint_match_the_cronjob() {
     }
 }
 
-/// The README's "### Kubernetes" section, up to the next heading.
-fn readme_kubernetes() -> String {
-    let readme =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let start = readme.find("### Kubernetes").expect("a Kubernetes section");
-    let len = readme[start + 3..]
+/// The "## Kubernetes" section of docs/operations.md, up to the next heading.
+fn docs_kubernetes() -> String {
+    let page = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md"),
+    )
+    .unwrap();
+    let start = page
+        .find("\n## Kubernetes\n")
+        .expect("a Kubernetes section")
+        + 1;
+    let len = page[start + 3..]
         .find("\n#")
-        .map_or(readme.len() - start, |n| n + 3);
-    readme[start..start + len].to_string()
+        .map_or(page.len() - start, |n| n + 3);
+    page[start..start + len].to_string()
 }
 
 #[test]
-fn readme_kubernetes_steps_are_complete() {
-    let text = readme_kubernetes();
+fn docs_kubernetes_steps_are_complete() {
+    let text = docs_kubernetes();
     let docs = documents();
     let job = cronjob(&docs);
     let image = containers(job)[0]["image"].as_str().unwrap();

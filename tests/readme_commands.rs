@@ -1,9 +1,10 @@
-//! Every `eds-kafka` command the README writes out (in code blocks and in
-//! the text), run as written by `sh` with nothing listening: each must be
+//! Every `eds-kafka` command that README.md and the pages in docs/ write out
+//! (in code blocks and in the text), run as written by `sh` with nothing
+//! listening: each must be
 //! accepted (no usage error, exit 2) and fail only on what it cannot reach
 //! (the API: 75, Kafka: 4), or succeed. Templates with placeholders (`NAME`,
 //! `FILE`, `STUB`, ...) and a bare `eds-kafka status` (a name in prose) are
-//! not commands. Catches a README that drifted from
+//! not commands. Catches documentation that drifted from
 //! the flags (the hourly Elspotprices example once was exit 2).
 
 use std::path::Path;
@@ -15,7 +16,7 @@ const SUBCOMMANDS: [&str; 6] = [
 ];
 const PLACEHOLDERS: [&str; 6] = ["NAME", "FILE", "STUB", "BROKER", "--now T", "DATE"];
 
-/// The README's code: fenced blocks (continuation lines joined) and inline spans.
+/// A page's code: fenced blocks (continuation lines joined) and inline spans.
 fn code(readme: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut parts = readme.split("```");
@@ -111,28 +112,57 @@ fn run(command: &str, dir: &Path) -> (Option<i32>, String) {
     )
 }
 
+/// README.md and every docs/*.md, relative to the repository.
+fn pages() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs: Vec<String> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    docs.sort();
+    assert!(docs.len() >= 8, "{docs:?}");
+    [vec!["README.md".to_string()], docs].concat()
+}
+
+/// Each command once, with the pages that write it.
+fn all_commands() -> Vec<(String, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for page in pages() {
+        let text = std::fs::read_to_string(root.join(&page)).unwrap();
+        for command in code(&text).iter().flat_map(|c| commands(c)) {
+            all.entry(command).or_default().push(page.clone());
+        }
+    }
+    all.into_iter().collect()
+}
+
 #[test]
-fn every_command_in_the_readme_is_accepted_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let mut all: Vec<String> = code(&readme).iter().flat_map(|c| commands(c)).collect();
-    all.sort();
-    all.dedup();
+fn every_command_in_the_docs_is_accepted_as_written() {
+    let all = all_commands();
     for sub in SUBCOMMANDS {
         assert!(
             all.iter()
-                .any(|c| c.starts_with(&format!("eds-kafka {sub}"))),
-            "no README command for {sub}: {all:#?}"
+                .any(|(c, _)| c.starts_with(&format!("eds-kafka {sub}"))),
+            "no command for {sub} in the README or docs/: {all:#?}"
         );
     }
     assert!(all.len() >= 12, "{all:#?}");
+    // The README keeps commands of its own, not only links.
+    let in_readme = all
+        .iter()
+        .filter(|(_, pages)| pages.iter().any(|p| p == "README.md"))
+        .count();
+    assert!(in_readme >= 6, "{in_readme} commands in the README");
     let dir = std::env::temp_dir().join(format!("eds-readme-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("schemas")).unwrap();
-    for command in &all {
+    for (command, pages) in &all {
         let (code, err) = run(command, &dir);
         assert!(
             matches!(code, Some(0 | 4 | 75)),
-            "{command}\nexit {code:?}: {err}"
+            "{command} (in {pages:?})\nexit {code:?}: {err}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -94,7 +94,7 @@ pub fn range_query(
 /// spans, and so how to ask for less.
 const BODY_HINT: &str = ": a publish run asks for --max-key-lateness (keyed datasets) or \
      --max-lag, plus a window, and after downtime up to --max-catch-up; a backfill asks for \
-     --chunk. Ask for less, or raise --max-body (memory grows with it: README \"Performance\")";
+     --chunk. Ask for less, or raise --max-body (memory grows with it: docs/performance.md)";
 
 impl Api {
     pub fn new(config: ApiConfig) -> Result<Api> {
