@@ -236,11 +236,13 @@ impl Health {
         if !(self.keys.values()).any(|k| k.records > 0 || (!self.records_read && k.windows > 0)) {
             reasons.push(format!("no {what} within the last {since}"));
         }
-        if let Some(line) = self.blocking.summary(
-            "of ours that stop every publish run (exit 3; publish into new topics, or delete \
-             the topic's messages from there on)",
-        ) {
-            reasons.push(line);
+        if let Some(line) = self
+            .blocking
+            .summary("of ours that stop every publish run (exit 3)")
+        {
+            reasons.push(format!(
+                "{line}; publish into new topics, or delete the topic's messages from there on"
+            ));
         }
         if let Some(line) = self
             .invalid
@@ -642,7 +644,7 @@ mod tests {
         let v = h.verdict(&LIMITS);
         assert_eq!(v.reasons.len(), 1, "{v:?}");
         assert!(
-            v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3; publish into new topics, or delete the topic's messages from there on): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
+            v.reasons[0].starts_with("1 message(s) of ours that stop every publish run (exit 3): the records topic: key '2026-11-29T12:00:00Z/DK1' is later than --now"),
             "{v:?}"
         );
     }

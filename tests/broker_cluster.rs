@@ -452,7 +452,8 @@ fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
         p.timeout = "25s";
         let took = started.elapsed();
         assert_eq!((code, out.as_str()), (4, ""), "{err}");
-        assert!(took < Duration::from_secs(8 + 12), "took {took:?}: {err}");
+        // One deadline for all the run's Kafka work, plus the stated margin.
+        assert!(took < Duration::from_secs(8 + 3), "took {took:?}: {err}");
         assert!(err.contains("in-sync replicas"), "{err}");
         p.after(now, code, &err);
     }

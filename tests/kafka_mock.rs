@@ -549,8 +549,8 @@ fn consume_with_a_group_commits_what_it_read() {
         publish_at(&stub, &brokers, "2026-11-28T12:01:30Z", &[]).0,
         0
     );
-    let (_, out, _) = consume();
-    assert_eq!(out.lines().count(), 1, "only the new record");
+    let (_, out, err) = consume();
+    assert_eq!(out.lines().count(), 1, "only the new record: {err}");
 }
 
 /// A message over the producer's `message.max.bytes` is refused the same way

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::aggregate::resolve_fields;
 use crate::config::{ConsumeConfig, ConsumeFormat, Start};
 use crate::contract::aggregate::checked;
-use crate::contract::MessageKey;
+use crate::contract::{is_ours, MessageKey, DATASET_HEADER};
 use crate::dataset::Row;
 use crate::exit::{fail, or_code, Exit, OrExit};
 use crate::kafka::read::{self as kread, Reader, Seek, Span};
@@ -67,12 +67,12 @@ fn consume(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<(
         Start::Committed => joined(consumer, config, &stop)?,
         Start::Beginning => {
             let span = kread::span(settings, consumer, topic, config.partition, Seek::Start)?;
-            Some(Reader::assign(consumer, settings, vec![span], topic)?)
+            Some((Reader::assign(consumer, settings, vec![span], topic)?, None))
         }
-        Start::Last(n) => Some(last(consumer, config, n, &mut out)?),
+        Start::Last(n) => last(consumer, config, n, &mut out)?.map(|r| (r, None)),
     };
     let result = match reader {
-        Some(mut reader) => out.read(&mut reader, &stop),
+        Some((mut reader, first)) => out.read(&mut reader, first, &stop),
         None => Ok(()),
     };
     // Interrupted, stopped or at the end: print what is held.
@@ -91,13 +91,13 @@ fn consume(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<(
 
 /// `--last N`: reads back from the end in passes, each twice as long as
 /// the last, until N messages are held or the start of the log was read;
-/// returns a reader at the end (for `--follow`; done otherwise).
+/// with `--follow`, returns a reader from the end on.
 fn last<'c>(
     consumer: &'c BaseConsumer<Context>,
     config: &'c ConsumeConfig,
     n: u64,
     out: &mut Out<'_>,
-) -> Result<Reader<'c>> {
+) -> Result<Option<Reader<'c>>> {
     let settings = &config.settings;
     let topic = config.topic.as_str();
     let (low, end) = kread::bounds(settings, consumer, topic, config.partition)?;
@@ -109,6 +109,8 @@ fn last<'c>(
         end,
     };
     let (mut until, mut step) = (end, i64::try_from(n.max(1)).unwrap_or(i64::MAX));
+    // The first pass ends at the end: its reader goes on from there (--follow).
+    let mut at_end = None;
     while (out.held.len() as u64) < n && until > low {
         let from = until.saturating_sub(step).max(low);
         let mut reader = Reader::assign(consumer, settings, vec![span(from, until)], topic)?;
@@ -124,23 +126,34 @@ fn last<'c>(
         while out.held.len() as u64 > n {
             out.held.pop_front();
         }
+        at_end = (until == end).then_some(reader);
         (until, step) = (from, step.saturating_mul(2));
     }
     if let Some(max) = config.max_messages {
         out.held
             .truncate(usize::try_from(max).unwrap_or(usize::MAX));
     }
-    Reader::assign(consumer, settings, vec![span(end, end)], topic)
+    if !config.follow {
+        return Ok(None);
+    }
+    match at_end {
+        Some(reader) => Ok(Some(reader)),
+        None => Reader::assign(consumer, settings, vec![span(end, end)], topic).map(Some),
+    }
 }
+
+/// A reader, and a message polled before it existed (to be taken first).
+type Started<'c> = (Reader<'c>, Option<BorrowedMessage<'c>>);
 
 /// `--group`: subscribes, waits (within the run's Kafka deadline) until the
 /// group assigns partitions, and reads each from its committed offset (its
-/// start without one) to its end. `None`: interrupted before that.
+/// start without one) to its end. The poll that serves the join may bring
+/// the first message: it is returned with the reader. `None`: interrupted.
 fn joined<'c>(
     consumer: &'c BaseConsumer<Context>,
     config: &'c ConsumeConfig,
     stop: &AtomicBool,
-) -> Result<Option<Reader<'c>>> {
+) -> Result<Option<Started<'c>>> {
     let settings = &config.settings;
     let topic = config.topic.as_str();
     consumer
@@ -154,9 +167,10 @@ fn joined<'c>(
         }
         // A group this principal may not join (no Read ACL on the group)
         // never assigns any: said at once, not as a timeout.
-        let denied = match consumer.poll(Duration::ZERO) {
-            Some(Err(e)) if crate::kafka::is_denied(&e) => Some(e),
-            _ => consumer.context().denied(),
+        let (first, denied) = match consumer.poll(Duration::from_millis(10)) {
+            Some(Ok(m)) => (Some(m), None),
+            Some(Err(e)) if crate::kafka::is_denied(&e) => (None, Some(e)),
+            _ => (None, consumer.context().denied()),
         };
         if let Some(e) = denied {
             let what = format!("join group {group} to read {topic}");
@@ -164,8 +178,9 @@ fn joined<'c>(
         }
         let assignment = consumer.assignment().ok().filter(|a| a.count() > 0);
         if let Some(assignment) = assignment {
-            let spans = group_spans(consumer, config, &assignment)?;
-            return Ok(Some(Reader::joined(consumer, settings, spans, topic)));
+            let spans = group_spans(consumer, config, &assignment, first.as_ref())?;
+            let reader = Reader::joined(consumer, settings, spans, topic);
+            return Ok(Some((reader, first)));
         }
         if Instant::now() >= deadline {
             return Err(fail(
@@ -176,16 +191,16 @@ fn joined<'c>(
                 ),
             ));
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 /// Each partition the group assigned: from its committed offset (its start
-/// without one) to its end.
+/// without one; `first`'s offset when it came from there) to its end.
 fn group_spans(
     consumer: &BaseConsumer<Context>,
     config: &ConsumeConfig,
     assignment: &rdkafka::TopicPartitionList,
+    first: Option<&BorrowedMessage<'_>>,
 ) -> Result<Vec<Span>> {
     let settings = &config.settings;
     let what = format!("read the committed offsets of {}", config.topic);
@@ -201,7 +216,11 @@ fn group_spans(
             Offset::Offset(o) => Seek::Offset(o),
             _ => Seek::Start,
         };
-        spans.push(kread::span(settings, consumer, topic, partition, seek)?);
+        let mut span = kread::span(settings, consumer, topic, partition, seek)?;
+        if let Some(m) = first.filter(|m| m.topic() == topic && m.partition() == partition) {
+            span.from = span.from.min(m.offset());
+        }
+        spans.push(span);
     }
     Ok(spans)
 }
@@ -235,6 +254,8 @@ struct Out<'c> {
     read: u64,
     /// Messages that are not JSON objects.
     not_json: Tally,
+    /// Messages without our header for this dataset (another producer's).
+    not_ours: Tally,
 }
 
 impl<'c> Out<'c> {
@@ -245,17 +266,26 @@ impl<'c> Out<'c> {
             held: VecDeque::new(),
             read: 0,
             not_json: Tally::default(),
+            not_ours: Tally::default(),
         }
     }
 
     /// Reads to the end (held, then printed); with --follow, then prints
     /// each new message as it arrives. Stops at --max-messages, a signal,
     /// or --idle-timeout (before the end without --follow: exit 4).
-    fn read(&mut self, reader: &mut Reader<'_>, stop: &AtomicBool) -> Result<()> {
+    fn read<'m>(
+        &mut self,
+        reader: &mut Reader<'m>,
+        first: Option<BorrowedMessage<'m>>,
+        stop: &AtomicBool,
+    ) -> Result<()> {
         let config = self.config;
         let deadline = config.settings.deadline();
         let mut last_message = Instant::now();
         let mut following = false;
+        if let Some((_, m)) = first.and_then(|m| reader.accept(m)) {
+            self.take(reader, &m, following)?;
+        }
         while config.max_messages.is_none_or(|max| self.read < max) && !stop.load(Ordering::Relaxed)
         {
             if !following && reader.done() {
@@ -312,6 +342,11 @@ impl<'c> Out<'c> {
 
     /// A message's value when it is a JSON object (else counted, skipped).
     fn value(&mut self, m: &BorrowedMessage<'_>) -> Option<Held> {
+        let dataset = &self.config.dataset.name;
+        if !is_ours(kread::header(m, DATASET_HEADER), dataset) {
+            self.not_ours.add(format!("offset {}", m.offset()));
+            return None;
+        }
         match serde_json::from_slice::<Value>(m.payload().unwrap_or_default()) {
             Ok(value) if value.is_object() => Some(Held {
                 key: (m.key())
@@ -363,6 +398,13 @@ impl<'c> Out<'c> {
         .flatten()
         {
             log::warn!("{line}");
+        }
+        let what = format!(
+            "in {topic} without the {DATASET_HEADER} header of {} (another producer's), skipped",
+            self.config.dataset.name
+        );
+        if let Some(line) = self.not_ours.summary(&what) {
+            log::info!("{line}");
         }
         log::debug!("read {} from {topic}", count(self.read, "message"));
         log::info!(

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
@@ -112,9 +112,30 @@ pub fn bounds(
     let what = format!("read the offsets of {topic}");
     settings
         .wait(consumer, &what, |t| {
-            consumer.fetch_watermarks(topic, partition, t)
+            refreshing(
+                consumer,
+                topic,
+                t,
+                consumer.fetch_watermarks(topic, partition, t),
+            )
         })?
         .map_err(|e| topics::offsets_error(settings, consumer, topic, partition, &e))
+}
+
+/// `result` of a request to a partition's leader; when it failed, the
+/// client's metadata of `topic` is asked anew: the leader asked may be down,
+/// and the client would otherwise name it for minutes after a new one was
+/// elected (the next slice of the wait asks the new one).
+fn refreshing<T>(
+    consumer: &BaseConsumer<Context>,
+    topic: &str,
+    wait: Duration,
+    result: KafkaResult<T>,
+) -> KafkaResult<T> {
+    if result.is_err() {
+        let _ = consumer.fetch_metadata(Some(topic), wait);
+    }
+    result
 }
 
 /// Where a read of `topic`/`partition` from `seek` begins and ends.
@@ -133,7 +154,8 @@ pub fn span(
             let what = format!("find the offset of a time in {topic}");
             let found = settings
                 .wait(consumer, &what, |left| {
-                    topics::offset_for_time(consumer, topic, partition, t, left)
+                    let found = topics::offset_for_time(consumer, topic, partition, t, left);
+                    refreshing(consumer, topic, left, found)
                 })?
                 .map_err(|e| settings.unreachable(&what, &e, consumer.context()))?;
             match found {
@@ -236,7 +258,7 @@ impl<'c> Reader<'c> {
         let consumer = self.consumer;
         match consumer.poll(wait) {
             None => Ok(None),
-            Some(Ok(m)) => Ok(self.take(m)),
+            Some(Ok(m)) => Ok(self.accept(m)),
             Some(Err(KafkaError::PartitionEOF(partition))) => {
                 self.at_end_of(partition);
                 Ok(None)
@@ -246,6 +268,21 @@ impl<'c> Reader<'c> {
             Some(Err(e)) if is_transient(&e) => {
                 log::debug!("reading {}: {e} (retrying)", self.what);
                 Ok(None)
+            }
+            // No Read ACL comes here, after the offsets (Describe) were read:
+            // the read fails, never taking the topic for an empty one.
+            Some(Err(e)) if super::is_denied(&e) => {
+                let message = format!(
+                    "cannot read {} from {}: {e}: this principal may not read them (no Read \
+                     ACL on the topics), so where they end is unknown and nothing is done; {}",
+                    self.what,
+                    self.settings.brokers(),
+                    super::ACL_HINT
+                );
+                Err(crate::exit::staged(super::BrokerError::Denied {
+                    message: crate::redact::text(&message),
+                    source: e,
+                }))
             }
             Some(Err(e)) => {
                 let what = format!("read {}", self.what);
@@ -305,9 +342,10 @@ impl<'c> Reader<'c> {
         }
     }
 
-    /// A message: its span's end is reached at the offset before the end;
-    /// handed on when it lies inside its span (or after it, when following).
-    fn take(&mut self, m: BorrowedMessage<'c>) -> Option<(usize, BorrowedMessage<'c>)> {
+    /// A message (polled here, or by the caller before the reader existed):
+    /// its span's end is reached at the offset before the end; handed on
+    /// when it lies inside its span (or after it, when following).
+    pub fn accept(&mut self, m: BorrowedMessage<'c>) -> Option<(usize, BorrowedMessage<'c>)> {
         let i = (self.spans.iter())
             .position(|s| s.partition == m.partition() && s.topic == m.topic())?;
         let span = &self.spans[i];

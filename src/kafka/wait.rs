@@ -166,6 +166,11 @@ impl Served for BaseConsumer<Context> {
     }
 
     fn serve(&self) {
+        // Once a partition is assigned (by us or a group) a poll could take
+        // a message or an end-of-partition event from its reader: not served.
+        if self.assignment().is_ok_and(|a| a.count() > 0) {
+            return;
+        }
         // Error events come back as errors here (the context has them), log
         // lines as nothing: one event per poll.
         for _ in 0..SERVED {
@@ -178,14 +183,14 @@ impl Served for BaseConsumer<Context> {
 /// cluster lacks in-sync replicas: ..." when one of them has fewer in-sync
 /// replicas than replicas (writes with acks=all wait for min.insync.replicas
 /// of them, and a new leader cannot give offsets until its followers catch
-/// up), else empty. Asks the cluster once, for at most 1 s (and `timeout`).
+/// up), else empty. Asks the cluster once, for at most 2 s (and `timeout`).
 pub fn replica_shortage<C: ClientContext>(
     client: &Client<C>,
     topics: &[&str],
     partition: i32,
     timeout: Duration,
 ) -> String {
-    let wait = timeout.min(Duration::from_secs(1));
+    let wait = timeout.min(Duration::from_secs(2));
     let Ok(metadata) = client.fetch_metadata(None, wait) else {
         return String::new();
     };

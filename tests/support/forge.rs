@@ -107,7 +107,11 @@ pub fn delete_records(brokers: &str, topic: &str, offset: Offset) {
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
     let result = futures_executor::block_on(admin.delete_records(&list, &options)).unwrap();
     for e in result.elements() {
-        assert!(e.error().is_ok(), "deleting records of {topic}: {:?}", e.error());
+        assert!(
+            e.error().is_ok(),
+            "deleting records of {topic}: {:?}",
+            e.error()
+        );
     }
 }
 
