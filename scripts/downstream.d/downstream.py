@@ -207,16 +207,6 @@ class Report:
         return not problems
 
 
-def by(rows, key_columns):
-    out = {}
-    for r in rows:
-        k = tuple(r[c] for c in key_columns)
-        if k in out:
-            k = k + ("duplicate %d" % len(out),)
-        out[k] = r
-    return out
-
-
 def fc_mean(value):
     stat = (value.get("fields") or {}).get("ForecastCurrent") or {}
     return stat.get("mean")
