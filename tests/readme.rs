@@ -192,7 +192,7 @@ fn every_relative_link_points_at_a_file_that_exists() {
             }
             if !anchor.is_empty() {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                if !path.extension().is_some_and(|e| e == "md")
+                if path.extension().is_none_or(|e| e != "md")
                     || !anchors(&text).iter().any(|a| a == anchor)
                 {
                     broken.push(format!("{page}: {target}: no heading #{anchor} there"));

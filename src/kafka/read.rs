@@ -273,8 +273,9 @@ impl<'c> Reader<'c> {
             // the read fails, never taking the topic for an empty one.
             Some(Err(e)) if super::is_denied(&e) => {
                 let message = format!(
-                    "cannot read {} from {}: {e}: this principal may not read them (no Read \
-                     ACL on the topics), so where they end is unknown and nothing is done; {}",
+                    "cannot read {} from {}: {e}: this principal is not authorized to read \
+                     them (no Read ACL on the topics), so where they end is unknown and nothing \
+                     is done; {}",
                     self.what,
                     self.settings.brokers(),
                     super::ACL_HINT

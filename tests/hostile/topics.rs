@@ -185,20 +185,32 @@ fn illegal_topic_names_are_usage_errors() {
     assert_eq!(code, 2, "{err}");
 }
 
-fn produce(brokers: &str, topic: &str, payload: &str) {
+/// A message with our header (`ours`) or another producer's.
+fn produce(brokers: &str, topic: &str, payload: &str, ours: bool) {
+    use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
         .unwrap();
+    let headers = OwnedHeaders::new().insert(Header {
+        key: if ours { "eds-dataset" } else { "other" },
+        value: Some("PowerSystemRightNow"),
+    });
     producer
-        .send(BaseRecord::to(topic).key("k").payload(payload))
+        .send(
+            BaseRecord::to(topic)
+                .key("k")
+                .payload(payload)
+                .headers(headers),
+        )
         .unwrap();
     producer.flush(Duration::from_secs(5)).unwrap();
 }
 
-/// Messages that look like aggregates but are not are skipped with a
-/// warning; a closed stdout ends consume with exit 0.
+/// Messages of ours that look like aggregates but are not are skipped with
+/// a warning, another producer's messages are skipped too; a closed stdout
+/// ends consume with exit 0.
 #[test]
 fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
     let mock = MockCluster::new(1).unwrap();
@@ -216,6 +228,13 @@ fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
         &brokers,
         topic,
         r#"{"window_start":"never","fields":{"A":{"median":1}}}"#,
+        true,
+    );
+    produce(
+        &brokers,
+        topic,
+        r#"{"window_start":"x","fields":{}}"#,
+        false,
     );
     let (code, out, err) =
         outcome(eds().args(["consume", "--brokers", &brokers, "--idle-timeout", "1s"]));
@@ -226,6 +245,12 @@ fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
         "header and the one good aggregate: {out}"
     );
     assert!(err.contains("not an aggregate"), "{err}");
+    assert!(
+        err.contains(
+            "1 message(s) in eds.PowerSystemRightNow.aggregates without the eds-dataset header"
+        ),
+        "{err}"
+    );
     for format in ["csv", "json"] {
         let (code, err) = with_closed_stdout(&[
             "consume",
