@@ -57,17 +57,9 @@ pub struct Picture {
     pub panels: Vec<Panel>,
 }
 
-/// A field's unit, where the dataset's documentation gives it.
+/// A field's unit, where the dataset's documentation gives it ([`crate::catalogue`]).
 pub fn unit(dataset: &str, field: &str) -> Option<&'static str> {
-    match (dataset, field) {
-        (_, "CO2Emission") => Some("g/kWh"),
-        ("DayAheadPrices", f) if f.ends_with("DKK") => Some("DKK/MWh"),
-        ("DayAheadPrices", f) if f.ends_with("EUR") => Some("EUR/MWh"),
-        ("PowerSystemRightNow" | "Forecasts_5Min" | "ElectricityProdex5MinRealtime", _) => {
-            Some("MW")
-        }
-        _ => None,
-    }
+    crate::catalogue::find(dataset)?.unit(field)
 }
 
 /// At most `columns` points: the windows of each column of the time axis

@@ -233,9 +233,9 @@ pub struct PublishArgs {
     /// Longest gap a run catches up after downtime; older rows are skipped with a warning
     #[arg(long, env = "EDS_MAX_CATCH_UP", default_value = crate::cursor::plan::DEFAULT_MAX_CATCH_UP, value_parser = parse_duration, value_name = "DURATION")]
     pub max_catch_up: Duration,
-    /// How far a key combination (also one not yet published) may trail the newest one and still be fetched; rows further behind are skipped with a warning
-    #[arg(long, env = "EDS_MAX_KEY_LATENESS", default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
-    pub max_key_lateness: Duration,
+    /// How far a key combination (also one not yet published) may trail the newest one and still be fetched; rows further behind are skipped with a warning [default: the dataset's: 1h for every known one and for a described one]
+    #[arg(long, env = "EDS_MAX_KEY_LATENESS", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_key_lateness: Option<Duration>,
     /// Advisory lock file: a run finding it held by another exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
     pub lock_file: Option<PathBuf>,

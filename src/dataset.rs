@@ -29,81 +29,10 @@ pub struct Dataset {
     pub resolution: TimeDelta,
 }
 
-/// (name, UTC column, DK column, key columns, resolution in minutes)
-type Known = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    i64,
-);
-
-const KNOWN: &[Known] = &[
-    ("PowerSystemRightNow", "Minutes1UTC", "Minutes1DK", &[], 1),
-    (
-        "ElectricityProdex5MinRealtime",
-        "Minutes5UTC",
-        "Minutes5DK",
-        &["PriceArea"],
-        5,
-    ),
-    ("CO2Emis", "Minutes5UTC", "Minutes5DK", &["PriceArea"], 5),
-    (
-        "CO2EmisProg",
-        "Minutes5UTC",
-        "Minutes5DK",
-        &["PriceArea"],
-        5,
-    ),
-    (
-        "Forecasts_5Min",
-        "Minutes5UTC",
-        "Minutes5DK",
-        &["PriceArea", "ForecastType"],
-        5,
-    ),
-    ("DayAheadPrices", "TimeUTC", "TimeDK", &["PriceArea"], 15),
-];
-
 /// Value fields known for certain of a dataset (others may appear any time):
-/// numbers or null, as its records schema says.
-pub fn known_fields(dataset: &str) -> &'static [&'static str] {
-    match dataset {
-        "PowerSystemRightNow" => &[
-            "CO2Emission",
-            "ProductionGe100MW",
-            "ProductionLt100MW",
-            "SolarPower",
-            "OffshoreWindPower",
-            "OnshoreWindPower",
-            "Exchange_Sum",
-            "Exchange_DK1_DE",
-            "Exchange_DK1_NL",
-            "Exchange_DK1_GB",
-            "Exchange_DK1_NO",
-            "Exchange_DK1_SE",
-            "Exchange_DK1_DK2",
-            "Exchange_DK2_DE",
-            "Exchange_DK2_SE",
-            "Exchange_Bornholm_SE",
-            "aFRR_ActivatedDK1",
-            "aFRR_ActivatedDK2",
-            "mFRR_ActivatedDK1",
-            "mFRR_ActivatedDK2",
-            "ImbalanceDK1",
-            "ImbalanceDK2",
-        ],
-        "Forecasts_5Min" => &[
-            "ForecastDayAhead",
-            "ForecastIntraday",
-            "Forecast5Hour",
-            "Forecast1Hour",
-            "ForecastCurrent",
-        ],
-        "CO2Emis" | "CO2EmisProg" => &["CO2Emission"],
-        "DayAheadPrices" => &["DayAheadPriceEUR", "DayAheadPriceDKK"],
-        _ => &[],
-    }
+/// numbers or null, as its records schema says ([`crate::catalogue`]).
+pub fn known_fields(dataset: &str) -> &'static [crate::catalogue::Field] {
+    crate::catalogue::find(dataset).map_or(&[], |e| e.fields)
 }
 
 /// What the command line says about a dataset: its name and any of the
@@ -124,22 +53,21 @@ pub struct Description {
 pub const MAX_RESOLUTION: TimeDelta = TimeDelta::hours(1);
 
 impl Dataset {
-    /// The description of a known dataset, matched case-insensitively.
+    /// The description of a known dataset ([`crate::catalogue`]), matched
+    /// case-insensitively.
     pub fn known(name: &str) -> Option<Dataset> {
-        KNOWN.iter().find(|k| k.0.eq_ignore_ascii_case(name)).map(
-            |&(name, time, dk, keys, minutes)| Dataset {
-                name: name.to_string(),
-                time_column: time.to_string(),
-                dk_column: Some(dk.to_string()),
-                key_columns: keys.iter().map(|k| k.to_string()).collect(),
-                resolution: TimeDelta::minutes(minutes),
-            },
-        )
+        crate::catalogue::find(name).map(|e| Dataset {
+            name: e.name.to_string(),
+            time_column: e.time_column.to_string(),
+            dk_column: Some(e.dk_column.to_string()),
+            key_columns: e.key_columns.iter().map(|k| k.to_string()).collect(),
+            resolution: e.resolution(),
+        })
     }
 
     /// Names of every dataset [`Dataset::known`] accepts.
     pub fn known_names() -> Vec<&'static str> {
-        KNOWN.iter().map(|k| k.0).collect()
+        crate::catalogue::CATALOGUE.iter().map(|e| e.name).collect()
     }
 
     /// A known dataset with the description's overrides, or an unknown one
@@ -339,8 +267,8 @@ impl Dataset {
             if value.is_number() || value.is_null() || self.is_index_column(name) {
                 continue;
             }
-            if let Some(field) = known.iter().find(|k| **k == name) {
-                nulled.push((*field, std::mem::take(value)));
+            if let Some(field) = known.iter().find(|k| k.name == name) {
+                nulled.push((field.name, std::mem::take(value)));
             }
         }
         nulled

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod api;
+pub mod catalogue;
 pub mod chart;
 pub mod cli;
 pub mod cmd;

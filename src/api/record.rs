@@ -70,7 +70,7 @@ fn check_grid(dataset: &Dataset, row: &Row) -> Result<()> {
 /// or null is listed.
 struct Keep<'w> {
     wanted: &'w [&'w str],
-    known: &'static [&'static str],
+    known: &'static [crate::catalogue::Field],
 }
 
 /// The known value fields not wanted that held something else, and what.
@@ -117,7 +117,7 @@ impl<'de> Visitor<'de> for KeyIndex<'_, '_> {
 
 impl Keep<'_> {
     fn known_field(&self, name: &str) -> Option<&'static str> {
-        self.known.iter().find(|k| **k == name).copied()
+        self.known.iter().find(|k| k.name == name).map(|k| k.name)
     }
 }
 

@@ -121,6 +121,9 @@ pub struct PublishConfig {
     pub output: Output,
 }
 
+/// `--max-key-lateness` for a dataset the catalogue does not know.
+const DEFAULT_KEY_LATENESS: TimeDelta = TimeDelta::hours(1);
+
 /// Why the command line cannot be run: always a usage error (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -181,9 +184,6 @@ fn span(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
-/// The fields `--fields` defaults to for PowerSystemRightNow; other datasets default to `all`.
-pub const PSRN_FIELDS: &str = "CO2Emission,ProductionGe100MW,ProductionLt100MW,SolarPower,OffshoreWindPower,OnshoreWindPower,Exchange_Sum";
-
 fn dataset(args: &DatasetArgs) -> Result<Dataset> {
     let resolution = match args.resolution {
         None => None,
@@ -222,10 +222,13 @@ fn kafka_settings(args: &KafkaArgs) -> Result<KafkaSettings> {
 }
 
 fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
-    let text = match given {
-        Some(text) => text,
-        None if dataset.name == "PowerSystemRightNow" => PSRN_FIELDS,
-        None => "all",
+    let defaults = crate::catalogue::find(&dataset.name)
+        .and_then(|e| e.default_fields)
+        .map(|f| f.join(","));
+    let text = match (given, &defaults) {
+        (Some(text), _) => text,
+        (None, Some(defaults)) => defaults,
+        (None, None) => "all",
     };
     if text.trim() == "all" {
         return Ok(Fields::All);
@@ -389,7 +392,13 @@ impl PublishConfig {
                 format_span(aggregate.window)
             )));
         }
-        let max_key_lateness = span(args.max_key_lateness);
+        let max_key_lateness = args.max_key_lateness.map_or_else(
+            || {
+                crate::catalogue::find(&source.dataset.name)
+                    .map_or(DEFAULT_KEY_LATENESS, |e| e.key_lateness())
+            },
+            span,
+        );
         if max_key_lateness < source.dataset.resolution {
             return Err(usage(format!(
                 "--max-key-lateness / EDS_MAX_KEY_LATENESS {} must be at least {}'s resolution ({})",

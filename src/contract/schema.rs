@@ -68,7 +68,7 @@ fn records(d: &Dataset) -> Value {
         properties.insert(key.clone(), json!({"type": ["string", "number"]}));
     }
     for field in known_fields(&d.name) {
-        properties.insert((*field).to_string(), json!({"type": ["number", "null"]}));
+        properties.insert(field.name.to_string(), json!({"type": ["number", "null"]}));
     }
     let mut required = vec![d.time_column.clone()];
     required.extend(d.key_columns.iter().cloned());

@@ -66,8 +66,9 @@ pub struct StubApi {
 
 /// Every field of the real dataset, for [`psrn_full_row`]: the value fields
 /// the records schema knows (`docs/api.md` lists them).
-pub fn full_fields() -> &'static [&'static str] {
-    eds_kafka::dataset::known_fields("PowerSystemRightNow")
+pub fn full_fields() -> Vec<&'static str> {
+    let fields = eds_kafka::dataset::known_fields("PowerSystemRightNow");
+    fields.iter().map(|f| f.name).collect()
 }
 
 /// A row with all 24 columns of PowerSystemRightNow (values depend only on `t`).
