@@ -161,8 +161,19 @@ pub fn render(picture: &Picture) -> anyhow::Result<String> {
     Ok(svg)
 }
 
+/// plotters could not draw the picture: a bug (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("drawing the chart: {0}")]
+pub struct DrawError(String);
+
+impl crate::exit::Staged for DrawError {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Internal
+    }
+}
+
 fn draw_error<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow::anyhow!("drawing the chart: {e}")
+    DrawError(e.to_string()).into()
 }
 
 /// The values' range, padded; `None` when the field has no value at all.

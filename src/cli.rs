@@ -22,11 +22,24 @@ pub fn parse() -> anyhow::Result<Cli> {
         if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
             e.exit()
         }
-        let text = e.render().to_string();
-        let text = text.trim_end();
-        let message = text.strip_prefix("error: ").unwrap_or(text).to_string();
-        crate::exit::fail_with(crate::exit::Exit::Usage, message, e)
+        anyhow::Error::new(UsageError(e))
     })
+}
+
+/// A command line clap refuses (exit 2): clap's own message, without its
+/// `error: ` prefix (the log line says ERROR).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", {
+    let text = .0.render().to_string();
+    let text = text.trim_end().to_string();
+    text.strip_prefix("error: ").map(str::to_string).unwrap_or(text)
+})]
+pub struct UsageError(#[source] pub clap::Error);
+
+impl crate::exit::Staged for UsageError {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Usage
+    }
 }
 
 #[derive(Debug, Parser)]

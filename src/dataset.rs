@@ -8,11 +8,89 @@
 
 use std::borrow::Cow;
 
-use anyhow::{anyhow, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-use crate::time;
+use crate::exit::{Exit, Staged};
+use crate::time::{self, format_span, format_utc};
+
+/// A row the run refuses (exit 3): its facts as fields. Retrying will not
+/// help; the message says which row and why.
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("a record is not a JSON object: {0}")]
+    NotObject(String),
+    #[error("a row of {dataset} has no time column {column}")]
+    NoTime { dataset: String, column: String },
+    #[error("{dataset} {column} is not a timestamp: {value}")]
+    BadTime {
+        dataset: String,
+        column: String,
+        value: String,
+    },
+    #[error(
+        "the row of {dataset} at {} has no key column {column} (found {found}); the key columns \
+         are {}",
+        format_utc(*time), columns.join(",")
+    )]
+    NoKey {
+        dataset: String,
+        time: DateTime<Utc>,
+        column: String,
+        found: String,
+        columns: Vec<String>,
+    },
+    #[error(
+        "the row of {dataset} at {} has {column} {}, not a Danish local time such as \
+         2026-11-28T12:55:00 (the records' schema requires one)",
+        format_utc(*time), crate::text::visible_cut(value, 60)
+    )]
+    BadDanishTime {
+        dataset: String,
+        time: DateTime<Utc>,
+        column: String,
+        value: String,
+    },
+    #[error(
+        "the row of {dataset} at {} (key {}) is not on the dataset's {} grid: rows off the grid \
+         cannot be published exactly once (check --resolution for a dataset described by flags)",
+        time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        crate::text::key(key),
+        format_span(*resolution)
+    )]
+    OffGrid {
+        dataset: String,
+        time: DateTime<Utc>,
+        key: Vec<String>,
+        resolution: TimeDelta,
+    },
+    #[error("rows are not in time order: {later} after {earlier}")]
+    OutOfOrder {
+        later: DateTime<Utc>,
+        earlier: DateTime<Utc>,
+    },
+    /// Values of one key column that print the same with other JSON types.
+    #[error(
+        "key column {column} of {dataset} has {first} (row {}) and {second} (row {}): one \
+         message key, so one row would hide the other; refused (a key value must keep its JSON \
+         type)",
+        format_utc(*first_time), format_utc(*second_time)
+    )]
+    KeyTypes {
+        dataset: String,
+        column: String,
+        first: String,
+        first_time: DateTime<Utc>,
+        second: String,
+        second_time: DateTime<Utc>,
+    },
+}
+
+impl Staged for RowError {
+    fn exit(&self) -> Exit {
+        Exit::Data
+    }
+}
 
 /// How to read one dataset's rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,47 +279,42 @@ impl Row {
 impl Dataset {
     /// Reads one JSON object of the API's `records` array (or a value this
     /// program published) as a [`Row`].
-    pub fn parse_row(&self, mut fields: Map<String, Value>) -> Result<Row> {
-        let raw = fields.get(&self.time_column).ok_or_else(|| {
-            anyhow!(
-                "a row of {} has no time column {}",
-                self.name,
-                self.time_column
-            )
-        })?;
-        let time = raw.as_str().and_then(time::parse_utc).ok_or_else(|| {
-            anyhow!(
-                "{} {} is not a timestamp: {raw}",
-                self.name,
-                self.time_column
-            )
+    pub fn parse_row(&self, mut fields: Map<String, Value>) -> Result<Row, RowError> {
+        let raw = fields
+            .get(&self.time_column)
+            .ok_or_else(|| RowError::NoTime {
+                dataset: self.name.clone(),
+                column: self.time_column.clone(),
+            })?;
+        let time = (raw.as_str().and_then(time::parse_utc)).ok_or_else(|| RowError::BadTime {
+            dataset: self.name.clone(),
+            column: self.time_column.clone(),
+            value: raw.to_string(),
         })?;
         let key = self
             .key_columns
             .iter()
             .map(|col| match fields.get(col).map(|v| (key_text(v), v)) {
                 Some((Some(text), _)) => Ok(text.into_owned()),
-                other => Err(anyhow!(
-                    "the row of {} at {} has no key column {col} (found {}); \
-                     the key columns are {}",
-                    self.name,
-                    time::format_utc(time),
-                    other.map_or("nothing".to_string(), |(_, v)| v.to_string()),
-                    self.key_columns.join(",")
-                )),
+                other => Err(RowError::NoKey {
+                    dataset: self.name.clone(),
+                    time,
+                    column: col.clone(),
+                    found: other.map_or("nothing".to_string(), |(_, v)| v.to_string()),
+                    columns: self.key_columns.clone(),
+                }),
             })
-            .collect::<Result<Vec<String>>>()?;
+            .collect::<Result<Vec<String>, RowError>>()?;
         if let Some((dk, value)) = (self.dk_column.as_ref())
             .and_then(|dk| fields.get(dk).map(|v| (dk, v)))
             .filter(|(_, v)| !v.as_str().is_some_and(is_local_time))
         {
-            return Err(anyhow!(
-                "the row of {} at {} has {dk} {}, not a Danish local time such as \
-                 2026-11-28T12:55:00 (the records' schema requires one)",
-                self.name,
-                time::format_utc(time),
-                value.to_string().chars().take(60).collect::<String>()
-            ));
+            return Err(RowError::BadDanishTime {
+                dataset: self.name.clone(),
+                time,
+                column: dk.clone(),
+                value: value.to_string(),
+            });
         }
         fields.insert(
             self.time_column.clone(),

@@ -1,9 +1,8 @@
-//! Exit codes: the one enum every failure maps to and its `--help` text,
-//! the error type that carries a code through `anyhow` chains up to `main`
-//! (keeping the error it was made from as its source), and how `main`
-//! reports an error.
+//! Exit codes: the one enum every failure maps to, its `--help` text, and
+//! [`Staged`], the trait by which each stage's typed error (its facts as
+//! fields) says its exit code. Which errors are staged, and the code of a
+//! whole error chain, is decided once, at the top ([`crate::failure`]).
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Process exit codes, documented in the README and docs/operations.md ("Exit codes").
@@ -58,99 +57,10 @@ impl Exit {
     }
 }
 
-/// An error with the exit code it must end the process with. Its message is
-/// what the user reads; `source`, when kept, is the error it was made from
-/// (shown by `main` with `-v`).
-#[derive(Debug)]
-pub struct Coded {
-    pub exit: Exit,
-    pub message: String,
-    source: Option<anyhow::Error>,
-}
-
-impl fmt::Display for Coded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Coded {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
-    }
-}
-
-/// Builds an error that ends the process with `exit`.
-pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Coded {
-        exit,
-        message: message.into(),
-        source: None,
-    })
-}
-
-/// Like [`fail`], keeping `source` (the error that caused it) in the chain.
-pub fn fail_with(
-    exit: Exit,
-    message: impl Into<String>,
-    source: impl Into<anyhow::Error>,
-) -> anyhow::Error {
-    anyhow::Error::new(Coded {
-        exit,
-        message: message.into(),
-        source: Some(source.into()),
-    })
-}
-
-/// A stage's typed error (API, ...): each variant knows its exit code.
+/// A stage's typed error (API, Kafka, cursor, ...): its variants carry
+/// their facts as fields and each knows its exit code.
 pub trait Staged: std::error::Error + Send + Sync + 'static {
     fn exit(&self) -> Exit;
-}
-
-/// A typed error that ends the process with its exit code. The typed error
-/// stays in the chain, below the [`Coded`] that carries its code and message,
-/// so a caller can match its variant (`err.chain().find_map(|e|
-/// e.downcast_ref::<ApiError>())`); `main`'s report shows its message once.
-pub fn staged(err: impl Staged) -> anyhow::Error {
-    anyhow::Error::new(Coded {
-        exit: err.exit(),
-        message: err.to_string(),
-        source: Some(anyhow::Error::new(err)),
-    })
-}
-
-/// `err` unchanged when it already has a code, else coded `exit` (keeping
-/// `err` as the source; the message is its text).
-pub fn or_code(err: anyhow::Error, exit: Exit) -> anyhow::Error {
-    if err.chain().any(|e| e.is::<Coded>()) {
-        err
-    } else {
-        fail_with(exit, message(&err), err)
-    }
-}
-
-/// The error's text for a message or a log line: its contexts and its coded
-/// message, without the causes below (use this, not `{err:#}`, which repeats
-/// the causes that a message already quotes).
-pub fn message(err: &anyhow::Error) -> String {
-    report(err, false, str::to_string)
-}
-
-/// `result.or_exit(Exit::Kafka, |e| format!("subscribing: {e}"))`: the error
-/// becomes a [`Coded`] with that message and stays in the chain as its source.
-pub trait OrExit<T, E> {
-    fn or_exit(self, exit: Exit, message: impl FnOnce(&E) -> String) -> anyhow::Result<T>;
-}
-
-impl<T, E: std::error::Error + Send + Sync + 'static> OrExit<T, E> for Result<T, E> {
-    fn or_exit(self, exit: Exit, message: impl FnOnce(&E) -> String) -> anyhow::Result<T> {
-        self.map_err(|e| {
-            let text = message(&e);
-            fail_with(exit, text, e)
-        })
-    }
 }
 
 static OUTPUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -161,22 +71,19 @@ pub fn note_output_closed() {
     OUTPUT_CLOSED.store(true, Ordering::SeqCst);
 }
 
-/// The exit code for an error: 0 when stdout was closed by its reader, else
-/// the first [`Coded`] in its chain, else [`Exit::Internal`].
-pub fn exit_of(err: &anyhow::Error) -> Exit {
-    if OUTPUT_CLOSED.load(Ordering::SeqCst) || is_broken_pipe(err) {
-        return Exit::Success;
+/// Whether stdout was closed by its reader, or `err`'s chain has an
+/// uncoded `BrokenPipe` of our own output (`staged`: whether an error is a
+/// stage's, whose I/O errors are a connection's, not stdout's): then the
+/// run ends with exit 0.
+pub fn output_closed(
+    err: &anyhow::Error,
+    staged: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) {
+        return true;
     }
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Coded>().map(|c| c.exit))
-        .unwrap_or(Exit::Internal)
-}
-
-/// Whether the chain has an uncoded `BrokenPipe` from our own output (an
-/// error below a [`Coded`] is a connection's, not stdout's).
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
     for e in err.chain() {
-        if e.is::<Coded>() {
+        if staged(e) {
             return false;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -186,40 +93,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     false
 }
 
-/// The error as `main` prints it: the contexts and the coded message, then,
-/// when `causes` is set, each error below it on a `caused by:` line.
-/// `redact` scrubs secrets out of every part.
-pub fn report(err: &anyhow::Error, causes: bool, redact: impl Fn(&str) -> String) -> String {
-    let mut out = String::new();
-    let mut chain = err.chain();
-    for e in chain.by_ref() {
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&redact(&e.to_string()));
-        if e.is::<Coded>() {
-            break;
-        }
-    }
-    if causes {
-        let mut last = err.chain().find(|e| e.is::<Coded>()).map(|e| e.to_string());
-        for e in chain {
-            // A typed error below its Coded (see [`staged`]) says the same.
-            let text = e.to_string();
-            if last.as_ref() != Some(&text) {
-                out.push_str("\n  caused by: ");
-                out.push_str(&redact(&text));
-            }
-            last = Some(text);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
 
     #[test]
     fn exit_codes_text_lists_every_code() {
@@ -237,59 +113,6 @@ mod tests {
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
             .collect();
         assert_eq!(listed, all.map(Exit::code));
-    }
-
-    #[test]
-    fn code_survives_context() {
-        let err: anyhow::Result<()> = Err(fail(Exit::Temporary, "HTTP 503"));
-        let err = err.context("fetching x").unwrap_err();
-        assert_eq!(exit_of(&err), Exit::Temporary);
-        assert_eq!(format!("{err:#}"), "fetching x: HTTP 503");
-        assert_eq!(report(&err, true, str::to_string), "fetching x: HTTP 503");
-    }
-
-    #[test]
-    fn uncoded_is_internal() {
-        assert_eq!(exit_of(&anyhow::anyhow!("boom")), Exit::Internal);
         assert_eq!(Exit::Temporary.code(), 75);
-    }
-
-    #[test]
-    fn the_source_stays_in_the_chain_below_the_message() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
-        let r: Result<(), std::io::Error> = Err(io);
-        let err = r
-            .or_exit(Exit::Temporary, |e| format!("GET x: {}", e.kind()))
-            .context("fetching")
-            .unwrap_err();
-        assert_eq!(exit_of(&err), Exit::Temporary);
-        assert!(err.chain().any(|e| e.is::<std::io::Error>()));
-        assert_eq!(
-            report(&err, false, str::to_string),
-            "fetching: GET x: connection reset"
-        );
-        assert_eq!(
-            report(&err, true, |s| s.replace("peer", "[redacted]")),
-            "fetching: GET x: connection reset\n  caused by: reset by [redacted]"
-        );
-    }
-
-    #[test]
-    fn or_code_keeps_an_existing_code() {
-        let kafka = fail_with(Exit::Kafka, "delivery failed", std::io::Error::other("x"));
-        assert_eq!(exit_of(&or_code(kafka, Exit::Data)), Exit::Kafka);
-        let plain = anyhow::anyhow!("rows out of order").context("window");
-        let coded = or_code(plain, Exit::Data);
-        assert_eq!(exit_of(&coded), Exit::Data);
-        assert_eq!(message(&coded), "window: rows out of order");
-    }
-
-    #[test]
-    fn broken_pipe_of_our_output_is_success_but_not_a_connections() {
-        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        let ours = anyhow::Error::new(pipe()).context("writing CSV");
-        assert_eq!(exit_of(&ours), Exit::Success);
-        let theirs = fail_with(Exit::Temporary, "GET x: connection lost", pipe());
-        assert_eq!(exit_of(&theirs), Exit::Temporary);
     }
 }

@@ -4,37 +4,67 @@
 
 use std::fs::TryLockError;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::exit::{fail, fail_with, staged, Exit, Staged};
+use crate::exit::{Exit, Staged};
 
-/// Why a file the user named cannot be used: always a usage error (exit 2).
+/// Why a file the user named cannot be used: a usage error (exit 2), but
+/// for a lock another run holds (exit 75).
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{message}")]
+    #[error("cannot read {flag} {}: {source}", path.display())]
     Unreadable {
-        message: String,
+        flag: String,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    /// A FIFO, a device, a socket or a directory where a file belongs.
-    #[error("{message}")]
-    NotRegular { message: String },
-    #[error("{message}")]
-    TooLarge { message: String },
-    #[error("{message}")]
+    /// A FIFO, a device, a socket (or a directory where a file belongs).
+    #[error("{flag} {}: {kind}; give a file{}", path.display(), if *writing { " path" } else { "" })]
+    NotRegular {
+        flag: String,
+        path: PathBuf,
+        /// `not a regular file (a FIFO)`, `a FIFO`...
+        kind: String,
+        writing: bool,
+    },
+    #[error("{flag} {}: {why}", path.display())]
+    TooLarge {
+        flag: String,
+        path: PathBuf,
+        why: String,
+    },
+    #[error("{flag} {}: not UTF-8 text", path.display())]
     NotUtf8 {
-        message: String,
+        flag: String,
+        path: PathBuf,
         #[source]
         source: std::string::FromUtf8Error,
+    },
+    #[error("cannot open --lock-file {}: {source}", path.display())]
+    LockOpen {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another run holds the lock {}; not running twice at once", path.display())]
+    LockHeld { path: PathBuf },
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
 }
 
 impl Staged for FileError {
     fn exit(&self) -> Exit {
-        Exit::Usage
+        match self {
+            FileError::LockHeld { .. } => Exit::Temporary,
+            _ => Exit::Usage,
+        }
     }
 }
 
@@ -57,54 +87,58 @@ fn open(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
 /// Reads a small regular text file; anything else is a usage error (exit 2)
 /// naming `flag`.
 pub fn read_config(path: &Path, flag: &str) -> Result<String> {
-    let shown = path.display();
-    let too_large = |why: String| {
-        let message = format!("{flag} {shown}: {why}");
-        staged(FileError::TooLarge { message })
+    let too_large = |why: String| FileError::TooLarge {
+        flag: flag.to_string(),
+        path: path.to_path_buf(),
+        why,
     };
-    let cannot = |source: std::io::Error| {
-        let message = format!("cannot read {flag} {shown}: {source}");
-        staged(FileError::Unreadable { message, source })
+    let cannot = |source: std::io::Error| FileError::Unreadable {
+        flag: flag.to_string(),
+        path: path.to_path_buf(),
+        source,
     };
     let (file, meta) = open(path).map_err(cannot)?;
     if !meta.is_file() {
-        let message = format!(
-            "{flag} {shown}: not a regular file ({}); give a file",
-            kind(&meta)
-        );
-        return Err(staged(FileError::NotRegular { message }));
+        return Err(FileError::NotRegular {
+            flag: flag.to_string(),
+            path: path.to_path_buf(),
+            kind: format!("not a regular file ({})", kind(&meta)),
+            writing: false,
+        }
+        .into());
     }
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(too_large(format!(
             "{} bytes; at most {MAX_CONFIG_BYTES} bytes (1 MiB) are read",
             meta.len()
-        )));
+        ))
+        .into());
     }
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_large(format!(
-            "larger than {MAX_CONFIG_BYTES} bytes (1 MiB)"
-        )));
+        return Err(too_large(format!("larger than {MAX_CONFIG_BYTES} bytes (1 MiB)")).into());
     }
-    String::from_utf8(bytes).map_err(|source| {
-        let message = format!("{flag} {shown}: not UTF-8 text");
-        staged(FileError::NotUtf8 { message, source })
-    })
+    let text = String::from_utf8(bytes).map_err(|source| FileError::NotUtf8 {
+        flag: flag.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(text)
 }
 
 /// A path we will create or open for writing: absent, or a regular file.
 pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => Err(staged(FileError::NotRegular {
-            message: format!(
-                "{flag} {}: not a regular file ({}); give a file path",
-                path.display(),
-                kind(&meta)
-            ),
-        })),
+        Ok(meta) if !meta.is_file() => Err(FileError::NotRegular {
+            flag: flag.to_string(),
+            path: path.to_path_buf(),
+            kind: format!("not a regular file ({})", kind(&meta)),
+            writing: true,
+        }
+        .into()),
         _ => Ok(()),
     }
 }
@@ -114,9 +148,13 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
 /// device or a socket would block or never end, and is a usage error.
 pub fn check_readable_path(path: &Path, what: &str) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(staged(FileError::NotRegular {
-            message: format!("{what} {}: {}; give a file", path.display(), kind(&meta)),
-        })),
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(FileError::NotRegular {
+            flag: what.to_string(),
+            path: path.to_path_buf(),
+            kind: kind(&meta).to_string(),
+            writing: false,
+        }
+        .into()),
         _ => Ok(()),
     }
 }
@@ -157,26 +195,21 @@ pub fn lock(path: &Path) -> Result<std::fs::File> {
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|e| {
-            fail_with(
-                Exit::Usage,
-                format!("cannot open --lock-file {}: {e}", path.display()),
-                e,
-            )
+        .map_err(|source| FileError::LockOpen {
+            path: path.to_path_buf(),
+            source,
         })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(fail(
-            Exit::Temporary,
-            format!(
-                "another run holds the lock {}; not running twice at once",
-                path.display()
-            ),
-        )),
-        Err(TryLockError::Error(e)) => Err(fail(
-            Exit::Usage,
-            format!("cannot lock {}: {e}", path.display()),
-        )),
+        Err(TryLockError::WouldBlock) => Err(FileError::LockHeld {
+            path: path.to_path_buf(),
+        }
+        .into()),
+        Err(TryLockError::Error(source)) => Err(FileError::Lock {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()),
     }
 }
 
@@ -195,7 +228,7 @@ mod tests {
         std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
         for path in [dir.as_path(), Path::new("/dev/zero"), big.as_path()] {
             let e = read_config(path, "--kafka-config").unwrap_err();
-            assert_eq!(crate::exit::exit_of(&e), Exit::Usage, "{path:?}");
+            assert_eq!(crate::failure::exit_of(&e), Exit::Usage, "{path:?}");
             assert!(format!("{e}").contains("--kafka-config"), "{e}");
             let typed = e.chain().find_map(|c| c.downcast_ref::<FileError>());
             let want_large = path == big.as_path();

@@ -17,6 +17,7 @@ pub mod contract;
 pub mod cursor;
 pub mod dataset;
 pub mod exit;
+pub mod failure;
 pub mod files;
 pub mod health;
 pub mod kafka;
@@ -71,7 +72,7 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
             duration,
             exit: result
                 .as_ref()
-                .map_or_else(exit::exit_of, |()| exit::Exit::Success),
+                .map_or_else(failure::exit_of, |()| exit::Exit::Success),
             records: summary.written.records,
             aggregates: summary.written.aggregates,
             incomplete: summary.written.incomplete,

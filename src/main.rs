@@ -1,6 +1,7 @@
 //! Thin entry point: parse, run, map the error to an exit code.
 
-use eds_kafka::exit::{exit_of, report, Exit};
+use eds_kafka::exit::Exit;
+use eds_kafka::failure::{exit_of, report};
 
 fn main() {
     let code = match eds_kafka::cli::parse() {

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::exit::{fail, Exit};
 use crate::kafka::KafkaSettings;
 
 /// How long the probe waits at most (less when `--kafka-timeout` is shorter).
@@ -44,14 +43,10 @@ pub fn check_bootstrap(
         return Ok(());
     }
     validate()?;
-    let shown: Vec<String> = servers.iter().map(|(h, p)| join(h, *p)).collect();
-    Err(fail(
-        Exit::Kafka,
-        crate::redact::text(&format!(
-            "cannot connect to {} (connection refused); check --brokers / KAFKA_BROKERS",
-            shown.join(", ")
-        )),
-    ))
+    Err(crate::kafka::BrokerError::NothingListens {
+        servers: servers.iter().map(|(h, p)| join(h, *p)).collect(),
+    }
+    .into())
 }
 
 /// Probes every server side by side; true only when all of them refused
@@ -140,6 +135,7 @@ fn join(host: &str, port: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
     use std::net::TcpListener;
 
     fn free_port() -> u16 {
@@ -187,17 +183,17 @@ mod tests {
         let brokers = format!("127.0.0.1:{port}");
         let s = KafkaSettings::new(Some(&brokers), None, &[], Duration::from_secs(30)).unwrap();
         let e = check_bootstrap(&s, || Ok(())).unwrap_err();
-        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Kafka);
         assert_eq!(
             e.to_string(),
             format!(
                 "cannot connect to {brokers} (connection refused); check --brokers / KAFKA_BROKERS"
             )
         );
-        let bad = || Err(fail(Exit::Usage, "invalid Kafka configuration"));
+        let bad = || Err(crate::kafka::BrokerError::NoBrokers.into());
         let e = check_bootstrap(&s, bad).unwrap_err();
         assert_eq!(
-            crate::exit::exit_of(&e),
+            crate::failure::exit_of(&e),
             Exit::Usage,
             "the configuration first"
         );

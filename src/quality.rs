@@ -11,30 +11,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::dataset::{Dataset, Row};
-use crate::exit::{staged, Exit, Staged};
+use crate::dataset::{Dataset, Row, RowError};
 use crate::logging::count;
 use crate::time::format_utc;
-
-/// Rows a run refuses (exit 3).
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// Values of one key column that print the same with other JSON types.
-    #[error("{message}")]
-    KeyTypes { message: String },
-}
-
-impl Staged for DataError {
-    fn exit(&self) -> Exit {
-        match self {
-            DataError::KeyTypes { .. } => Exit::Data,
-        }
-    }
-}
 
 /// What a run's rows said, for the metrics (the log has the details).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,23 +117,20 @@ impl Quality {
     }
 
     /// Refuses a row whose key value was seen before with another JSON type.
-    pub fn key_types(&mut self, row: &Row) -> Result<()> {
+    pub fn key_types(&mut self, row: &Row) -> Result<(), RowError> {
         let columns = self.key_columns.iter().zip(&mut self.keys);
         for ((column, seen_values), text) in columns.zip(&row.key) {
             let number = row.fields.get(column).is_some_and(Value::is_number);
             match seen_values.get(text.as_str()) {
                 Some(seen) if seen.number != number => {
-                    let message = format!(
-                        "key column {column} of {} has {} (row {}) and {} (row {}): one \
-                         message key, so one row would hide the other; refused (a key \
-                         value must keep its JSON type)",
-                        self.dataset,
-                        typed(seen.number, text),
-                        format_utc(seen.time),
-                        typed(number, text),
-                        format_utc(row.time)
-                    );
-                    return Err(staged(DataError::KeyTypes { message }));
+                    return Err(RowError::KeyTypes {
+                        dataset: self.dataset.clone(),
+                        column: column.clone(),
+                        first: typed(seen.number, text),
+                        first_time: seen.time,
+                        second: typed(number, text),
+                        second_time: row.time,
+                    });
                 }
                 Some(_) => {}
                 None => {
@@ -226,7 +205,7 @@ fn shown(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::exit_of;
+    use crate::failure::exit_of;
     use serde_json::json;
 
     fn row(d: &Dataset, minute: u32, area: Value, co2: Value) -> Row {
@@ -249,14 +228,16 @@ mod tests {
         let err = q
             .key_types(&row(&d, 55, json!("1"), json!(2.0)))
             .unwrap_err();
-        assert_eq!(exit_of(&err), Exit::Data);
+        assert!(matches!(err, RowError::KeyTypes { .. }));
+        let err = anyhow::Error::new(err);
+        assert_eq!(exit_of(&err), crate::exit::Exit::Data);
         assert_eq!(
             err.to_string(),
             "key column PriceArea of CO2Emis has the number 1 (row 2026-11-28T11:50:00Z) and \
              the string \"1\" (row 2026-11-28T11:55:00Z): one message key, so one row would \
              hide the other; refused (a key value must keep its JSON type)"
         );
-        assert!(err.chain().any(|e| e.is::<DataError>()));
+        assert!(err.chain().any(|e| e.is::<RowError>()));
     }
 
     #[test]

@@ -324,7 +324,7 @@ mod tests {
         let mut seen = 0;
         let result = split(&br#"{"records":[{"A":1},{"A":2}]}"#[..], &mut |_| {
             seen += 1;
-            anyhow::bail!("no")
+            Err(std::io::Error::other("no").into())
         });
         assert!(matches!(result, Err(SplitError::Stopped(_))));
         assert_eq!(seen, 1);

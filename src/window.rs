@@ -5,10 +5,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::{Dataset, Row, RowError};
 use crate::quality::Quality;
 
 /// Sorts rows by (time, key), as tests feed the [`Slider`] (the binary's rows
@@ -83,7 +83,11 @@ impl Slider {
             .map(|r| r.time)
             .or_else(|| self.buffer.back().map(|r| r.time));
         if let Some(t) = group_time.filter(|t| row.time < *t) {
-            bail!("rows are not in time order: {} after {}", row.time, t);
+            return Err(RowError::OutOfOrder {
+                later: row.time,
+                earlier: t,
+            }
+            .into());
         }
         self.quality.key_types(&row)?;
         if group_time != Some(row.time) {
@@ -333,7 +337,7 @@ mod slider_tests {
         // After finish (a backfill's next chunk) the same time is checked too.
         s.push(parse(50, "A".into(), 4.0), &mut done).unwrap();
         let err = s.push(parse(55, "1".into(), 5.0), &mut done).unwrap_err();
-        assert_eq!(crate::exit::exit_of(&err), crate::exit::Exit::Data);
+        assert_eq!(crate::failure::exit_of(&err), crate::exit::Exit::Data);
         assert!(err.to_string().contains("the number 1"), "{err}");
         assert_eq!(kept, [3.0, 1.0]);
         assert_eq!(s.report(), 2);

@@ -2,10 +2,42 @@
 //! every numeric field the rows have (`all`). A [`Survey`] looks at rows one
 //! at a time, so a run can decide without holding them.
 
-use anyhow::Result;
-
 use crate::dataset::{Dataset, Row};
 use crate::time::format_utc;
+
+/// Why the fields asked for cannot be aggregated.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    /// A named field holding a non-number (exit 3).
+    #[error("field {field} of {dataset} is not numeric at {time}: {value}")]
+    NotNumeric {
+        dataset: String,
+        field: String,
+        time: String,
+        value: String,
+    },
+    /// A named field absent from every row (exit 2: a typo, most likely).
+    #[error(
+        "--fields / EDS_FIELDS: field {field} is absent from every row of {dataset}{} (fields seen: {})",
+        guess.as_ref().map(|g| format!("; did you mean {g}?")).unwrap_or_default(),
+        seen.join(",")
+    )]
+    Absent {
+        dataset: String,
+        field: String,
+        guess: Option<String>,
+        seen: Vec<String>,
+    },
+}
+
+impl crate::exit::Staged for FieldError {
+    fn exit(&self) -> crate::exit::Exit {
+        match self {
+            FieldError::NotNumeric { .. } => crate::exit::Exit::Data,
+            FieldError::Absent { .. } => crate::exit::Exit::Usage,
+        }
+    }
+}
 
 /// What the rows seen so far say about the fields.
 #[derive(Debug, Clone, Default)]
@@ -41,8 +73,12 @@ impl Survey {
     /// The fields to aggregate: the ones named, or every numeric field seen
     /// for `all`. A named field absent from every row is a usage error (exit
     /// 2: a typo, most likely; the message lists the fields seen and the
-    /// closest one), one holding a non-number an (uncoded) data error.
-    pub fn fields(&self, dataset: &Dataset, named: Option<&[String]>) -> Result<Vec<String>> {
+    /// closest one), one holding a non-number a data error (exit 3).
+    pub fn fields(
+        &self,
+        dataset: &Dataset,
+        named: Option<&[String]>,
+    ) -> Result<Vec<String>, FieldError> {
         let Some(names) = named else {
             return Ok((self.seen.iter())
                 .filter(|(f, numeric)| *numeric && !dataset.is_index_column(f))
@@ -50,10 +86,12 @@ impl Survey {
                 .collect());
         };
         if let Some((name, time, value)) = &self.bad {
-            anyhow::bail!(
-                "field {name} of {} is not numeric at {time}: {value}",
-                dataset.name
-            );
+            return Err(FieldError::NotNumeric {
+                dataset: dataset.name.clone(),
+                field: name.clone(),
+                time: time.clone(),
+                value: value.clone(),
+            });
         }
         for name in names {
             if self.rows > 0 && !self.seen.iter().any(|(s, _)| s == name) {
@@ -64,22 +102,17 @@ impl Survey {
     }
 
     /// The usage error for a named field no row has.
-    fn absent_field(&self, dataset: &Dataset, name: &str) -> anyhow::Error {
+    fn absent_field(&self, dataset: &Dataset, name: &str) -> FieldError {
         let seen: Vec<String> = (self.seen.iter())
             .map(|(f, _)| f.clone())
             .filter(|f| !dataset.is_index_column(f))
             .collect();
-        let guess = closest(name, &seen)
-            .map(|g| format!("; did you mean {g}?"))
-            .unwrap_or_default();
-        crate::exit::fail(
-            crate::exit::Exit::Usage,
-            format!(
-                "--fields / EDS_FIELDS: field {name} is absent from every row of {}{guess} (fields seen: {})",
-                dataset.name,
-                seen.join(",")
-            ),
-        )
+        FieldError::Absent {
+            dataset: dataset.name.clone(),
+            field: name.to_string(),
+            guess: closest(name, &seen).map(str::to_string),
+            seen,
+        }
     }
 }
 
@@ -88,7 +121,7 @@ pub fn resolve_fields(
     dataset: &Dataset,
     named: Option<&[String]>,
     rows: &[Row],
-) -> Result<Vec<String>> {
+) -> Result<Vec<String>, FieldError> {
     let mut survey = Survey::default();
     for row in rows {
         survey.add(row, named);

@@ -14,7 +14,7 @@ use crate::dataset::{Dataset, Row};
 use crate::window::Window;
 
 mod fields;
-pub use fields::{resolve_fields, Survey};
+pub use fields::{resolve_fields, FieldError, Survey};
 
 /// A statistic of one field over a window; nulls and missing values are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,7 +353,7 @@ mod tests {
             "index columns and text fields are not numeric fields"
         );
         let typo = resolve_fields(&psrn(), Some(&["Nope".to_string()]), &rs).unwrap_err();
-        assert_eq!(crate::exit::exit_of(&typo), crate::exit::Exit::Usage);
+        assert_eq!(crate::exit::Staged::exit(&typo), crate::exit::Exit::Usage);
         let err = resolve_fields(&psrn(), Some(&["S".to_string()]), &rs).unwrap_err();
         assert!(err.to_string().contains("not numeric"), "{err}");
         assert!(resolve_fields(&psrn(), Some(&["A".to_string()]), &rs).is_ok());

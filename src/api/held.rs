@@ -3,11 +3,22 @@
 //! its text (a map of fields), so a run holds about the body's size plus the
 //! sliding window's rows, however many rows the fetch brought.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::record::parse_record;
 use crate::dataset::{Dataset, Row};
+
+/// A row parsed without its text was to be held: a bug (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("a held row needs its text (parse it with RowShape::raw)")]
+pub struct NoText;
+
+impl crate::exit::Staged for NoText {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Internal
+    }
+}
 
 /// Record texts with their row times.
 #[derive(Debug, Default)]
@@ -18,9 +29,7 @@ pub struct Held {
 impl Held {
     /// Keeps a row's text (it must have been parsed with `raw`).
     pub fn push(&mut self, row: Row) -> Result<()> {
-        let text = row
-            .raw
-            .ok_or_else(|| anyhow!("a held row needs its text"))?;
+        let text = row.raw.ok_or(NoText)?;
         self.texts.push((row.time, text));
         Ok(())
     }

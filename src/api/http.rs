@@ -11,7 +11,6 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::ApiError;
 use super::QUOTE_BYTES;
-use crate::exit::staged;
 
 /// Turns a non-200 status into the error (and exit code) it means.
 pub(super) fn check_status(url: &str, response: Response) -> Result<Response> {
@@ -38,13 +37,13 @@ pub(super) fn check_status(url: &str, response: Response) -> Result<Response> {
     } else {
         String::new()
     };
-    Err(staged(ApiError::Status {
-        message: crate::redact::text(&format!(
-            "{url}: HTTP {status}{hint}; body: {}",
-            quote(&head)
-        )),
-        status: status.as_u16(),
-    }))
+    Err(ApiError::Status {
+        url: url.to_string(),
+        status,
+        hint,
+        head: quote(&head),
+    }
+    .into())
 }
 
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {

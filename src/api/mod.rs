@@ -17,7 +17,6 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::redirect;
 
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail_with, staged, Exit};
 use crate::records::{self, SplitError};
 use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc};
 
@@ -27,7 +26,7 @@ mod http;
 mod record;
 
 pub use error::{ApiError, Failure};
-pub use held::Held;
+pub use held::{Held, NoText};
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
@@ -90,11 +89,11 @@ pub fn range_query(
     ]
 }
 
-/// What a body over `--max-body` asks of the operator: how much a request
-/// spans, and so how to ask for less.
-const BODY_HINT: &str = ": a publish run asks for --max-key-lateness (keyed datasets) or \
-     --max-lag, plus a window, and after downtime up to --max-catch-up; a backfill asks for \
-     --chunk. Ask for less, or raise --max-body (memory grows with it: docs/performance.md)";
+/// Ends the split of a body when the caller refused a row (its error is
+/// kept and returned instead).
+#[derive(Debug, thiserror::Error)]
+#[error("stopped: the caller refused a row")]
+struct Halted;
 
 impl Api {
     pub fn new(config: ApiConfig) -> Result<Api> {
@@ -113,7 +112,7 @@ impl Api {
                 }
             }))
             .build()
-            .map_err(|e| fail_with(Exit::Usage, format!("cannot build the HTTP client: {e}"), e))?;
+            .map_err(|source| ApiError::Client { source })?;
         Ok(Api {
             http,
             config,
@@ -231,12 +230,14 @@ impl Api {
                 } else {
                     ("request failed".to_string(), "", Failure::Other)
                 };
-                let message = format!("GET {url}: {what}: {}{hint}", error_chain(&e));
-                staged(ApiError::Request {
-                    message: crate::redact::text(&message),
+                ApiError::Request {
+                    url: url.to_string(),
+                    what,
+                    chain: error_chain(&e),
+                    hint,
                     failure,
                     source: e,
-                })
+                }
             })?;
         Ok((response, deadline))
     }
@@ -245,12 +246,12 @@ impl Api {
     /// reading any of it (exit 3, as for a body that grows past the cap).
     fn check_length(&self, url: &str, response: Response) -> Result<Response> {
         match response.content_length() {
-            Some(n) if n > self.config.max_body => Err(staged(ApiError::TooLarge {
-                message: format!(
-                    "{url}: response body is larger than the {} byte cap (Content-Length: {n}; --max-body / EDS_MAX_BODY){BODY_HINT}",
-                    self.config.max_body
-                ),
-            })),
+            Some(n) if n > self.config.max_body => Err(ApiError::TooLarge {
+                url: url.to_string(),
+                cap: self.config.max_body,
+                content_length: Some(n),
+            }
+            .into()),
             _ => Ok(response),
         }
     }
@@ -278,19 +279,19 @@ impl Api {
         body: &Capped<Response>,
         err: SplitError,
     ) -> anyhow::Error {
-        let not_json = |why: String| {
-            format!(
-                "{url}: response is not the expected JSON ({why}; Content-Type: {content_type}); body starts: {}",
-                quote(&body.head)
-            )
+        let not_json = |why: String, source: Option<anyhow::Error>| ApiError::NotJson {
+            url: url.to_string(),
+            why,
+            content_type: content_type.to_string(),
+            head: quote(&body.head),
+            source,
         };
-        match err {
-            SplitError::Io(_) if body.exceeded => staged(ApiError::TooLarge {
-                message: format!(
-                    "{url}: response body is larger than the {} byte cap (--max-body / EDS_MAX_BODY){BODY_HINT}",
-                    self.config.max_body
-                ),
-            }),
+        let err = match err {
+            SplitError::Io(_) if body.exceeded => ApiError::TooLarge {
+                url: url.to_string(),
+                cap: self.config.max_body,
+                content_length: None,
+            },
             SplitError::Io(e) => {
                 let timeout = is_timeout(&e);
                 let what = if timeout {
@@ -301,22 +302,18 @@ impl Api {
                 } else {
                     "reading the body failed".to_string()
                 };
-                let message = crate::redact::text(&format!("{url}: {what}: {}", error_chain(&e)));
-                staged(ApiError::Body {
-                    message,
+                ApiError::Body {
+                    url: url.to_string(),
+                    what,
+                    chain: error_chain(&e),
                     timeout,
                     source: e,
-                })
+                }
             }
-            SplitError::Syntax(why) => staged(ApiError::NotJson {
-                message: not_json(why),
-                source: None,
-            }),
-            SplitError::Stopped(e) => staged(ApiError::NotJson {
-                message: not_json(format!("{e:#}")),
-                source: Some(e.into()),
-            }),
-        }
+            SplitError::Syntax(why) => not_json(why, None),
+            SplitError::Stopped(e) => not_json(format!("{e:#}"), Some(e)),
+        };
+        err.into()
     }
 
     fn parse(
@@ -342,7 +339,7 @@ impl Api {
                 parse_record(dataset, wanted.as_deref(), self.shape.raw, text).and_then(|row| {
                     on_row(row).map_err(|e| {
                         failed = Some(e);
-                        anyhow::anyhow!("stopped")
+                        anyhow::Error::new(Halted)
                     })
                 });
             rows += 1;
@@ -356,13 +353,11 @@ impl Api {
             Err(e) => return Err(self.body_error(url, &content_type, &body, e)),
         };
         if !has_records {
-            return Err(staged(ApiError::NotJson {
-                message: format!(
-                    "{url}: response has no \"records\" array; body starts: {}",
-                    quote(&body.head)
-                ),
-                source: None,
-            }));
+            return Err(ApiError::NoRecords {
+                url: url.to_string(),
+                head: quote(&body.head),
+            }
+            .into());
         }
         Ok((rows, body.read))
     }
@@ -380,19 +375,27 @@ fn connect_hint(base_url: &str) -> &'static str {
     }
 }
 
+/// Whether a fetch failed for a reason the next attempt may not meet (rate
+/// limit, 5xx, timeout, a connection lost): the API's own error says.
+pub fn is_temporary(err: &anyhow::Error) -> bool {
+    use crate::exit::Staged;
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<ApiError>())
+        .any(|e| e.exit() == crate::exit::Exit::Temporary)
+}
+
 /// Whether a fetch failed because the host could not be reached at all (DNS,
 /// connection refused): before any data flowed, that is configuration.
 pub fn is_connect_failure(err: &anyhow::Error) -> bool {
-    crate::exit::exit_of(err) == Exit::Temporary
-        && err.chain().any(|e| {
-            matches!(
-                e.downcast_ref::<ApiError>(),
-                Some(ApiError::Request {
-                    failure: Failure::Connect,
-                    ..
-                })
-            )
-        })
+    err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<ApiError>(),
+            Some(ApiError::Request {
+                failure: Failure::Connect,
+                ..
+            })
+        )
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::dataset::{known_fields, Dataset, Row};
+use crate::dataset::{known_fields, Dataset, Row, RowError};
 
 /// Parses one record's text into a [`Row`], keeping the fields `wanted`
 /// names (all of them for `None`) and, with `raw`, the text itself.
@@ -31,7 +31,7 @@ pub fn parse_record(
             keep.deserialize(&mut serde_json::Deserializer::from_slice(text))
         }
     }
-    .map_err(|e| anyhow::anyhow!("a record is not a JSON object: {e}"))?;
+    .map_err(|e| RowError::NotObject(e.to_string()))?;
     let mut row = dataset.parse_row(fields)?;
     check_grid(dataset, &row)?;
     row.nulled.extend(unwanted_nulled);
@@ -53,15 +53,13 @@ fn check_grid(dataset: &Dataset, row: &Row) -> Result<()> {
     if whole && crate::time::floor(row.time, step) == row.time {
         return Ok(());
     }
-    Err(anyhow::anyhow!(
-        "the row of {} at {} (key {}) is not on the dataset's {} grid: rows off the grid \
-         cannot be published exactly once (check --resolution for a dataset described by flags)",
-        dataset.name,
-        row.time
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        crate::text::key(&row.key),
-        crate::time::format_span(dataset.resolution)
-    ))
+    Err(RowError::OffGrid {
+        dataset: dataset.name.clone(),
+        time: row.time,
+        key: row.key.clone(),
+        resolution: dataset.resolution,
+    }
+    .into())
 }
 
 /// Reads one record object keeping only the `wanted` keys; the others are

@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::api::{self, Api, RowShape};
+use crate::config::ConfigError;
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::exit::{exit_of, fail, message, or_code, Exit};
 use crate::logging::{count, elapsed};
 use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
@@ -49,7 +49,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         .aggregate
         .fields
         .named()
-        .ok_or_else(|| fail(Exit::Usage, "backfill needs named --fields"))?
+        .ok_or_else(|| ConfigError::BackfillAll(dataset.name.clone()))?
         .to_vec();
     let res = dataset.resolution;
     let spans = Spans::backfill(res, config.aggregate.window);
@@ -242,12 +242,12 @@ impl Chunks<'_, '_> {
                      (not retried)"
                 )));
             }
-            if exit_of(&err) != Exit::Temporary || attempt == ATTEMPTS {
+            if !api::is_temporary(&err) || attempt == ATTEMPTS {
                 return Err(err.context(context));
             }
             log::warn!(
                 "{context} failed ({}); trying again ({attempt} of {ATTEMPTS} failed)",
-                message(&err)
+                crate::text::visible(&format!("{err}"))
             );
         }
         unreachable!("the last attempt returns")
@@ -267,9 +267,7 @@ impl Chunks<'_, '_> {
             }
             *pushed = Some(row.time);
             *rows += 1;
-            slider
-                .push(row, &mut |new, w| emitter.group(new, w))
-                .map_err(|e| or_code(e, Exit::Data))
+            slider.push(row, &mut |new, w| emitter.group(new, w))
         })?;
         Ok(())
     }

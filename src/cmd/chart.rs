@@ -18,11 +18,10 @@ use crate::chart::{downsample, render, unit, Panel, Picture, Point, Series, PLOT
 use crate::config::chart::MAX_PANELS;
 use crate::config::ChartConfig;
 use crate::contract::aggregate::read_checked;
-use crate::exit::{fail, Exit};
 use crate::logging::Tally;
 use crate::scan::Scan;
 use crate::text::visible;
-use crate::time::{format_span, format_utc};
+use crate::time::format_utc;
 
 /// One window of one key combination, as read: only the fields drawn.
 struct Window {
@@ -104,24 +103,14 @@ fn read_chosen(config: &ChartConfig) -> Result<Read> {
 }
 
 fn nothing_to_draw(config: &ChartConfig, read: &Read) -> anyhow::Error {
-    let skipped = match read.invalid.count {
-        0 => String::new(),
-        n => format!(
-            "; {} that are not aggregates of it were skipped (is it a records topic?)",
-            crate::logging::count(n, "message")
-        ),
-    };
-    fail(
-        Exit::Data,
-        format!(
-            "no aggregates of {} in {} within the last {} before {}: nothing to draw \
-             (check --aggregates-topic, --dataset and --since){skipped}",
-            config.dataset.name,
-            config.topic,
-            format_span(config.since),
-            format_utc(config.now)
-        ),
-    )
+    super::CommandError::NothingToDraw {
+        dataset: config.dataset.name.clone(),
+        topic: config.topic.clone(),
+        since: config.since,
+        now: config.now,
+        skipped: read.invalid.count,
+    }
+    .into()
 }
 
 fn read(config: &ChartConfig, chosen: Chosen<'_>) -> Result<Read> {
@@ -201,6 +190,29 @@ impl Read {
     }
 }
 
+/// `chart --fields` naming a field the aggregates do not have (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error(
+        "--fields: the aggregates of {dataset} in {topic} have no field {}; they have {}{}",
+        unknown.iter().map(|f| format!("'{}'", visible(f))).collect::<Vec<_>>().join(", "),
+        had.iter().take(40).map(|f| visible(f).into_owned()).collect::<Vec<_>>().join(","),
+        match had.len().saturating_sub(40) { 0 => String::new(), n => format!(" and {n} more") }
+    )]
+    UnknownFields {
+        dataset: String,
+        topic: String,
+        unknown: Vec<String>,
+        had: Vec<String>,
+    },
+}
+
+impl crate::exit::Staged for ChartError {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Usage
+    }
+}
+
 /// The fields drawn: those named (each must be one the aggregates have:
 /// exit 2 otherwise), or the first [`MAX_PANELS`] read.
 fn fields(config: &ChartConfig, read: &Read) -> Result<Vec<String>> {
@@ -209,29 +221,13 @@ fn fields(config: &ChartConfig, read: &Read) -> Result<Vec<String>> {
         if unknown.is_empty() {
             return Ok(named.to_vec());
         }
-        let had: Vec<String> = read
-            .fields
-            .iter()
-            .take(40)
-            .map(|f| visible(f).into_owned())
-            .collect();
-        let more = read.fields.len().saturating_sub(had.len());
-        return Err(crate::config::usage(format!(
-            "--fields: the aggregates of {} in {} have no field {} ; they have {}{}",
-            config.dataset.name,
-            config.topic,
-            unknown
-                .iter()
-                .map(|f| format!("'{}'", visible(f)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            had.join(","),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        )));
+        return Err(ChartError::UnknownFields {
+            dataset: config.dataset.name.clone(),
+            topic: config.topic.clone(),
+            unknown: unknown.into_iter().cloned().collect(),
+            had: read.fields.clone(),
+        }
+        .into());
     }
     if read.fields.len() > MAX_PANELS {
         log::warn!(

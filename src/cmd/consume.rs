@@ -23,12 +23,12 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset};
 use serde_json::Value;
 
+use super::CommandError;
 use crate::aggregate::resolve_fields;
 use crate::config::{ConsumeConfig, ConsumeFormat, Start};
-use crate::contract::aggregate::checked;
+use crate::contract::aggregate::{checked, NotAggregate};
 use crate::contract::{is_ours, MessageKey, DATASET_HEADER};
 use crate::dataset::Row;
-use crate::exit::{fail, or_code, Exit, OrExit};
 use crate::kafka::read::{self as kread, Reader, Seek, Span};
 use crate::kafka::{topics, Context};
 use crate::logging::{count, Tally};
@@ -81,9 +81,7 @@ fn consume(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<(
     if config.group.is_some() && out.read > 0 {
         consumer
             .commit_consumer_state(CommitMode::Sync)
-            .or_exit(Exit::Kafka, |e| {
-                format!("committing offsets of {topic}: {e}")
-            })?;
+            .map_err(|source| group_error("committing offsets of", topic, source))?;
     }
     out.finish();
     Ok(())
@@ -158,7 +156,7 @@ fn joined<'c>(
     let topic = config.topic.as_str();
     consumer
         .subscribe(&[topic])
-        .or_exit(Exit::Kafka, |e| format!("subscribing to {topic}: {e}"))?;
+        .map_err(|source| group_error("subscribing to", topic, source))?;
     let group = config.group.as_deref().unwrap_or_default();
     let deadline = settings.deadline();
     loop {
@@ -183,13 +181,12 @@ fn joined<'c>(
             return Ok(Some((reader, first)));
         }
         if Instant::now() >= deadline {
-            return Err(fail(
-                Exit::Kafka,
-                format!(
-                    "group {group} got no partition of {topic} within {}s",
-                    settings.timeout.as_secs_f64()
-                ),
-            ));
+            return Err(CommandError::NoPartition {
+                group: group.to_string(),
+                topic: topic.to_string(),
+                timeout: settings.timeout,
+            }
+            .into());
         }
     }
 }
@@ -223,6 +220,20 @@ fn group_spans(
         spans.push(span);
     }
     Ok(spans)
+}
+
+/// A Kafka request of consume's group that failed (exit 4).
+fn group_error(
+    what: &'static str,
+    topic: &str,
+    source: rdkafka::error::KafkaError,
+) -> anyhow::Error {
+    CommandError::Group {
+        what,
+        topic: topic.to_string(),
+        source,
+    }
+    .into()
 }
 
 /// SIGINT and SIGTERM set the returned flag (reading stops, output is
@@ -297,7 +308,7 @@ impl<'c> Out<'c> {
                 reader.follow();
             }
             if !following && Instant::now() >= deadline {
-                return Err(crate::exit::staged(reader.timeout(TIMEOUT_HINT)));
+                return Err(reader.timeout(TIMEOUT_HINT).into());
             }
             if let Some(t) = config.idle_timeout.filter(|t| last_message.elapsed() >= *t) {
                 return if following {
@@ -326,9 +337,7 @@ impl<'c> Out<'c> {
             reader
                 .consumer()
                 .store_offset_from_message(m)
-                .or_exit(Exit::Kafka, |e| {
-                    format!("storing the offset of {}: {e}", self.config.topic)
-                })?;
+                .map_err(|e| group_error("storing the offset of", &self.config.topic, e))?;
         }
         let Some(held) = self.value(m) else {
             return Ok(());
@@ -370,20 +379,17 @@ impl<'c> Out<'c> {
     /// Nothing arrived for `--idle-timeout` before the end of the log.
     fn idle(&self, reader: &Reader<'_>, timeout: Duration) -> anyhow::Error {
         let config = self.config;
-        fail(
-            Exit::Kafka,
-            format!(
-                "reading {} from {}: nothing arrived for --idle-timeout {timeout:?} before the \
-                 end of the log ({}) after {}; raise --idle-timeout, or check the brokers",
-                config.topic,
-                config.settings.brokers(),
-                (reader.waiting().iter())
-                    .map(|w| format!("partition {}, offset {} of {}", w.partition, w.at, w.end))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                count(self.read, "message")
-            ),
-        )
+        CommandError::Idle {
+            topic: config.topic.clone(),
+            brokers: config.settings.brokers().to_string(),
+            timeout,
+            at: (reader.waiting().iter())
+                .map(|w| format!("partition {}, offset {} of {}", w.partition, w.at, w.end))
+                .collect::<Vec<_>>()
+                .join(", "),
+            read: self.read,
+        }
+        .into()
     }
 
     /// Says what was skipped and printed.
@@ -474,7 +480,7 @@ impl<'c> Printer<'c> {
         for held in values {
             let read = match &held.key {
                 Some(key) => checked(&held.value, key, dataset),
-                None => Err(anyhow::anyhow!("its message key is not one of ours")),
+                None => Err(NotAggregate::KeyNotOurs),
             };
             let (agg, stats) = match read {
                 Ok(read) => read,
@@ -519,8 +525,7 @@ impl<'c> Printer<'c> {
             }
         }
         if self.csv.is_none() {
-            let fields = resolve_fields(dataset, self.config.fields.named(), &rows)
-                .map_err(|e| or_code(e, Exit::Data))?;
+            let fields = resolve_fields(dataset, self.config.fields.named(), &rows)?;
             let table = Table::Records {
                 dataset: dataset.clone(),
                 fields,

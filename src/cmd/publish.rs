@@ -12,12 +12,12 @@ use crate::api::{Api, Held, RowShape};
 use crate::config::{Output, PublishConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::CommandError;
 use crate::cursor::describe;
 use crate::cursor::emit::Skipped;
 use crate::cursor::plan::note_newest;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::exit::{fail, or_code, Exit};
 use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
@@ -117,34 +117,24 @@ fn fetch(
         note_newest(&mut per_key, &row.key, row.time);
         held.push(row)
     })?;
-    let newest = per_key.values().max().copied().ok_or_else(|| {
-        fail(
-            Exit::Temporary,
-            format!(
-                "stale data: {} has no rows between {} and {} (--max-lag / EDS_MAX_LAG {})",
-                dataset.name,
-                format_utc(from),
-                format_utc(limit),
-                format_span(config.max_lag)
-            ),
-        )
+    let newest = (per_key.values().max().copied()).ok_or_else(|| CommandError::NoRows {
+        dataset: dataset.name.clone(),
+        from,
+        until: limit,
+        max_lag: config.max_lag,
     })?;
     summary.newest = Some(newest);
     let lag = config.now - newest;
     if lag > config.max_lag {
-        return Err(fail(
-            Exit::Temporary,
-            format!(
-                "stale data: the newest row of {} is {} ({} before --now {}), more than --max-lag / EDS_MAX_LAG {}",
-                dataset.name,
-                format_utc(newest),
-                format_span(lag),
-                format_utc(config.now),
-                format_span(config.max_lag)
-            ),
-        ));
+        return Err(CommandError::Stale {
+            dataset: dataset.name.clone(),
+            newest,
+            now: config.now,
+            max_lag: config.max_lag,
+        }
+        .into());
     }
-    let fields = (survey.fields(dataset, named)).map_err(|e| or_code(e, Exit::Data))?;
+    let fields = survey.fields(dataset, named)?;
     log::debug!(
         "newest row {} ({} old), {} rows held",
         format_utc(newest),

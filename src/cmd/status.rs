@@ -10,7 +10,6 @@ use anyhow::{Context as _, Result};
 
 use crate::config::StatusConfig;
 use crate::contract::aggregate::read_checked;
-use crate::exit::{fail, Exit};
 use crate::health::Health;
 use crate::scan::Scan;
 
@@ -33,10 +32,7 @@ pub fn run(config: &StatusConfig) -> Result<()> {
     if verdict.healthy() {
         return Ok(());
     }
-    Err(fail(
-        Exit::Unhealthy,
-        format!("unhealthy: {}", verdict.line()),
-    ))
+    Err(super::CommandError::Unhealthy(verdict.line()).into())
 }
 
 /// Both topics over the period, into a [`Health`].

@@ -4,9 +4,8 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{span, usage, AggregateConfig, Fields, Output, SourceConfig};
+use super::{span, AggregateConfig, ConfigError, Fields, Output, SourceConfig};
 use crate::cli::BackfillArgs;
-use crate::time::format_span;
 
 #[derive(Debug, Clone)]
 pub struct BackfillConfig {
@@ -29,43 +28,43 @@ impl BackfillConfig {
         let source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
         if aggregate.fields == Fields::All {
-            return Err(usage(format!(
-                "backfill needs named --fields / EDS_FIELDS (the default for {} is 'all'): older rows lack \
-                     newer fields, so 'all' would change along the way",
-                source.dataset.name
-            )));
+            return Err(ConfigError::BackfillAll(source.dataset.name.clone()).into());
         }
         let res = source.dataset.resolution;
         let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
-        if args.from >= args.to || !aligned(args.from) || !aligned(args.to) {
-            return Err(usage(format!(
-                "--from must be before --to, both on {}'s {} grid",
-                source.dataset.name,
-                format_span(res)
-            )));
+        let off_grid = [("--from", args.from), ("--to", args.to)]
+            .into_iter()
+            .find(|(_, t)| !aligned(*t));
+        if args.from >= args.to || off_grid.is_some() {
+            return Err(ConfigError::Range {
+                bound: off_grid,
+                dataset: source.dataset.name.clone(),
+                resolution: res,
+            }
+            .into());
         }
         let chunk = span(args.chunk);
         if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(usage(format!(
-                "--chunk {} must be a positive multiple of {}'s resolution ({})",
-                format_span(chunk),
-                source.dataset.name,
-                format_span(res)
-            )));
+            return Err(ConfigError::NotMultiple {
+                flag: "--chunk",
+                value: chunk,
+                dataset: source.dataset.name.clone(),
+                resolution: res,
+            }
+            .into());
         }
         // A row at or after --now is not final (DayAheadPrices has tomorrow's),
         // and Kafka refuses timestamps far ahead: those are publish's.
         let now = args.now.unwrap_or(clock);
         let limit = crate::time::floor(now, res);
         if args.from >= limit {
-            return Err(usage(format!(
-                "--from {} is not before --now / EDS_NOW {} (floored to {}'s {} grid): rows from \
-                 then on are publish's",
-                crate::time::format_utc(args.from),
-                crate::time::format_utc(now),
-                source.dataset.name,
-                format_span(res)
-            )));
+            return Err(ConfigError::FromAfterNow {
+                from: args.from,
+                now,
+                dataset: source.dataset.name.clone(),
+                resolution: res,
+            }
+            .into());
         }
         let output = Output::from_args(
             args.dry_run,

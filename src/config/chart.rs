@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{dataset, default_topic, fields, kafka_settings, require_brokers, span, usage, Fields};
+use super::{
+    dataset, default_topic, fields, kafka_settings, require_brokers, span, ConfigError, Fields,
+};
 use crate::cli::ChartArgs;
 use crate::dataset::Dataset;
 use crate::kafka::KafkaSettings;
@@ -38,13 +40,11 @@ impl ChartConfig {
         require_brokers(&args.kafka)?;
         let since = span(args.period.since);
         if since <= TimeDelta::zero() {
-            return Err(usage("--since must be more than 0".into()));
+            return Err(ConfigError::NotPositive("--since").into());
         }
         let fields = fields(args.fields.as_deref(), &dataset)?;
         if fields.named().is_some_and(|f| f.len() > MAX_PANELS) {
-            return Err(usage(format!(
-                "--fields: at most {MAX_PANELS} fields fit one chart"
-            )));
+            return Err(ConfigError::TooManyPanels(MAX_PANELS).into());
         }
         let topic = args
             .aggregates_topic

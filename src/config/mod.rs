@@ -11,10 +11,10 @@ use crate::cli::{
     SourceArgs, TopicArgs,
 };
 use crate::dataset::{Dataset, Description};
-use crate::exit::{staged, Exit, Staged};
+use crate::exit::{Exit, Staged};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
-use crate::time::format_span;
+use crate::time::{format_span, format_utc};
 
 mod backfill;
 pub mod chart;
@@ -84,15 +84,9 @@ fn new_topics(args: &TopicArgs) -> Result<Option<NewTopics>> {
             .filter(|(k, _)| {
                 !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
             })
-            .ok_or_else(|| {
-                usage(format!(
-                    "--topic-config / EDS_TOPIC_CONFIG '{pair}': expected KEY=VALUE with a topic config key such as min.insync.replicas"
-                ))
-            })?;
+            .ok_or_else(|| ConfigError::TopicConfig(pair.clone()))?;
         if config.iter().any(|(k, _)| k == key) {
-            return Err(usage(format!(
-                "--topic-config / EDS_TOPIC_CONFIG: {key} is given twice"
-            )));
+            return Err(ConfigError::TopicConfigTwice(key.to_string()).into());
         }
         config.push((key.to_string(), value.to_string()));
     }
@@ -124,18 +118,92 @@ pub struct PublishConfig {
 /// `--max-key-lateness` for a dataset the catalogue does not know.
 const DEFAULT_KEY_LATENESS: TimeDelta = TimeDelta::hours(1);
 
-/// Why the command line cannot be run: always a usage error (exit 2).
+/// Why the command line cannot be run: always a usage error (exit 2). Each
+/// variant carries the flag and the values it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A value out of its range, or values that contradict each other.
-    #[error("{message}")]
-    Invalid { message: String },
+    /// A span or count that must be positive.
+    #[error("{0} must be more than 0")]
+    NotPositive(&'static str),
+    /// Flags that contradict each other, or one that says nothing.
+    #[error("{0}")]
+    Contradiction(&'static str),
+    /// A span that must be a whole number of the dataset's resolutions.
+    #[error(
+        "{flag} {} must be a positive multiple of {dataset}'s resolution ({})",
+        format_span(*value), format_span(*resolution)
+    )]
+    NotMultiple {
+        flag: &'static str,
+        value: TimeDelta,
+        dataset: String,
+        resolution: TimeDelta,
+    },
+    /// A span shorter than another one it must cover.
+    #[error("{flag} {} must be at least {what} ({})", format_span(*value), format_span(*least))]
+    TooShort {
+        flag: &'static str,
+        value: TimeDelta,
+        what: String,
+        least: TimeDelta,
+    },
+    #[error(
+        "--topic-config / EDS_TOPIC_CONFIG '{0}': expected KEY=VALUE with a topic config key \
+         such as min.insync.replicas"
+    )]
+    TopicConfig(String),
+    #[error("--topic-config / EDS_TOPIC_CONFIG: {0} is given twice")]
+    TopicConfigTwice(String),
+    #[error("--resolution {0:?} is too large")]
+    Resolution(std::time::Duration),
+    /// The dataset's description (the sentence says what is wrong).
+    #[error("{0}")]
+    Dataset(String),
+    #[error("--fields is empty: name fields or use 'all'")]
+    NoFields,
+    #[error("--fields: {0} is a time or key column, not a value")]
+    IndexField(String),
+    #[error("--fields: at most {0} fields fit one chart")]
+    TooManyPanels(usize),
     /// `--api-url` is no URL.
-    #[error("{message}")]
+    #[error("invalid --api-url '{shown}': {source}")]
     BadUrl {
-        message: String,
+        shown: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("invalid --api-url '{0}': use http(s)://host[:port][/path], no query")]
+    UrlForm(String),
+    #[error(
+        "backfill needs named --fields / EDS_FIELDS (the default for {0} is 'all'): older rows \
+         lack newer fields, so 'all' would change along the way"
+    )]
+    BackfillAll(String),
+    /// `--from`/`--to` off the grid, or in the wrong order.
+    #[error(
+        "{}{dataset}'s {} grid",
+        match bound {
+            Some((flag, t)) => format!("{flag} {} is not on ", format_utc(*t)),
+            None => "--from must be before --to, both on ".to_string(),
+        },
+        format_span(*resolution)
+    )]
+    Range {
+        /// The bound off the grid (`None`: they are in the wrong order).
+        bound: Option<(&'static str, DateTime<Utc>)>,
+        dataset: String,
+        resolution: TimeDelta,
+    },
+    #[error(
+        "--from {} is not before --now / EDS_NOW {} (floored to {dataset}'s {} grid): rows \
+         from then on are publish's",
+        format_utc(*from), format_utc(*now), format_span(*resolution)
+    )]
+    FromAfterNow {
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+        dataset: String,
+        resolution: TimeDelta,
     },
 }
 
@@ -152,17 +220,13 @@ fn require_brokers(k: &crate::cli::KafkaArgs) -> Result<()> {
         && k.kafka_config.is_none()
         && !k.property.iter().any(|p| p.contains("bootstrap.servers"))
     {
-        return Err(usage(
+        return Err(ConfigError::Contradiction(
             "no Kafka brokers: give --brokers / KAFKA_BROKERS or bootstrap.servers in \
-             --kafka-config / KAFKA_CONFIG_FILE"
-                .into(),
-        ));
+             --kafka-config / KAFKA_CONFIG_FILE",
+        )
+        .into());
     }
     Ok(())
-}
-
-pub(crate) fn usage(message: String) -> anyhow::Error {
-    staged(ConfigError::Invalid { message })
 }
 
 /// `--max-lag`, or its default: 30 minutes, or two resolutions when longer
@@ -187,10 +251,7 @@ fn span(d: std::time::Duration) -> TimeDelta {
 fn dataset(args: &DatasetArgs) -> Result<Dataset> {
     let resolution = match args.resolution {
         None => None,
-        Some(d) => Some(
-            TimeDelta::from_std(d)
-                .map_err(|_| usage(format!("--resolution {d:?} is too large")))?,
-        ),
+        Some(d) => Some(TimeDelta::from_std(d).map_err(|_| ConfigError::Resolution(d))?),
     };
     let description = Description {
         name: args.name.clone(),
@@ -204,7 +265,10 @@ fn dataset(args: &DatasetArgs) -> Result<Dataset> {
         }),
         resolution,
     };
-    Dataset::describe(&description, &crate::contract::aggregate::MEMBERS).map_err(usage)
+    Ok(
+        Dataset::describe(&description, &crate::contract::aggregate::MEMBERS)
+            .map_err(ConfigError::Dataset)?,
+    )
 }
 
 /// `eds.<dataset>.records` / `eds.<dataset>.aggregates`.
@@ -242,12 +306,10 @@ fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
         }
     }
     if names.is_empty() {
-        return Err(usage("--fields is empty: name fields or use 'all'".into()));
+        return Err(ConfigError::NoFields.into());
     }
     if let Some(index) = names.iter().find(|f| dataset.is_index_column(f)) {
-        return Err(usage(format!(
-            "--fields: {index} is a time or key column, not a value"
-        )));
+        return Err(ConfigError::IndexField(index.clone()).into());
     }
     Ok(Fields::Named(names))
 }
@@ -291,12 +353,13 @@ fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Res
         }
     }
     if topics.records.is_none() && topics.aggregates.is_none() {
-        return Err(usage("both topics are empty: nothing to publish".into()));
+        return Err(ConfigError::Contradiction("both topics are empty: nothing to publish").into());
     }
     if topics.records.is_some() && topics.records == topics.aggregates {
-        return Err(usage(
-            "--records-topic and --aggregates-topic must differ".into(),
-        ));
+        return Err(ConfigError::Contradiction(
+            "--records-topic and --aggregates-topic must differ",
+        )
+        .into());
     }
     Ok(KafkaOutput {
         settings: kafka_settings(kafka)?,
@@ -311,20 +374,15 @@ impl SourceConfig {
         // Its password and query never appear in a message or a log line.
         crate::redact::register_url(&args.api_url);
         let shown = crate::redact::url(&args.api_url);
-        let url = reqwest::Url::parse(&args.api_url).map_err(|e| {
-            let message = format!("invalid --api-url '{shown}': {e}");
-            staged(ConfigError::BadUrl {
-                message,
-                source: e.into(),
-            })
+        let url = reqwest::Url::parse(&args.api_url).map_err(|e| ConfigError::BadUrl {
+            shown: shown.clone(),
+            source: e.into(),
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
-            return Err(usage(format!(
-                "invalid --api-url '{shown}': use http(s)://host[:port][/path], no query"
-            )));
+            return Err(ConfigError::UrlForm(shown).into());
         }
         if args.http_timeout.is_zero() {
-            return Err(usage("--http-timeout must be more than 0".into()));
+            return Err(ConfigError::NotPositive("--http-timeout").into());
         }
         Ok(SourceConfig {
             api: ApiConfig {
@@ -359,12 +417,13 @@ impl AggregateConfig {
         let res = dataset.resolution;
         let window = args.window.map_or_else(|| default_window(res), span);
         if window <= TimeDelta::zero() || window.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(usage(format!(
-                "--window {} must be a positive multiple of {}'s resolution ({})",
-                format_span(window),
-                dataset.name,
-                format_span(res)
-            )));
+            return Err(ConfigError::NotMultiple {
+                flag: "--window",
+                value: window,
+                dataset: dataset.name.clone(),
+                resolution: res,
+            }
+            .into());
         }
         Ok(AggregateConfig {
             fields,
@@ -382,15 +441,17 @@ impl PublishConfig {
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
         let max_lag = max_lag(args.max_lag, source.dataset.resolution);
         if max_lag <= TimeDelta::zero() {
-            return Err(usage("--max-lag must be more than 0".into()));
+            return Err(ConfigError::NotPositive("--max-lag").into());
         }
         let max_catch_up = span(args.max_catch_up);
         if max_catch_up < aggregate.window {
-            return Err(usage(format!(
-                "--max-catch-up / EDS_MAX_CATCH_UP {} must be at least --window ({})",
-                format_span(max_catch_up),
-                format_span(aggregate.window)
-            )));
+            return Err(ConfigError::TooShort {
+                flag: "--max-catch-up / EDS_MAX_CATCH_UP",
+                value: max_catch_up,
+                what: "--window".into(),
+                least: aggregate.window,
+            }
+            .into());
         }
         let max_key_lateness = args.max_key_lateness.map_or_else(
             || {
@@ -400,12 +461,13 @@ impl PublishConfig {
             span,
         );
         if max_key_lateness < source.dataset.resolution {
-            return Err(usage(format!(
-                "--max-key-lateness / EDS_MAX_KEY_LATENESS {} must be at least {}'s resolution ({})",
-                format_span(max_key_lateness),
-                source.dataset.name,
-                format_span(source.dataset.resolution)
-            )));
+            return Err(ConfigError::TooShort {
+                flag: "--max-key-lateness / EDS_MAX_KEY_LATENESS",
+                value: max_key_lateness,
+                what: format!("{}'s resolution", source.dataset.name),
+                least: source.dataset.resolution,
+            }
+            .into());
         }
         let output = Output::from_args(
             args.dry_run,

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{dataset, default_topic, kafka_settings, max_lag, require_brokers, span, usage};
+use super::{dataset, default_topic, kafka_settings, max_lag, require_brokers, span, ConfigError};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::dataset::Dataset;
 use crate::health::Limits;
@@ -37,9 +37,7 @@ impl StatusConfig {
             || max_lag <= TimeDelta::zero()
             || max_gap <= TimeDelta::zero()
         {
-            return Err(usage(
-                "--since, --max-lag and --max-gap must be more than 0".into(),
-            ));
+            return Err(ConfigError::NotPositive("--since, --max-lag and --max-gap").into());
         }
         // An empty name: that topic is not published (as for `publish`), not read.
         let topic = |given: &Option<String>, kind: &str| -> Result<String> {
@@ -55,9 +53,10 @@ impl StatusConfig {
             .iter()
             .all(|t| t.as_deref() == Some(""))
         {
-            return Err(usage(
-                "--records-topic and --aggregates-topic are both empty: nothing to read".into(),
-            ));
+            return Err(ConfigError::Contradiction(
+                "--records-topic and --aggregates-topic are both empty: nothing to read",
+            )
+            .into());
         }
         Ok(StatusConfig {
             settings: kafka_settings(&args.kafka)?,

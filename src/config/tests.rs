@@ -25,7 +25,7 @@ fn config(extra: &[&str]) -> Result<PublishConfig> {
 }
 
 fn exit(extra: &[&str]) -> Exit {
-    crate::exit::exit_of(&config(extra).unwrap_err())
+    crate::failure::exit_of(&config(extra).unwrap_err())
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn kafka_output_topics() {
     assert_eq!(k.topics.records, None);
     assert_eq!(k.create_topics, Some(NewTopics::default()));
     let e = publish(&["--records-topic", "", "--aggregates-topic", ""]).unwrap_err();
-    assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+    assert_eq!(crate::failure::exit_of(&e), Exit::Usage);
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! value, the JSON form written without building a `Value` first and read
 //! back by `consume`; [`MEMBERS`] are the value's fixed members.
 
-use anyhow::{anyhow, Result};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -20,27 +19,98 @@ pub const MEMBERS: [&str; 7] = [
     "fields",
 ];
 use crate::dataset::{key_text, Dataset};
-use crate::time::{format_utc, parse_utc};
+use crate::exit::{Exit, Staged};
+use crate::time::{format_span, format_utc, parse_utc};
+
+/// Why a message value is not an aggregate (of its key, of the dataset).
+/// `status` counts such a message as invalid, `chart` and `consume` skip it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotAggregate {
+    #[error("not JSON ({0})")]
+    NotJson(String),
+    #[error("not a JSON object")]
+    NotObject,
+    /// A member missing, or not of its type (`kind`: "string", "number"...).
+    #[error("no {kind} field {member}")]
+    Missing { member: String, kind: &'static str },
+    #[error("{member} is not {what}")]
+    Wrong { member: String, what: &'static str },
+    #[error("missing holds {0}, not a time")]
+    MissingTime(String),
+    #[error("{0}")]
+    UnknownStat(String),
+    #[error("fields.{field}.{stat} is {value}, not a number")]
+    Stat {
+        field: String,
+        stat: String,
+        value: String,
+    },
+    #[error("an aggregate of {found}, not of {expected}")]
+    OtherDataset { found: String, expected: String },
+    #[error("window_end {} is not the key's time", format_utc(*.0))]
+    EndNotKey(chrono::DateTime<chrono::Utc>),
+    #[error("its key values are not the message key's")]
+    KeyValues,
+    #[error("its message key is not one of ours")]
+    KeyNotOurs,
+    #[error(
+        "window {} .. {} does not fit the dataset's {} grid",
+        format_utc(*start), format_utc(*end), format_span(*resolution)
+    )]
+    OffGrid {
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        resolution: chrono::TimeDelta,
+    },
+    #[error("rows {0} is more than the window holds")]
+    TooManyRows(u64),
+    #[error(
+        "rows {rows}, expected_rows {expected} and {missing} missing do not add up for a \
+         window of {steps}"
+    )]
+    DoNotAddUp {
+        rows: u64,
+        expected: u64,
+        missing: usize,
+        steps: u64,
+    },
+}
+
+impl Staged for NotAggregate {
+    fn exit(&self) -> Exit {
+        Exit::Data
+    }
+}
+
+type Read<T> = std::result::Result<T, NotAggregate>;
+
+fn missing(member: &str, kind: &'static str) -> NotAggregate {
+    NotAggregate::Missing {
+        member: member.to_string(),
+        kind,
+    }
+}
 
 /// `expected_rows` and `missing` of a message value, when it has them.
-fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completeness>> {
+fn completeness(obj: &serde_json::Map<String, Value>) -> Read<Option<Completeness>> {
     let Some(expected) = obj.get("expected_rows") else {
         return Ok(None);
     };
-    let expected_rows = expected
-        .as_u64()
-        .ok_or_else(|| anyhow!("expected_rows is not a count"))?;
+    let expected_rows = expected.as_u64().ok_or_else(|| NotAggregate::Wrong {
+        member: "expected_rows".into(),
+        what: "a count",
+    })?;
     let missing = obj
         .get("missing")
         .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("no array field missing"))?
+        .ok_or_else(|| missing("missing", "array"))?
         .iter()
         .map(|v| {
             v.as_str()
                 .and_then(parse_utc)
-                .ok_or_else(|| anyhow!("missing holds {v}, not a time"))
+                .ok_or_else(|| NotAggregate::MissingTime(v.to_string()))
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Read<Vec<_>>>()?;
     Ok(Some(Completeness {
         expected_rows,
         missing,
@@ -51,25 +121,30 @@ fn completeness(obj: &serde_json::Map<String, Value>) -> Result<Option<Completen
 type FieldsAndStats = (Vec<(String, FieldStats)>, Vec<Stat>);
 
 /// The `fields` member of a message value, and the stats it carries, in order.
-fn fields(obj: &serde_json::Map<String, Value>) -> Result<FieldsAndStats> {
+fn fields(obj: &serde_json::Map<String, Value>) -> Read<FieldsAndStats> {
     let mut stats: Vec<Stat> = Vec::new();
     let mut fields = Vec::new();
     let field_map = obj
         .get("fields")
         .and_then(Value::as_object)
-        .ok_or_else(|| anyhow!("no object field 'fields'"))?;
+        .ok_or_else(|| missing("'fields'", "object"))?;
     for (name, entry) in field_map {
-        let entry = entry
-            .as_object()
-            .ok_or_else(|| anyhow!("fields.{name} is not an object"))?;
+        let entry = entry.as_object().ok_or_else(|| NotAggregate::Wrong {
+            member: format!("fields.{name}"),
+            what: "an object",
+        })?;
         let mut s = FieldStats::default();
         for (stat_name, v) in entry {
-            let stat: Stat = stat_name.parse().map_err(|e: String| anyhow!(e))?;
+            let stat: Stat = stat_name.parse().map_err(NotAggregate::UnknownStat)?;
             if !stats.contains(&stat) {
                 stats.push(stat);
             }
             if !(v.is_null() || v.is_number()) || (stat == Stat::Count && v.as_u64().is_none()) {
-                return Err(anyhow!("fields.{name}.{stat_name} is {v}, not a number"));
+                return Err(NotAggregate::Stat {
+                    field: name.clone(),
+                    stat: stat_name.clone(),
+                    value: v.to_string(),
+                });
             }
             let x = v.as_f64();
             match stat {
@@ -94,7 +169,7 @@ pub struct AggregateJson<'a> {
 struct StatsJson<'a>(&'a FieldStats, &'a [Stat]);
 
 impl Serialize for StatsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.1.len()))?;
         for &stat in self.1 {
             match stat {
@@ -109,7 +184,7 @@ impl Serialize for StatsJson<'_> {
 struct FieldsJson<'a>(&'a [(String, FieldStats)], &'a [Stat]);
 
 impl Serialize for FieldsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (name, stats) in self.0 {
             map.serialize_entry(name, &StatsJson(stats, self.1))?;
@@ -119,7 +194,7 @@ impl Serialize for FieldsJson<'_> {
 }
 
 impl Serialize for AggregateJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let a = self.agg;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("dataset", &a.dataset)?;
@@ -165,27 +240,33 @@ impl Aggregate {
 
     /// Reads a message value of `dataset` back; also returns the stats it
     /// carries, in order.
-    pub fn from_json(value: &Value, dataset: &Dataset) -> Result<(Aggregate, Vec<Stat>)> {
-        let obj = value
-            .as_object()
-            .ok_or_else(|| anyhow!("not a JSON object"))?;
+    pub fn from_json(value: &Value, dataset: &Dataset) -> Read<(Aggregate, Vec<Stat>)> {
+        let obj = value.as_object().ok_or(NotAggregate::NotObject)?;
         let text = |k: &str| {
             obj.get(k)
                 .and_then(Value::as_str)
-                .ok_or_else(|| anyhow!("no string field {k}"))
+                .ok_or_else(|| missing(k, "string"))
         };
-        let time = |k: &str| parse_utc(text(k)?).ok_or_else(|| anyhow!("{k} is not a time"));
+        let time = |k: &str| {
+            parse_utc(text(k)?).ok_or_else(|| NotAggregate::Wrong {
+                member: k.to_string(),
+                what: "a time",
+            })
+        };
         let key = dataset
             .key_columns
             .iter()
             .map(|col| match obj.get(col) {
                 Some(v) if key_text(v).is_some() => Ok((col.clone(), v.clone())),
-                _ => Err(anyhow!("no key field {col} (a string or a number)")),
+                _ => Err(missing(col, "key (a string or a number)")),
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Read<Vec<_>>>()?;
         let name = text("dataset")?;
         if name != dataset.name {
-            return Err(anyhow!("an aggregate of {name}, not of {}", dataset.name));
+            return Err(NotAggregate::OtherDataset {
+                found: name.to_string(),
+                expected: dataset.name.clone(),
+            });
         }
         let dataset = name.to_string();
         let (fields, stats) = fields(obj)?;
@@ -197,7 +278,7 @@ impl Aggregate {
             rows: obj
                 .get("rows")
                 .and_then(Value::as_u64)
-                .ok_or_else(|| anyhow!("no number field rows"))?,
+                .ok_or_else(|| missing("rows", "number"))?,
             completeness: completeness(obj)?,
             fields,
         };
@@ -211,18 +292,15 @@ impl Aggregate {
 /// the key's, and its completeness adds up (`rows` = `expected_rows` minus
 /// the missing row times, each inside the window and on the grid). What
 /// `status`, `chart` and `consume` count as an aggregate.
-pub fn read_checked(payload: &[u8], key: &MessageKey, dataset: &Dataset) -> Result<Aggregate> {
-    let value: Value = serde_json::from_slice(payload).map_err(|e| anyhow!("not JSON ({e})"))?;
+pub fn read_checked(payload: &[u8], key: &MessageKey, dataset: &Dataset) -> Read<Aggregate> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| NotAggregate::NotJson(e.to_string()))?;
     Ok(checked(&value, key, dataset)?.0)
 }
 
 /// [`read_checked`] for a value already parsed; also returns the stats it
 /// carries, in order.
-pub fn checked(
-    value: &Value,
-    key: &MessageKey,
-    dataset: &Dataset,
-) -> Result<(Aggregate, Vec<Stat>)> {
+pub fn checked(value: &Value, key: &MessageKey, dataset: &Dataset) -> Read<(Aggregate, Vec<Stat>)> {
     let (agg, stats) = Aggregate::from_json(value, dataset)?;
     agg.check(key, dataset)?;
     Ok((agg, stats))
@@ -230,17 +308,14 @@ pub fn checked(
 
 impl Aggregate {
     /// See [`read_checked`].
-    fn check(&self, key: &MessageKey, dataset: &Dataset) -> Result<()> {
+    fn check(&self, key: &MessageKey, dataset: &Dataset) -> Read<()> {
         let res = dataset.resolution;
         let (start, end) = (self.window_start, self.window_end);
         if end != key.time {
-            return Err(anyhow!(
-                "window_end {} is not the key's time",
-                format_utc(end)
-            ));
+            return Err(NotAggregate::EndNotKey(end));
         }
         if self.message_key().key != key.key {
-            return Err(anyhow!("its key values are not the message key's"));
+            return Err(NotAggregate::KeyValues);
         }
         let span = end - start;
         let on_grid = |t: chrono::DateTime<chrono::Utc>| crate::time::floor(t, res) == t;
@@ -248,17 +323,16 @@ impl Aggregate {
             .checked_div(res.num_milliseconds())
             .filter(|_| span > chrono::TimeDelta::zero() && on_grid(end) && on_grid(start));
         let Some(steps) = steps.and_then(|n| u64::try_from(n).ok()) else {
-            return Err(anyhow!(
-                "window {} .. {} does not fit the dataset's {} grid",
-                format_utc(start),
-                format_utc(end),
-                crate::time::format_span(res)
-            ));
+            return Err(NotAggregate::OffGrid {
+                start,
+                end,
+                resolution: res,
+            });
         };
         let Some(c) = &self.completeness else {
             return match self.rows <= steps {
                 true => Ok(()),
-                false => Err(anyhow!("rows {} is more than the window holds", self.rows)),
+                false => Err(NotAggregate::TooManyRows(self.rows)),
             };
         };
         let inside = |t: &chrono::DateTime<chrono::Utc>| *t >= start && *t < end && on_grid(*t);
@@ -268,12 +342,12 @@ impl Aggregate {
             || !c.missing.iter().all(inside)
             || self.rows + c.missing.len() as u64 != steps
         {
-            return Err(anyhow!(
-                "rows {}, expected_rows {} and {} missing do not add up for a window of {steps}",
-                self.rows,
-                c.expected_rows,
-                c.missing.len()
-            ));
+            return Err(NotAggregate::DoNotAddUp {
+                rows: self.rows,
+                expected: c.expected_rows,
+                missing: c.missing.len(),
+                steps,
+            });
         }
         Ok(())
     }

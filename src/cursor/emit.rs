@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use super::Published;
 use crate::aggregate::aggregate_rows;
 use crate::dataset::{Dataset, Row};
-use crate::exit::{or_code, Exit};
 use crate::quality::{NonNumeric, Report};
 use crate::sink::Sink;
 use crate::window::{Slider, Window};
@@ -115,10 +114,7 @@ impl Emitter<'_> {
         let mut slider = Slider::new(self.dataset, window);
         let mut done = |new: &[Row], w: Window<'_>| self.group(new, w);
         for row in rows {
-            let row = row.map_err(|e| or_code(e, Exit::Data))?;
-            slider
-                .push(row, &mut done)
-                .map_err(|e| or_code(e, Exit::Data))?;
+            slider.push(row?, &mut done)?;
         }
         slider.finish(&mut done)?;
         Ok(self.report(&slider))

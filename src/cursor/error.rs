@@ -23,9 +23,23 @@ pub enum CursorError {
         #[source]
         source: KeyError,
     },
-    /// A cursor later than `--now` plus one resolution (exit 3).
-    #[error("{message}")]
-    Future { message: String },
+    /// A cursor later than `--now` plus one resolution (exit 3): every run
+    /// would publish nothing.
+    #[error(
+        "the cursor is in the future: {topic} partition {partition} offset {offset} has key \
+         '{}', later than --now {} plus one resolution; every run would publish nothing. Check \
+         the system clock (or --now); if the message is wrong, publish into new topics or delete \
+         the topic's messages from that offset on",
+        crate::text::visible_cut(key, 200),
+        crate::time::format_utc(*now)
+    )]
+    Future {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        key: String,
+        now: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl Staged for CursorError {

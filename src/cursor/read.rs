@@ -20,7 +20,6 @@ use super::tail::Tail;
 use super::CursorError;
 use crate::contract::{is_ours, parse_key, MessageKey, DATASET_HEADER};
 use crate::dataset::Dataset;
-use crate::exit::staged;
 use crate::kafka::read::{self as kread, Reader, Span};
 use crate::kafka::{Context, KafkaSettings};
 
@@ -183,7 +182,7 @@ impl Passes<'_> {
         parse_key(m.key().unwrap_or_default(), columns.len())
             .map(Some)
             .map_err(|source| {
-                staged(CursorError::Key {
+                anyhow::Error::new(CursorError::Key {
                     topic: m.topic().to_string(),
                     partition: m.partition(),
                     offset: m.offset(),

@@ -14,8 +14,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::CursorError;
 use crate::contract::MessageKey;
-use crate::exit::staged;
-use crate::time::format_utc;
 
 /// How far back from a topic's newest message its tail is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,21 +93,20 @@ impl TopicCursor {
         now: DateTime<Utc>,
         resolution: TimeDelta,
     ) -> anyhow::Result<()> {
-        match self.last.iter().find(|(_, s)| is_future(s.time, now, resolution)) {
+        match self
+            .last
+            .iter()
+            .find(|(_, s)| is_future(s.time, now, resolution))
+        {
             None => Ok(()),
-            Some((key, seen)) => Err(staged(CursorError::Future {
-                message: format!(
-                    "the cursor is in the future: {} partition {} offset {} has key '{}', later than \
-                     --now {} plus one resolution; every run would publish nothing. Check the \
-                     system clock (or --now); if the message is wrong, publish into new topics \
-                     or delete the topic's messages from that offset on",
-                    self.topic,
-                    self.partition,
-                    seen.offset,
-                    MessageKey::new(seen.time, key),
-                    format_utc(now)
-                ),
-            })),
+            Some((key, seen)) => Err(CursorError::Future {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset: seen.offset,
+                key: MessageKey::new(seen.time, key).to_string(),
+                now,
+            }
+            .into()),
         }
     }
 }

@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(refusal.0, Code::Authentication, "the first refusal is kept");
         assert!(!refusal.1.contains("Hunter2Secret"), "{}", refusal.1);
         let e = s.refused("fetch metadata", refusal);
-        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Kafka);
         let text = e.to_string();
         assert!(text.contains("refused the credentials") && text.contains("sasl.password"));
         assert!(

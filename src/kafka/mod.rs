@@ -21,8 +21,7 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::ClientConfig;
 
-use crate::exit::staged;
-use crate::redact::{self, is_secret, Secret};
+use crate::redact::{is_secret, Secret};
 
 mod context;
 mod error;
@@ -34,7 +33,7 @@ mod wait;
 pub use context::Context;
 pub use error::BrokerError;
 use properties::translate;
-pub use properties::{java_properties, parse_properties};
+pub use properties::{java_properties, parse_properties, PropertiesError};
 pub use wait::{
     is_denied, is_denied_code, is_leaderless, is_missing, is_transient, replica_shortage, Served,
     ACL_HINT, CREATE_HINT,
@@ -99,21 +98,16 @@ impl KafkaSettings {
             let (k, v) = item
                 .split_once('=')
                 .filter(|(k, _)| !k.trim().is_empty())
-                .ok_or_else(|| {
-                    let message = format!("-X takes key=value, got '{}'", redact::pair(item));
-                    config_error(message)
-                })?;
+                .ok_or_else(|| BrokerError::NotAPair(item.clone()))?;
             for (k, v) in translate(k.trim(), v.trim()) {
                 user.insert(k, v);
             }
         }
         if !user.contains_key("bootstrap.servers") {
-            return Err(config_error(
-                "no Kafka brokers: give --brokers / KAFKA_BROKERS, bootstrap.servers in --kafka-config / KAFKA_CONFIG_FILE, or use --dry-run".into(),
-            ));
+            return Err(BrokerError::NoBrokers.into());
         }
         if timeout.is_zero() {
-            return Err(config_error("--kafka-timeout must be more than 0".into()));
+            return Err(BrokerError::ZeroTimeout.into());
         }
         // Files librdkafka will read: a FIFO or a device there would hang it.
         for (k, v) in &user {
@@ -266,37 +260,19 @@ impl KafkaSettings {
     }
 
     /// The error for a client librdkafka refused to create (a bad property).
-    pub fn creation_error(&self, err: KafkaError) -> anyhow::Error {
-        let message = format!(
-            "invalid Kafka configuration: {}",
-            redact::text(&err.to_string())
-        );
-        staged(BrokerError::Config {
-            message,
-            source: Some(err.into()),
-        })
+    pub fn creation_error(&self, source: KafkaError) -> anyhow::Error {
+        BrokerError::Invalid { source }.into()
     }
 }
 
 /// The properties of a `--kafka-config` file.
 fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = crate::files::read_config(path, "--kafka-config")?;
-    let props = parse_properties(&text).map_err(|e| {
-        let message = format!("--kafka-config {}: {e}", path.display());
-        staged(BrokerError::Config {
-            message,
-            source: Some(e.into()),
-        })
+    let props = parse_properties(&text).map_err(|source| BrokerError::File {
+        path: path.to_path_buf(),
+        source,
     })?;
     Ok(props.into_iter().collect())
-}
-
-/// A usage error in the Kafka settings.
-fn config_error(message: String) -> anyhow::Error {
-    staged(BrokerError::Config {
-        message,
-        source: None,
-    })
 }
 
 #[cfg(test)]
@@ -331,7 +307,7 @@ mod tests {
         assert_eq!(config.get("compression.type"), Some("lz4"));
         assert!(!s.describe().contains("hunter2"));
         assert_eq!(
-            redact::text("bad password hunter2"),
+            crate::redact::text("bad password hunter2"),
             "bad password [redacted]"
         );
     }
@@ -381,9 +357,9 @@ mod tests {
     fn missing_brokers_and_bad_x_are_usage_errors() {
         let t = Duration::from_secs(1);
         let e = KafkaSettings::new(None, None, &[], t).unwrap_err();
-        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Usage);
         let e = KafkaSettings::new(Some("a:1"), None, &["sasl.password".into()], t).unwrap_err();
-        assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Usage);
         assert!(!format!("{e}").is_empty());
         assert!(
             is_secret("ssl.key.password")

@@ -1,7 +1,17 @@
 //! Reading a `client.properties` file (`--kafka-config`) into librdkafka
 //! key/value pairs: Java properties syntax, Java client keys translated.
 
-use anyhow::{anyhow, bail, Result};
+/// Why a `client.properties` text cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertiesError {
+    #[error("key {0:?} has a control character")]
+    ControlCharacter(String),
+    /// A malformed escape, on line `line`.
+    #[error("line {line}: {why}")]
+    Escape { line: usize, why: String },
+}
+
+type Parsed<T> = std::result::Result<T, PropertiesError>;
 
 /// Java client keys that mean nothing to librdkafka; skipped with a warning.
 const JAVA_ONLY: &[&str] = &[
@@ -20,12 +30,12 @@ const JAVA_ONLY: &[&str] = &[
 /// [`java_properties`] reads, each value trimmed as Kafka's Java clients
 /// trim theirs, then [`translate`]d. A key with a control character (an
 /// escaped line break) is refused: no Kafka property has one.
-pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
+pub fn parse_properties(text: &str) -> Parsed<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (key, value) in java_properties(text)? {
         let key = key.trim_matches(is_space);
         if key.chars().any(char::is_control) {
-            bail!("key {key:?} has a control character");
+            return Err(PropertiesError::ControlCharacter(key.to_string()));
         }
         out.extend(translate(key, value.trim_matches(is_space)));
     }
@@ -40,13 +50,13 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
 /// the value; `\uXXXX`, `\t`, `\n`, `\r`, `\f` are escapes and any other
 /// escaped character is itself. One extension: every Unicode space is
 /// whitespace (Java has only space, tab and form feed).
-pub fn java_properties(text: &str) -> Result<Vec<(String, String)>> {
+pub fn java_properties(text: &str) -> Parsed<Vec<(String, String)>> {
     logical_lines(text)
         .into_iter()
         .map(|(n, line)| {
             let (key, value) = split_entry(&line);
             let pair = unescape(key).and_then(|k| Ok((k, unescape(value)?)));
-            pair.map_err(|e| anyhow!("line {n}: {e}"))
+            pair.map_err(|why| PropertiesError::Escape { line: n, why })
         })
         .collect()
 }

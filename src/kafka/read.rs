@@ -271,20 +271,12 @@ impl<'c> Reader<'c> {
             }
             // No Read ACL comes here, after the offsets (Describe) were read:
             // the read fails, never taking the topic for an empty one.
-            Some(Err(e)) if super::is_denied(&e) => {
-                let message = format!(
-                    "cannot read {} from {}: {e}: this principal is not authorized to read \
-                     them (no Read ACL on the topics), so where they end is unknown and nothing \
-                     is done; {}",
-                    self.what,
-                    self.settings.brokers(),
-                    super::ACL_HINT
-                );
-                Err(crate::exit::staged(super::BrokerError::Denied {
-                    message: crate::redact::text(&message),
-                    source: e,
-                }))
+            Some(Err(e)) if super::is_denied(&e) => Err(super::BrokerError::ReadDenied {
+                what: self.what.clone(),
+                brokers: self.settings.brokers().to_string(),
+                source: e,
             }
+            .into()),
             Some(Err(e)) => {
                 let what = format!("read {}", self.what);
                 Err(self.settings.unreachable(&what, &e, consumer.context()))
@@ -303,7 +295,7 @@ impl<'c> Reader<'c> {
         while !self.done() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(crate::exit::staged(self.timeout(hint)));
+                return Err(self.timeout(hint).into());
             }
             if let Some((i, m)) = self.poll(left.min(Duration::from_millis(100)))? {
                 each(i, &m)?;
@@ -400,7 +392,7 @@ pub fn header<'m>(m: &'m BorrowedMessage<'_>, name: &str) -> Option<&'m [u8]> {
 }
 
 fn assign_error(what: &str, span: &Span, source: KafkaError) -> anyhow::Error {
-    crate::exit::staged(ReadError::Assign {
+    anyhow::Error::new(ReadError::Assign {
         what: what.to_string(),
         topic: span.topic.clone(),
         partition: span.partition,

@@ -12,10 +12,60 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::exit::{fail, fail_with, Exit};
+use crate::exit::{Exit, Staged};
 use crate::kafka::{
     is_denied_code, is_leaderless, is_missing, replica_shortage, KafkaSettings, Served, CREATE_HINT,
 };
+
+/// What is wrong with a topic, its facts as fields.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    /// A name Kafka refuses (exit 2).
+    #[error(
+        "{flag} '{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
+        crate::text::visible_cut(name, 60)
+    )]
+    BadName { flag: String, name: String },
+    /// This principal may not describe it (exit 4): whether it exists is
+    /// unknown, so nothing is created or published.
+    #[error(
+        "{}",
+        crate::redact::text(&format!(
+            "topic {topic} on {brokers}: {code}: this principal may not see it (no Describe ACL \
+             on it; Read or Write imply Describe), so whether it exists and what it holds is \
+             unknown; nothing is created or published; {}",
+            crate::kafka::ACL_HINT
+        ))
+    )]
+    NoDescribe {
+        topic: String,
+        brokers: String,
+        code: RDKafkaErrorCode,
+    },
+    /// It does not exist (exit 4); `hint` says what to do.
+    #[error("{}", crate::redact::text(&format!("topic {topic} does not exist on {brokers}; {hint}")))]
+    Missing {
+        topic: String,
+        brokers: String,
+        hint: String,
+    },
+    /// The partition this program uses does not exist (exit 4).
+    #[error("topic {topic} has {partitions} partition(s); --partition {partition} does not exist")]
+    NoPartition {
+        topic: String,
+        partitions: usize,
+        partition: i32,
+    },
+}
+
+impl Staged for TopicError {
+    fn exit(&self) -> Exit {
+        match self {
+            TopicError::BadName { .. } => Exit::Usage,
+            _ => Exit::Kafka,
+        }
+    }
+}
 
 /// Checks a topic name as Kafka does: 1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`.
 pub fn check_name(flag: &str, name: &str) -> Result<()> {
@@ -25,14 +75,11 @@ pub fn check_name(flag: &str, name: &str) -> Result<()> {
     if legal && (1..=249).contains(&name.len()) && name != "." && name != ".." {
         return Ok(());
     }
-    let shown: String = name.chars().take(60).collect();
-    Err(fail(
-        Exit::Usage,
-        format!(
-            "{flag} '{shown}{}': a Kafka topic name has 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-'",
-            if name.chars().count() > 60 { "..." } else { "" }
-        ),
-    ))
+    Err(TopicError::BadName {
+        flag: flag.to_string(),
+        name: name.to_string(),
+    }
+    .into())
 }
 
 /// The number of partitions of `topic`, `None` when it does not exist. The
@@ -56,55 +103,39 @@ pub fn partitions(
     };
     if let Some(code) = found.error().map(RDKafkaErrorCode::from) {
         if is_denied_code(code) {
-            return Err(fail(
-                Exit::Kafka,
-                format!(
-                    "topic {topic} on {}: {code}: this principal may not see it (no Describe ACL \
-                     on it; Read or Write imply Describe), so whether it exists and what it holds \
-                     is unknown; nothing is created or published; {}",
-                    settings.brokers(),
-                    crate::kafka::ACL_HINT
-                ),
-            ));
+            return Err(TopicError::NoDescribe {
+                topic: topic.to_string(),
+                brokers: settings.brokers().to_string(),
+                code,
+            }
+            .into());
         }
         return Ok(None);
     }
     Ok(Some(found.partitions().len()).filter(|n| *n > 0))
 }
 
-/// The cause kept in a missing topic's error, so that a caller can tell it
-/// from other failures (a topic just created, not yet known to every broker).
-#[derive(Debug)]
-pub struct MissingTopic(pub String);
-
-impl std::fmt::Display for MissingTopic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unknown topic {}", self.0)
-    }
-}
-
-impl std::error::Error for MissingTopic {}
-
 /// Whether `err` says that a topic does not exist (our check, or the
 /// brokers' answer to a request).
 pub fn is_missing_topic(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.is::<MissingTopic>()
-            || e.downcast_ref::<rdkafka::error::KafkaError>()
-                .is_some_and(crate::kafka::is_missing)
+        matches!(
+            e.downcast_ref::<TopicError>(),
+            Some(TopicError::Missing { .. })
+        ) || e
+            .downcast_ref::<rdkafka::error::KafkaError>()
+            .is_some_and(crate::kafka::is_missing)
     })
 }
 
 /// The error for a topic that does not exist (exit 4); `hint` says what to do.
 pub fn missing_topic(settings: &KafkaSettings, topic: &str, hint: &str) -> anyhow::Error {
-    fail_with(
-        Exit::Kafka,
-        format!(
-            "topic {topic} does not exist on {}; {hint}",
-            settings.brokers()
-        ),
-        MissingTopic(topic.to_string()),
-    )
+    TopicError::Missing {
+        topic: topic.to_string(),
+        brokers: settings.brokers().to_string(),
+        hint: hint.to_string(),
+    }
+    .into()
 }
 
 /// Checks that `topic` has `count` partitions including `partition` (any
@@ -122,10 +153,12 @@ pub fn check_partitions(
     };
     if let Some(p) = partition {
         if p < 0 || p as usize >= n {
-            return Err(fail(
-                Exit::Kafka,
-                format!("topic {topic} has {n} partition(s); --partition {p} does not exist"),
-            ));
+            return Err(TopicError::NoPartition {
+                topic: topic.to_string(),
+                partitions: n,
+                partition: p,
+            }
+            .into());
         }
         if n > 1 {
             log::warn!(
@@ -218,7 +251,7 @@ mod tests {
         }
         for bad in ["", ".", "..", "a b", "a/b", "ø", &"x".repeat(250)] {
             let e = check_name("--topic", bad).unwrap_err();
-            assert_eq!(crate::exit::exit_of(&e), Exit::Usage);
+            assert_eq!(crate::failure::exit_of(&e), Exit::Usage);
             assert!(e.to_string().starts_with("--topic"), "{e}");
         }
     }

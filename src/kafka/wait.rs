@@ -13,8 +13,6 @@ use rdkafka::producer::{BaseProducer, Producer};
 
 use super::BrokerError;
 use super::{Context, KafkaSettings};
-use crate::exit::staged;
-use crate::redact;
 
 impl KafkaSettings {
     /// The error for brokers that did not answer in time.
@@ -23,7 +21,8 @@ impl KafkaSettings {
     }
 
     /// [`KafkaSettings::unreachable`] with `why` (e.g. a [`replica_shortage`])
-    /// after the brokers' own reason.
+    /// after the brokers' own reason. Not a timeout when the brokers answered
+    /// that this principal may not, or that the topic does not exist.
     pub fn unreachable_because(
         &self,
         what: &str,
@@ -31,42 +30,32 @@ impl KafkaSettings {
         context: &Context,
         why: &str,
     ) -> anyhow::Error {
+        let (what, brokers, source) = (what.to_string(), self.brokers().to_string(), err.clone());
         if is_denied(err) {
-            // Not a timeout either: the brokers answered that this principal may not.
-            let message = format!(
-                "cannot {what} on Kafka brokers {}: {err}: this principal is not authorized; {ACL_HINT}",
-                self.brokers()
-            );
-            return staged(BrokerError::Denied {
-                message: redact::text(&message),
-                source: err.clone(),
-            });
+            return BrokerError::Denied {
+                what,
+                brokers,
+                source,
+            }
+            .into();
         }
         if is_missing(err) {
-            // Not a timeout: the brokers answered that it does not exist.
-            let message = format!(
-                "cannot {what} on Kafka brokers {}: {err}: the topic or the partition does not exist; {}",
-                self.brokers(),
-                CREATE_HINT
-            );
-            return staged(BrokerError::Missing {
-                message: redact::text(&message),
-                source: err.clone(),
-            });
+            return BrokerError::Missing {
+                what,
+                brokers,
+                source,
+            }
+            .into();
         }
-        let detail = context
-            .last_error()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default();
-        let message = redact::text(&format!(
-            "cannot {what} on Kafka brokers {} within {}s: {err}{detail}{why}",
-            self.brokers(),
-            self.timeout.as_secs_f64()
-        ));
-        staged(BrokerError::Unreachable {
-            message,
-            source: err.clone(),
-        })
+        BrokerError::Unreachable {
+            what,
+            brokers,
+            timeout: self.timeout,
+            detail: context.last_error(),
+            why: why.to_string(),
+            source,
+        }
+        .into()
     }
 
     /// Runs `request` (a blocking librdkafka request, given how long it may
@@ -102,26 +91,13 @@ impl KafkaSettings {
     /// The error for brokers that refused the client's credentials or its TLS
     /// handshake: what to check, librdkafka's reason (redacted), exit 4.
     pub fn refused(&self, what: &str, (code, reason): (RDKafkaErrorCode, String)) -> anyhow::Error {
-        let hint = match code {
-            RDKafkaErrorCode::SSL => {
-                "the TLS handshake failed: check ssl.ca.location (the CA that signed the \
-                 brokers' certificates) and, when the brokers require client certificates, \
-                 ssl.certificate.location and ssl.key.location"
-            }
-            _ => {
-                "the brokers refused the credentials (SASL authentication failed): check \
-                 sasl.mechanism, sasl.username and sasl.password (or sasl.jaas.config) in \
-                 --kafka-config or -X"
-            }
-        };
-        let message = format!(
-            "cannot {what} on Kafka brokers {}: {hint} ({code}: {reason})",
-            self.brokers()
-        );
-        staged(BrokerError::Refused {
-            message: redact::text(&message),
+        BrokerError::Refused {
+            what: what.to_string(),
+            brokers: self.brokers().to_string(),
             code,
-        })
+            reason,
+        }
+        .into()
     }
 }
 
@@ -318,7 +294,7 @@ mod tests {
         let typed = e.chain().find_map(|c| c.downcast_ref::<BrokerError>());
         assert!(matches!(typed, Some(BrokerError::Missing { .. })), "{e}");
         let text = e.to_string();
-        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Kafka);
         assert!(
             text.contains("does not exist") && text.contains("--create-topics"),
             "{text}"
@@ -339,7 +315,7 @@ mod tests {
         let err = KafkaError::MessageConsumption(Code::TopicAuthorizationFailed);
         let e = s.unreachable("read t", &err, &Context::default());
         let text = e.to_string();
-        assert_eq!(crate::exit::exit_of(&e), Exit::Kafka);
+        assert_eq!(crate::failure::exit_of(&e), Exit::Kafka);
         assert!(
             text.contains("not authorized") && text.contains("Read"),
             "{text}"

@@ -13,11 +13,11 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
+use super::error::SinkError;
 use super::{Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
 use crate::contract::DATASET_HEADER;
 use crate::dataset::{Dataset, Row};
-use crate::exit::{fail, fail_with, Exit};
 use crate::kafka::topics;
 use crate::kafka::{replica_shortage, Context, KafkaSettings};
 use crate::logging::{count, elapsed};
@@ -167,18 +167,27 @@ impl KafkaSink {
                     record = back;
                     self.producer.poll(Duration::from_millis(5));
                 }
-                Err((err, _))
-                    if err.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) =>
+                Err((source, _))
+                    if source.rdkafka_error_code()
+                        == Some(RDKafkaErrorCode::MessageSizeTooLarge) =>
                 {
-                    return Err(too_large(topic, key, payload.len(), aggregate, &err));
+                    return Err(SinkError::TooLarge {
+                        topic: topic.to_string(),
+                        key: key.to_string(),
+                        bytes: payload.len(),
+                        aggregate,
+                        source,
+                    }
+                    .into());
                 }
-                Err((err, _)) => {
-                    let message = format!(
-                        "producing to {topic} on {}: {err}{}",
-                        self.settings.brokers(),
-                        self.why(topic, err.rdkafka_error_code())
-                    );
-                    return Err(fail_with(Exit::Kafka, crate::redact::text(&message), err));
+                Err((source, _)) => {
+                    return Err(SinkError::Produce {
+                        topic: topic.to_string(),
+                        brokers: self.settings.brokers().to_string(),
+                        why: self.why(topic, source.rdkafka_error_code()),
+                        source,
+                    }
+                    .into());
                 }
             }
         }
@@ -211,35 +220,6 @@ impl KafkaSink {
     }
 }
 
-/// A message larger than Kafka takes: the same every run (the same rows
-/// make the same message), so a data error (exit 3), not a retry (exit 4).
-/// An aggregate grows with its window's `missing` list; a record only with
-/// the API's row (the key, which may be long too, is shown cut).
-fn too_large(
-    topic: &str,
-    key: &str,
-    bytes: usize,
-    aggregate: bool,
-    err: &KafkaError,
-) -> anyhow::Error {
-    let shown: String = key.chars().take(120).collect();
-    let cut = if shown.len() < key.len() { "..." } else { "" };
-    let why = if aggregate {
-        "An aggregate lists every row missing from its window (\"missing\"), so a long \
-         --window / EDS_WINDOW over a dataset with few rows makes it large: shorten --window, \
-         or raise"
-    } else {
-        "The API's row (or its key values) is this large: raise"
-    };
-    let message = format!(
-        "producing to {topic}: the message with key '{}{cut}' is {bytes} bytes, more than Kafka \
-         takes ({err}): the producer's message.max.bytes (1000000 by default) or the topic's \
-         max.message.bytes. {why} -X message.max.bytes and the topic's max.message.bytes together",
-        shown.escape_debug()
-    );
-    fail(Exit::Data, crate::redact::text(&message))
-}
-
 fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Result<()> {
     let mut config = ClientConfig::new();
     for (k, v) in settings.producer_config().config_map() {
@@ -256,12 +236,12 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
         .operation_timeout(Some(settings.remaining()))
         .request_timeout(Some(settings.remaining()));
     let results =
-        futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|e| {
-            let message = crate::redact::text(&format!(
-                "creating topic {topic} on {}: {e}",
-                settings.brokers()
-            ));
-            fail_with(Exit::Kafka, message, e)
+        futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|source| {
+            SinkError::Create {
+                topic: topic.to_string(),
+                brokers: settings.brokers().to_string(),
+                source,
+            }
         })?;
     for result in results {
         match result {
@@ -271,42 +251,17 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
                     .map_or("of the broker's default".to_string(), |n| n.to_string())
             ),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => return Err(creation_refused(settings, &name, code)),
+            Err((name, code)) => {
+                return Err(SinkError::CreateRefused {
+                    topic: name,
+                    brokers: settings.brokers().to_string(),
+                    code,
+                }
+                .into())
+            }
         }
     }
     Ok(())
-}
-
-/// The broker's refusal to create `topic`, with what to do about it.
-fn creation_refused(
-    settings: &KafkaSettings,
-    topic: &str,
-    code: RDKafkaErrorCode,
-) -> anyhow::Error {
-    let (exit, hint) = match code {
-        RDKafkaErrorCode::InvalidReplicationFactor => (
-            Exit::Usage,
-            "the cluster has fewer brokers than --replication-factor / EDS_REPLICATION_FACTOR",
-        ),
-        RDKafkaErrorCode::InvalidConfig | RDKafkaErrorCode::PolicyViolation => (
-            Exit::Usage,
-            "check --topic-config / EDS_TOPIC_CONFIG against the broker's topic configs",
-        ),
-        RDKafkaErrorCode::TopicAuthorizationFailed
-        | RDKafkaErrorCode::ClusterAuthorizationFailed => (
-            Exit::Kafka,
-            "this principal may not create topics (no Create ACL): have an admin create it \
-             with 1 partition, or grant Create on the topic",
-        ),
-        _ => (Exit::Kafka, "see the broker's log"),
-    };
-    fail(
-        exit,
-        format!(
-            "creating topic {topic} on {}: {code}; {hint}",
-            settings.brokers()
-        ),
-    )
 }
 
 impl Sink for KafkaSink {
@@ -351,64 +306,14 @@ impl Sink for KafkaSink {
     }
 
     /// Polls in small steps (not `flush`, which sleeps in 100 ms steps) until
-    /// every message is acknowledged, failed, or the timeout passes.
+    /// every message is acknowledged, failed, or the run's deadline passes.
     fn finish(&mut self) -> Result<Written> {
         let deadline = self.settings.deadline();
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(1));
         }
+        self.check_delivered()?;
         let total = self.written.records + self.written.aggregates;
-        let (failed, first) = self.producer.context().failures();
-        if failed > 0 {
-            let failure = self.producer.context().failure_code();
-            let why = match &failure {
-                Some((topic, code)) => self.why(topic, *code),
-                None => String::new(),
-            };
-            // The broker refused a message over the topic's max.message.bytes:
-            // the next run would send the same one.
-            let too_large = failure
-                .is_some_and(|(_, code)| code == Some(RDKafkaErrorCode::MessageSizeTooLarge));
-            if too_large {
-                return Err(fail(
-                    Exit::Data,
-                    crate::redact::text(&format!(
-                        "{failed} of {total} messages were refused by {} as larger than the \
-                         topic takes: {}; raise the topic's max.message.bytes, or shorten \
-                         --window / EDS_WINDOW (an aggregate lists every row missing from its window)",
-                        self.settings.brokers(),
-                        first.unwrap_or_default(),
-                    )),
-                ));
-            }
-            return Err(fail(
-                Exit::Kafka,
-                crate::redact::text(&format!(
-                    "{failed} of {total} messages were not delivered to {}: {}{why}{}",
-                    self.settings.brokers(),
-                    first.unwrap_or_default(),
-                    self.replica_shortage()
-                )),
-            ));
-        }
-        let left = self.producer.in_flight_count();
-        if left > 0 {
-            let detail = self
-                .producer
-                .context()
-                .last_error()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default();
-            return Err(fail(
-                Exit::Kafka,
-                format!(
-                    "{left} of {total} messages not acknowledged by {} within {}s{detail}{}",
-                    self.settings.brokers(),
-                    self.settings.timeout.as_secs_f64(),
-                    self.replica_shortage()
-                ),
-            ));
-        }
         if total > 0 {
             log::info!(
                 "published {} and {} to {} in {}",
@@ -423,6 +328,58 @@ impl Sink for KafkaSink {
 }
 
 impl KafkaSink {
+    /// Every message sent was acknowledged: none failed, none in flight.
+    fn check_delivered(&self) -> Result<()> {
+        let total = self.written.records + self.written.aggregates;
+        let brokers = self.settings.brokers().to_string();
+        let (failed, first) = self.producer.context().failures();
+        let first = first.unwrap_or_default();
+        if failed > 0 {
+            let failure = self.producer.context().failure_code();
+            // The broker refused a message over the topic's max.message.bytes:
+            // the next run would send the same one.
+            if failure
+                .as_ref()
+                .is_some_and(|(_, code)| *code == Some(RDKafkaErrorCode::MessageSizeTooLarge))
+            {
+                return Err(SinkError::RefusedTooLarge {
+                    failed,
+                    total,
+                    brokers,
+                    first,
+                }
+                .into());
+            }
+            let why =
+                (failure.as_ref()).map_or(String::new(), |(topic, code)| self.why(topic, *code));
+            let shortage = self.replica_shortage();
+            return Err(SinkError::NotDelivered {
+                failed,
+                total,
+                brokers,
+                first,
+                why,
+                shortage,
+            }
+            .into());
+        }
+        let left = self.producer.in_flight_count();
+        if left > 0 {
+            return Err(SinkError::NotAcknowledged {
+                left,
+                total,
+                brokers,
+                timeout: self.settings.timeout,
+                detail: self.producer.context().last_error(),
+                shortage: self.replica_shortage(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+impl KafkaSink {
     /// Why the brokers may not have acknowledged: see [`replica_shortage`].
     fn replica_shortage(&self) -> String {
         let topics: Vec<&str> = self.topics.names().collect();
@@ -432,31 +389,5 @@ impl KafkaSink {
             self.topics.partition,
             self.settings.timeout,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A 1.2 MB key value made a 1.2 MB error line, with the aggregate's
-    /// hint for a record.
-    #[test]
-    fn a_too_large_message_is_said_briefly_and_for_its_kind() {
-        let err = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
-        let key = format!("2026-11-28T12:00:00Z/{}", "x".repeat(1_200_000));
-        let record = too_large("r", &key, 1_200_100, false, &err).to_string();
-        assert!(record.len() < 1000, "{} bytes", record.len());
-        assert!(record.contains("xxx...' is 1200100 bytes"), "{record}");
-        assert!(
-            record.contains("The API's row") && !record.contains("--window"),
-            "{record}"
-        );
-        assert_eq!(
-            crate::exit::exit_of(&too_large("r", "k", 9, false, &err)),
-            Exit::Data
-        );
-        let aggregate = too_large("a", "k", 2_000_000, true, &err).to_string();
-        assert!(aggregate.contains("shorten --window"), "{aggregate}");
     }
 }

@@ -2,7 +2,10 @@
 //! Kafka topics. Both take records oldest first, then aggregates.
 
 pub mod csv;
+mod error;
 pub mod kafka;
+
+pub use error::SinkError;
 
 use std::io::{self, Write};
 

@@ -359,7 +359,7 @@ fn a_cursor_in_the_future_is_an_error() {
     );
     let c = cursor(&[("DK1", "12:20")], None);
     let err = c.check_not_future(now(), res).unwrap_err();
-    assert_eq!(crate::exit::exit_of(&err), Exit::Data);
+    assert_eq!(crate::failure::exit_of(&err), Exit::Data);
     let typed = err
         .chain()
         .find_map(|e| e.downcast_ref::<super::super::CursorError>());
