@@ -1,6 +1,7 @@
 //! `chart`'s picture (no Kafka here): one panel per field, the mean per
 //! window as a line per key combination with its min-max band shaded, a UTC
-//! time axis, the field's unit when known. A window with missing rows (or
+//! time axis with dated ticks, the field's unit when known, and a legend in a
+//! column of its own right of the plot (it never covers data). A window with missing rows (or
 //! no window at all) breaks the line, and an incomplete window is marked by
 //! a red dot on the panel's floor; a window between two gaps (or the only
 //! one) is a dot of the line's colour. More windows than the plot is wide are
@@ -17,8 +18,12 @@ pub const PANEL_HEIGHT: u32 = 280;
 /// Pixels left of and around the plot area (labels, margins).
 const Y_LABELS: u32 = 70;
 const MARGIN: u32 = 12;
+/// The legend's column, right of the plot: it never covers data.
+const LEGEND: u32 = 190;
+/// A legend label's most characters (the rest is cut, `...`).
+const LABEL_CHARS: usize = 24;
 /// The plot area's width: at most one point per pixel column.
-pub const PLOT_WIDTH: usize = (WIDTH - Y_LABELS - 4 * MARGIN) as usize;
+pub const PLOT_WIDTH: usize = (WIDTH - Y_LABELS - LEGEND - 4 * MARGIN) as usize;
 
 /// One window of one key combination: its end and the field's statistics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,23 +235,24 @@ fn draw_panel(
     let mut chart = ChartBuilder::on(area)
         .caption(caption(panel), ("sans-serif", 16))
         .margin(MARGIN)
-        .margin_right(3 * MARGIN)
+        .margin_right(2 * MARGIN + LEGEND)
         .x_label_area_size(40)
         .y_label_area_size(Y_LABELS - MARGIN)
         .build_cartesian_2d(picture.from..picture.to, lo..hi)
         .map_err(draw_error)?;
+    // Every tick has its date: no label is ambiguous across midnight.
     let span = picture.to - picture.from;
     let format = if span > TimeDelta::days(3) {
         "%Y-%m-%d"
     } else {
-        "%m-%d %H:%M"
+        "%Y-%m-%d %H:%M"
     };
     chart
         .configure_mesh()
-        .x_labels(8)
+        .x_labels(if span > TimeDelta::days(3) { 8 } else { 6 })
         .y_labels(6)
         .x_label_formatter(&|t| t.format(format).to_string())
-        .x_desc("UTC")
+        .x_desc("time (UTC)")
         .y_desc(panel.unit.unwrap_or(""))
         .light_line_style(WHITE)
         .draw()
@@ -255,13 +261,35 @@ fn draw_panel(
         let color = Palette99::pick(i).to_rgba();
         draw_series(&mut chart, series, color, picture.step, lo)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_error)
+    draw_legend(area, panel)
+}
+
+/// The legend in its own column right of the plot: a line of each series'
+/// colour and its label (cut); what does not fit the panel is counted.
+fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, panel: &Panel) -> anyhow::Result<()> {
+    let (w, h) = area.dim_in_pixel();
+    let x = w as i32 - LEGEND as i32;
+    let style = ("sans-serif", 12).into_font().color(&BLACK);
+    let fits = ((h as i32 - 60) / 16).max(1) as usize;
+    for (i, series) in panel.series.iter().enumerate() {
+        let y = 40 + 16 * i as i32;
+        if i + 1 == fits && panel.series.len() > fits {
+            let more = format!("and {} more", panel.series.len() - i);
+            return area
+                .draw(&Text::new(more, (x, y - 6), style))
+                .map_err(draw_error);
+        }
+        let color = Palette99::pick(i).to_rgba();
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 18, y)],
+            color.stroke_width(2),
+        ))
+        .map_err(draw_error)?;
+        let label = crate::text::visible_cut(&series.label, LABEL_CHARS);
+        area.draw(&Text::new(label, (x + 24, y - 6), style.clone()))
+            .map_err(draw_error)?;
+    }
+    Ok(())
 }
 
 type Chart<'a, 'b> = ChartContext<
@@ -273,8 +301,8 @@ type Chart<'a, 'b> = ChartContext<
     >,
 >;
 
-/// One key combination: the band and the line of each segment (the first
-/// labelled for the legend), and a red dot under each incomplete window.
+/// One key combination: the band and the line of each segment, and a red
+/// dot under each incomplete window (its legend entry is [`draw_legend`]'s).
 fn draw_series(
     chart: &mut Chart<'_, '_>,
     series: &Series,
@@ -282,7 +310,6 @@ fn draw_series(
     step: TimeDelta,
     floor: f64,
 ) -> anyhow::Result<()> {
-    let mut labelled = false;
     for segment in segments(&series.points, step) {
         let band: Vec<(DateTime<Utc>, f64)> = segment
             .iter()
@@ -308,24 +335,7 @@ fn draw_series(
             segment.iter().filter_map(|p| Some((p.end, p.mean?))),
             color.stroke_width(2),
         );
-        let drawn = chart.draw_series(line).map_err(draw_error)?;
-        if !labelled {
-            labelled = true;
-            drawn.label(&series.label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        }
-    }
-    if !labelled {
-        // No line to draw (every window incomplete): the key is still in the legend.
-        let none = LineSeries::new(std::iter::empty(), color.stroke_width(2));
-        chart
-            .draw_series(none)
-            .map_err(draw_error)?
-            .label(&series.label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+        chart.draw_series(line).map_err(draw_error)?;
     }
     let marks = series.points.iter().filter(|p| p.incomplete);
     chart
@@ -462,6 +472,47 @@ mod tests {
                 .unwrap_or_else(|_| panic!("{lo}..{hi} did not render within 20 s"));
             assert!(rendered.unwrap() > 1000, "{lo}..{hi}");
         }
+    }
+
+    /// The legend stands in its own column: no data is drawn right of its
+    /// left edge, and many keys end in "and N more".
+    #[test]
+    fn the_legend_never_covers_data() {
+        let from = point(0, None, false).end;
+        let series = |i: usize| Series {
+            label: format!("key {i} with a label far longer than the legend takes"),
+            points: (0..60)
+                .map(|m| point(m, Some((m * i as i64) as f64), false))
+                .collect(),
+        };
+        let picture = Picture {
+            title: "legend".into(),
+            from,
+            to: from + TimeDelta::hours(1),
+            step: TimeDelta::minutes(1),
+            panels: vec![Panel {
+                field: "A".into(),
+                unit: None,
+                series: (0..40).map(series).collect(),
+            }],
+        };
+        let svg = render(&picture).unwrap();
+        let legend_x = (WIDTH - LEGEND) as f64;
+        for line in svg.split("points=\"").skip(1) {
+            let xs: Vec<f64> = (line.split('"').next().unwrap().split(' '))
+                .filter_map(|xy| xy.split(',').next()?.parse().ok())
+                .collect();
+            // The legend's own lines start at its edge.
+            if xs.first().is_some_and(|x| *x >= legend_x) {
+                continue;
+            }
+            assert!(
+                xs.iter().all(|x| *x < legend_x),
+                "data at {xs:?}, the legend from {legend_x}"
+            );
+        }
+        assert!(svg.contains("key 1 with a label far l..."), "cut labels");
+        assert!(svg.contains(" more"), "40 keys do not fit a panel");
     }
 
     #[test]

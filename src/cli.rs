@@ -78,6 +78,22 @@ pub enum Command {
     /// Print the JSON Schema of a dataset's record or aggregate message value
     #[command(after_help = EXIT_CODES)]
     Schema(SchemaArgs),
+    /// Print the shell completion script for SHELL (e.g. eds-kafka completions bash > ~/.local/share/bash-completion/completions/eds-kafka)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. eds-kafka man > ~/.local/share/man/man1/eds-kafka.1
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The command line's definition, for the completions and the man page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -31,25 +31,28 @@ pub enum Exit {
 /// The exit codes, shown after the options of every `--help` (`cli.rs`).
 pub const HELP: &str = "\
 Exit codes:
-  0   success
-  1   unexpected error (a bug); a stdout closed by its reader is success
-  2   usage or configuration error: bad flag, duration, stat or dataset, a --fields name
-      no row has (retrying will not help)
-  3   permanent API or data error: chart: no aggregates within --since; 4xx other than 429, a body that is not the expected JSON,
-      a missing time or key column, a row time off the dataset's grid,
-      a Danish time column that is not a time, key values differing only in JSON type (1 and \"1\"),
-      a non-numeric selected field (a known value field becomes null instead), a body
-      over --max-body; a message of ours whose key is not ours or lies in the future (the
-      message names topic, partition, offset); a message larger than Kafka takes (an
-      aggregate over a long --window with many rows missing)
-  4   Kafka error: every bootstrap broker refusing the connection (said at once), brokers
-      unreachable within --kafka-timeout, a password or TLS certificate refused (said at
-      once), a missing ACL (named), a topic or partition missing, a delivery failed
-  5   status: unhealthy (a key's newest record older than --max-lag or none within --since,
-      a hole between records longer than --max-gap, a message of ours that stops publish,
-      a duplicate key, more than --max-incomplete incomplete windows)
-  75  temporary: 429, 5xx, HTTP timeout, connection refused, stale data, lock held
-      (the next run retries)";
+  0   success (also when the reader of stdout went away, as with | head)
+  1   unexpected error: a bug
+  2   usage or configuration error: a bad flag, duration, stat or dataset, a
+      --fields name no row (or no aggregate) has, an unreadable --kafka-config
+      (retrying will not help)
+  3   permanent API or data error: an HTTP 4xx other than 429, a body that is
+      not the expected JSON or is over --max-body, a missing time or key
+      column, a row off the dataset's grid, a Danish time that is not one,
+      key values differing only in JSON type (1 and \"1\"), a selected field
+      that is not numeric; a message of ours whose key is not ours or lies in
+      the future; a message larger than Kafka takes; chart: no aggregates
+      within --since
+  4   Kafka error: no bootstrap broker listening (said at once), brokers
+      unreachable within --kafka-timeout, a password or TLS certificate
+      refused (said at once), a missing ACL (named), a topic or partition
+      missing, a delivery failed
+  5   status: unhealthy (a key's newest record older than --max-lag or none
+      within --since, a hole longer than --max-gap, aggregates behind the
+      records, an invalid aggregate, a message of ours that stops publish, a
+      duplicate key, more than --max-incomplete incomplete windows)
+  75  temporary: HTTP 429 or 5xx, an HTTP timeout, connection refused, stale
+      data, the lock held (the next run retries)";
 
 impl Exit {
     pub fn code(self) -> i32 {
@@ -114,5 +117,7 @@ mod tests {
             .collect();
         assert_eq!(listed, all.map(Exit::code));
         assert_eq!(Exit::Temporary.code(), 75);
+        // --help shows it as it is: no line wider than 80 columns.
+        assert!(HELP.lines().all(|l| l.chars().count() <= 80), "{HELP}");
     }
 }

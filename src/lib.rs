@@ -52,6 +52,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status(args) => cmd::status::run(&config::StatusConfig::from_args(&args, clock)?),
         Command::Chart(args) => cmd::chart::run(&config::ChartConfig::from_args(&args, clock)?),
         Command::Schema(args) => cmd::schema::run(&config::SchemaConfig::from_args(&args)?),
+        Command::Completions(args) => cmd::manual::completions(args.shell),
+        Command::Man => cmd::manual::man(),
     }
 }
 

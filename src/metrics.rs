@@ -44,6 +44,64 @@ fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
 
+/// A gauge's value for a run (`success`: when the last successful run
+/// ended); `None` leaves the gauge out.
+type Value = fn(&RunMetrics<'_>, Option<f64>) -> Option<f64>;
+
+/// Every gauge of the file: its name, its help text, its value.
+const GAUGES: &[(&str, &str, Value)] = &[
+    (
+        "eds_kafka_last_run_timestamp_seconds",
+        "Unix time the last run ended.",
+        |m, _| Some(seconds(m.ended)),
+    ),
+    (
+        LAST_SUCCESS,
+        "Unix time the last successful run ended.",
+        |_, success| success,
+    ),
+    (
+        "eds_kafka_run_duration_seconds",
+        "Wall time of the last run.",
+        |m, _| Some(m.duration.as_secs_f64()),
+    ),
+    (
+        "eds_kafka_records_published",
+        "Records the last run published.",
+        |m, _| Some(m.records as f64),
+    ),
+    (
+        "eds_kafka_aggregates_published",
+        "Aggregates the last run published.",
+        |m, _| Some(m.aggregates as f64),
+    ),
+    (
+        "eds_kafka_incomplete_windows_published",
+        "Aggregates the last run published whose window missed rows.",
+        |m, _| Some(m.incomplete as f64),
+    ),
+    (
+        "eds_kafka_non_numeric_values",
+        "Values of known numeric fields the last run found not numeric and published as null.",
+        |m, _| Some(m.non_numeric as f64),
+    ),
+    (
+        "eds_kafka_data_lag_seconds",
+        "Reference time minus the newest row time the last run saw.",
+        |m, _| m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
+    ),
+    (
+        "eds_kafka_keys_behind",
+        "Key combinations the last run left more than --max-key-lateness behind the newest (their rows are skipped).",
+        |m, _| m.keys_behind.map(|n| n as f64),
+    ),
+    (
+        "eds_kafka_exit_code",
+        "Exit code of the last run (0 = success).",
+        |m, _| Some(m.exit.code() as f64),
+    ),
+];
+
 /// The file's text. `previous` is the earlier file's text, for the last success.
 pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
     let label = format!(
@@ -55,66 +113,14 @@ pub fn render(m: &RunMetrics<'_>, previous: Option<&str>) -> String {
     } else {
         previous.and_then(previous_success)
     };
-    let mut gauges: Vec<(&str, &str, Option<f64>)> = vec![
-        (
-            "eds_kafka_last_run_timestamp_seconds",
-            "Unix time the last run ended.",
-            Some(seconds(m.ended)),
-        ),
-        (
-            LAST_SUCCESS,
-            "Unix time the last successful run ended.",
-            success,
-        ),
-        (
-            "eds_kafka_run_duration_seconds",
-            "Wall time of the last run.",
-            Some(m.duration.as_secs_f64()),
-        ),
-        (
-            "eds_kafka_records_published",
-            "Records the last run published.",
-            Some(m.records as f64),
-        ),
-        (
-            "eds_kafka_aggregates_published",
-            "Aggregates the last run published.",
-            Some(m.aggregates as f64),
-        ),
-        (
-            "eds_kafka_incomplete_windows_published",
-            "Aggregates the last run published whose window missed rows.",
-            Some(m.incomplete as f64),
-        ),
-        (
-            "eds_kafka_non_numeric_values",
-            "Values of known numeric fields the last run found not numeric and published as null.",
-            Some(m.non_numeric as f64),
-        ),
-        (
-            "eds_kafka_data_lag_seconds",
-            "Reference time minus the newest row time the last run saw.",
-            m.data_lag.map(|l| l.num_milliseconds() as f64 / 1000.0),
-        ),
-        (
-            "eds_kafka_keys_behind",
-            "Key combinations the last run left more than --max-key-lateness behind the newest (their rows are skipped).",
-            m.keys_behind.map(|n| n as f64),
-        ),
-        (
-            "eds_kafka_exit_code",
-            "Exit code of the last run (0 = success).",
-            Some(m.exit.code() as f64),
-        ),
-    ];
-    gauges.retain(|(_, _, v)| v.is_some());
     let mut out = String::new();
-    for (name, help, value) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{label} {}",
-            value.unwrap_or_default()
-        );
+    for (name, help, value) in GAUGES {
+        if let Some(v) = value(m, success) {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{label} {v}"
+            );
+        }
     }
     out
 }

@@ -56,6 +56,22 @@ impl FromStr for Stat {
     }
 }
 
+/// `x` to 12 significant digits: a sum's binary noise goes (the mean of
+/// 112.03 and 112.05 is 112.04, not 112.04000000000001), the API's values
+/// (six decimals at most) stay. Values of 1e12 and more, or below 1e-10,
+/// are left as they are.
+fn significant(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 11 - x.abs().log10().floor() as i32;
+    if !(0..=22).contains(&digits) {
+        return x;
+    }
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
 /// The statistics of one field; `None` where the field had no value.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct FieldStats {
@@ -86,7 +102,7 @@ impl FieldStats {
         if let (Some(min), Some(max)) = (s.min, s.max) {
             let n = s.count as f64;
             let mean = if sum.is_finite() {
-                sum / n
+                significant(sum / n)
             } else {
                 scaled / n * SCALE
             };
@@ -101,6 +117,7 @@ impl FieldStats {
     }
 
     /// One statistic as a number (count included), `None` for no value.
+    #[inline]
     pub fn get(&self, stat: Stat) -> Option<f64> {
         match stat {
             Stat::Count => Some(self.count as f64),
@@ -222,6 +239,21 @@ fn missing(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn means_carry_no_binary_noise() {
+        let mean = |v: &[f64]| super::FieldStats::of(v.iter().copied()).mean.unwrap();
+        assert_eq!(mean(&[112.03, 112.05]).to_string(), "112.04");
+        assert_eq!(mean(&[0.1, 0.2]).to_string(), "0.15");
+        assert_eq!(mean(&[1.0, 2.0, 2.0]), 1.66666666667);
+        assert_eq!(mean(&[-3.3, -3.3, -3.3]), -3.3);
+        assert_eq!(mean(&[1.7e308, 1.7e308]), 1.7e308);
+        assert_eq!(mean(&[5e-324]), 5e-324);
+        assert_eq!(
+            mean(&[123456789012345.6, 123456789012345.6]),
+            123456789012345.6
+        );
+    }
+
     use super::*;
     use crate::window::ending_at;
     use chrono::TimeDelta;
@@ -240,10 +272,10 @@ mod tests {
         );
         let low = FieldStats::of([-1.7e308; 4]);
         assert_eq!(low.mean, Some(-1.7e308));
-        // Ordinary values keep the plain sum's result exactly.
+        // Ordinary values: the plain sum's result, to 12 significant digits.
         assert_eq!(
             FieldStats::of([107.0, 107.02, 107.05]).mean,
-            Some((107.0 + 107.02 + 107.05) / 3.0)
+            Some(107.023333333)
         );
         assert_eq!(FieldStats::of([f64::NAN]).mean.map(f64::is_nan), Some(true));
     }

@@ -6,6 +6,7 @@
 pub mod backfill;
 pub mod chart;
 pub mod consume;
+pub mod manual;
 pub mod publish;
 pub mod schema;
 pub mod status;

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{span, AggregateConfig, ConfigError, Fields, Output, SourceConfig};
 use crate::cli::BackfillArgs;
+use crate::dataset::Dataset;
 
 #[derive(Debug, Clone)]
 pub struct BackfillConfig {
@@ -30,48 +31,16 @@ impl BackfillConfig {
         if aggregate.fields == Fields::All {
             return Err(ConfigError::BackfillAll(source.dataset.name.clone()).into());
         }
-        let res = source.dataset.resolution;
-        let aligned = |t: DateTime<Utc>| crate::time::floor(t, res) == t;
-        let off_grid = [("--from", args.from), ("--to", args.to)]
-            .into_iter()
-            .find(|(_, t)| !aligned(*t));
-        if args.from >= args.to || off_grid.is_some() {
-            return Err(ConfigError::Range {
-                bound: off_grid,
-                dataset: source.dataset.name.clone(),
-                resolution: res,
-            }
-            .into());
-        }
-        let chunk = span(args.chunk);
-        if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
-            return Err(ConfigError::NotMultiple {
-                flag: "--chunk",
-                value: chunk,
-                dataset: source.dataset.name.clone(),
-                resolution: res,
-            }
-            .into());
-        }
-        // A row at or after --now is not final (DayAheadPrices has tomorrow's),
-        // and Kafka refuses timestamps far ahead: those are publish's.
-        let now = args.now.unwrap_or(clock);
-        let limit = crate::time::floor(now, res);
-        if args.from >= limit {
-            return Err(ConfigError::FromAfterNow {
-                from: args.from,
-                now,
-                dataset: source.dataset.name.clone(),
-                resolution: res,
-            }
-            .into());
-        }
+        let dataset = &source.dataset;
+        check_range(dataset, args.from, args.to)?;
+        let chunk = chunk(dataset, span(args.chunk))?;
+        let limit = limit(dataset, args.from, args.now.unwrap_or(clock))?;
         let output = Output::from_args(
             args.dry_run,
             args.records,
             &args.kafka,
             &args.topics,
-            &source.dataset,
+            dataset,
         )?;
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
@@ -88,4 +57,55 @@ impl BackfillConfig {
             lock_file: args.lock_file.clone(),
         })
     }
+}
+
+/// `--from` before `--to`, both on the dataset's grid (an error names the
+/// bound off it).
+fn check_range(dataset: &Dataset, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<()> {
+    let res = dataset.resolution;
+    let off_grid = [("--from", from), ("--to", to)]
+        .into_iter()
+        .find(|(_, t)| crate::time::floor(*t, res) != *t);
+    if from >= to || off_grid.is_some() {
+        return Err(ConfigError::Range {
+            bound: off_grid,
+            dataset: dataset.name.clone(),
+            resolution: res,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `--chunk`: a positive multiple of the resolution.
+fn chunk(dataset: &Dataset, chunk: TimeDelta) -> Result<TimeDelta> {
+    let res = dataset.resolution;
+    if chunk < res || chunk.num_milliseconds() % res.num_milliseconds() != 0 {
+        return Err(ConfigError::NotMultiple {
+            flag: "--chunk",
+            value: chunk,
+            dataset: dataset.name.clone(),
+            resolution: res,
+        }
+        .into());
+    }
+    Ok(chunk)
+}
+
+/// Where a backfill ends at the latest: `now` floored to the resolution. A
+/// row at or after it is not final (DayAheadPrices has tomorrow's), and
+/// Kafka refuses timestamps far ahead: those are publish's.
+fn limit(dataset: &Dataset, from: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let res = dataset.resolution;
+    let limit = crate::time::floor(now, res);
+    if from >= limit {
+        return Err(ConfigError::FromAfterNow {
+            from,
+            now,
+            dataset: dataset.name.clone(),
+            resolution: res,
+        }
+        .into());
+    }
+    Ok(limit)
 }
