@@ -287,7 +287,8 @@ mod tests {
 
     #[test]
     fn a_fetch_that_skips_to_the_next_batch_is_read_again_from_further_back() {
-        // tansu 0.6.0: a fetch from 279 starts at the batch based at 294.
+        // Offsets 279..294 hold no message (control records, compacted or
+        // deleted ones): the first message delivered is 294.
         let mut t = Tail::new("t", 0, 0, 295);
         assert_eq!(t.from, 279);
         assert!(t.saw(294, None));
