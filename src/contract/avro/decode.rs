@@ -168,6 +168,24 @@ impl Decoder<'_, '_, '_> {
             Schema::LocalTimestampMillis => self.time(1_000, false)?,
             Schema::LocalTimestampMicros => self.time(1_000_000, false)?,
             Schema::LocalTimestampNanos => self.time(1_000_000_000, false)?,
+            Schema::Array(_)
+            | Schema::Map(_)
+            | Schema::Union(_)
+            | Schema::Record(_)
+            | Schema::Enum(_)
+            | Schema::Ref { .. } => self.complex(schema, depth)?,
+            other => {
+                let kind = apache_avro::schema::SchemaKind::from(other);
+                return Err(self.error(format!(
+                    "the writer schema's type {kind:?} is not read here"
+                )));
+            }
+        })
+    }
+
+    /// Arrays, maps, unions, records, enums and named references.
+    fn complex(&mut self, schema: &Schema, depth: usize) -> Result<Value, AvroError> {
+        Ok(match schema {
             Schema::Array(a) => {
                 let mut items = Vec::new();
                 self.blocks(|d| {
@@ -190,36 +208,27 @@ impl Decoder<'_, '_, '_> {
                 let index = self.long()?;
                 let branch = usize::try_from(index)
                     .ok()
-                    .and_then(|i| u.variants().get(i))
-                    .ok_or_else(|| {
-                        self.error(format!("union branch {index} of {}", u.variants().len()))
-                    })?;
+                    .and_then(|i| u.variants().get(i));
+                let count = u.variants().len();
+                let branch =
+                    branch.ok_or_else(|| self.error(format!("union branch {index} of {count}")))?;
                 self.value(branch, depth + 1)?
             }
             Schema::Record(r) => self.record(r, depth)?,
             Schema::Enum(e) => {
                 let index = self.int()?;
                 let symbol = usize::try_from(index).ok().and_then(|i| e.symbols.get(i));
-                match symbol {
-                    Some(s) => Value::String(s.clone()),
-                    None => {
-                        return Err(
-                            self.error(format!("enum symbol {index} of {}", e.symbols.len()))
-                        )
-                    }
-                }
+                let count = e.symbols.len();
+                let symbol =
+                    symbol.ok_or_else(|| self.error(format!("enum symbol {index} of {count}")))?;
+                Value::String(symbol.clone())
             }
             Schema::Ref { name } => {
                 let target = self.names.get(name).copied();
                 let target = target.ok_or_else(|| self.error(format!("unknown type {name}")))?;
                 self.value(target, depth + 1)?
             }
-            other => {
-                let kind = apache_avro::schema::SchemaKind::from(other);
-                return Err(self.error(format!(
-                    "the writer schema's type {kind:?} is not read here"
-                )));
-            }
+            _ => unreachable!("value() passes only complex types"),
         })
     }
 
