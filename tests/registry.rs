@@ -411,3 +411,142 @@ fn credentials_refused_by_a_proxy_in_front(url: &str) {
     assert!(!shown.contains("wrong-Pa55"), "{shown}");
     server.unblock();
 }
+
+/// Runs openssl with `args` in `dir`; panics with its output on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the openssl command (Debian package openssl) makes the test's certificates");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, in `dir`.
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=eds-kafka test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+}
+
+/// The child process is ended when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TLS server whose certificate only the extra CA vouches for (openssl
+/// serving files, a schema by id among them): without the CA the handshake
+/// fails (exit 4), with it the schema is read.
+#[test]
+fn an_extra_ca_certificate_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    std::fs::create_dir_all(dir.path().join("schemas/ids")).unwrap();
+    std::fs::write(
+        dir.path().join("schemas/ids/1"),
+        r#"{"schema":"\"string\""}"#,
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let accept = format!("127.0.0.1:{port}");
+    let _server = Child(
+        Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "s_server", "-accept", &accept, "-cert", "leaf.pem", "-key", "leaf.key", "-WWW",
+                "-quiet",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&accept).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "openssl s_server did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut c = config(&format!("https://127.0.0.1:{port}"));
+    c.timeout = Duration::from_secs(10);
+    let e = Registry::new(c.clone())
+        .unwrap()
+        .schema_by_id(1)
+        .unwrap_err();
+    assert!(matches!(e, RegistryError::Unreachable { .. }), "{e:?}");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    assert_eq!(e.exit(), Exit::Kafka);
+    c.ca_file = Some(dir.path().join("ca.pem"));
+    let schema = Registry::new(c).unwrap().schema_by_id(1);
+    assert_eq!(schema, Ok((SchemaType::Avro, "\"string\"".to_string())));
+}
