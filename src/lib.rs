@@ -27,6 +27,7 @@ pub mod probe;
 pub mod quality;
 pub mod records;
 pub mod redact;
+pub mod registry;
 pub mod scan;
 pub mod sink;
 pub mod text;

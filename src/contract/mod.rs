@@ -8,9 +8,11 @@
 //! - [`schema`]: the JSON Schemas of both values, from the same definitions.
 
 pub mod aggregate;
+pub mod avro;
 pub mod key;
 pub mod record;
 pub mod schema;
+pub mod wire;
 
 pub use key::{parse_key, KeyError, MessageKey};
 
