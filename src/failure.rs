@@ -36,6 +36,9 @@ fn stage(e: &(dyn Error + 'static)) -> Option<Exit> {
         crate::chart::DrawError,
         crate::cmd::chart::ChartError,
         crate::cmd::CommandError,
+        crate::registry::RegistryError,
+        crate::registry::ReadError,
+        crate::contract::avro::AvroError,
     );
     None
 }

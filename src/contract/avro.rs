@@ -181,12 +181,17 @@ fn value_fields<'k>(dataset: &Dataset, known: &[&'k str]) -> Vec<&'k str> {
 /// The Avro schema of `kind` messages of `dataset`, as JSON.
 pub fn schema(dataset: &Dataset, kind: Kind) -> Result<Value, AvroError> {
     match kind {
-        Kind::Records => records_schema(dataset, known_fields(&dataset.name)),
+        Kind::Records => records_schema(dataset, &known_names(dataset)),
         Kind::Aggregates => aggregates_schema(dataset),
     }
 }
 
 /// The records schema of `dataset` with `known` as its known value fields.
+/// The names of the dataset's known value fields ([`known_fields`]).
+fn known_names(dataset: &Dataset) -> Vec<&'static str> {
+    known_fields(&dataset.name).iter().map(|f| f.name).collect()
+}
+
 pub fn records_schema(dataset: &Dataset, known: &[&str]) -> Result<Value, AvroError> {
     let values = value_fields(dataset, known);
     let index = std::iter::once(dataset.time_column.as_str())
@@ -280,7 +285,7 @@ pub struct Encoder {
 impl Encoder {
     /// The encoder of `kind` messages of `dataset`.
     pub fn new(dataset: &Dataset, kind: Kind) -> Result<Encoder, AvroError> {
-        Encoder::with_known(dataset, kind, known_fields(&dataset.name))
+        Encoder::with_known(dataset, kind, &known_names(dataset))
     }
 
     /// The encoder with `known` as the records' known value fields.

@@ -126,7 +126,7 @@ impl Staged for RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::{exit_of, staged};
+    use crate::failure::exit_of;
 
     #[test]
     fn each_variant_has_its_exit_code_and_says_its_facts() {
@@ -146,7 +146,7 @@ mod tests {
             ),
             "{text}"
         );
-        let coded = staged(e.clone());
+        let coded = anyhow::Error::new(e.clone());
         assert_eq!(exit_of(&coded), Exit::Data);
         let typed = coded
             .chain()

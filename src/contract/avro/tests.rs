@@ -327,10 +327,10 @@ fn aggregate_keys_and_doubles() {
 #[test]
 fn a_new_known_field_is_a_backward_compatible_change() {
     let d = psrn();
-    let known = known_fields(&d.name);
-    let mut more = known.to_vec();
+    let known: Vec<&str> = known_fields(&d.name).iter().map(|f| f.name).collect();
+    let mut more = known.clone();
     more.insert(3, "BrandNewPower");
-    let old = Encoder::with_known(&d, Kind::Records, known).unwrap();
+    let old = Encoder::with_known(&d, Kind::Records, &known).unwrap();
     let new = Encoder::with_known(&d, Kind::Records, &more).unwrap();
     assert_ne!(old.schema_text(), new.schema_text());
     let full = apache_avro::schema_compatibility::Compatibility::Full;
