@@ -23,7 +23,13 @@ use eds_kafka::contract::avro::Encoder;
 use eds_kafka::contract::schema::{self, Kind};
 use eds_kafka::contract::wire;
 use eds_kafka::dataset::{known_fields, Dataset};
-use eds_kafka::exit::{exit_of, staged, Exit, Staged};
+use eds_kafka::exit::{Exit, Staged};
+use eds_kafka::failure::exit_of;
+
+/// A stage's error as a run's error chain holds it.
+fn staged(e: impl Staged) -> anyhow::Error {
+    anyhow::Error::new(e)
+}
 use eds_kafka::registry::{
     subject, Auth, Calls, Registrar, Registry, RegistryConfig, RegistryError, SchemaType, Schemas,
 };
@@ -254,7 +260,7 @@ fn a_new_known_field_is_a_backward_compatible_version(url: &str, ids: &Ids) {
     let (topic, _, old_id) = &ids[0];
     let r = registry(url);
     r.set_compatibility(&subject(topic), "BACKWARD").unwrap();
-    let mut known = known_fields(&psrn.name).to_vec();
+    let mut known: Vec<&str> = known_fields(&psrn.name).iter().map(|f| f.name).collect();
     known.push("NewKnownPower");
     let enc = Encoder::with_known(&psrn, Kind::Records, &known).unwrap();
     let mut reg = Registrar::new(r, true);
@@ -407,7 +413,7 @@ fn credentials_refused_by_a_proxy_in_front(url: &str) {
     );
     let coded = staged(e);
     assert_eq!(exit_of(&coded), Exit::Kafka);
-    let shown = eds_kafka::exit::report(&coded, true, eds_kafka::redact::text);
+    let shown = eds_kafka::failure::report(&coded, true, eds_kafka::redact::text);
     assert!(!shown.contains("wrong-Pa55"), "{shown}");
     server.unblock();
 }
