@@ -265,6 +265,9 @@ pub struct PublishArgs {
     /// How far a key combination (also one not yet published) may trail the newest one and still be fetched; rows further behind are skipped with a warning [default: the dataset's: 1h for every known one and for a described one]
     #[arg(long, env = "EDS_MAX_KEY_LATENESS", value_parser = parse_duration, value_name = "DURATION")]
     pub max_key_lateness: Option<Duration>,
+    /// How far back rows and windows are compared with the topics: a row the topic lacks (a hole filled late) or whose value the API changed is published again (a correction, header eds-revision); as far again before that it is only reported; 0 turns this off [default: 1h, or --max-key-lateness when longer]
+    #[arg(long, env = "EDS_MAX_REVISION_AGE", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_revision_age: Option<Duration>,
     /// Advisory lock file: a run finding it held by another exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
     pub lock_file: Option<PathBuf>,

@@ -82,6 +82,10 @@ fn publish(args: &PublishArgs, clock: chrono::DateTime<Utc>) -> Result<()> {
             non_numeric: summary.non_numeric,
             data_lag: summary.data_lag,
             keys_behind: summary.keys_behind,
+            corrections: summary.written.corrections,
+            late: summary.late,
+            beyond_horizon: summary.beyond_horizon,
+            withdrawn: summary.withdrawn,
         };
         if let Err(e) = metrics::write(path, &m) {
             log::warn!("cannot write --metrics-file: {e:#}");

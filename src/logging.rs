@@ -109,6 +109,11 @@ impl Tally {
 
     /// `N message(s) ...: first, second, third, and N more`; `None` for none.
     pub fn summary(&self, what: &str) -> Option<String> {
+        self.summary_of("message(s)", what)
+    }
+
+    /// [`Tally::summary`] counting `things` instead of messages.
+    pub fn summary_of(&self, things: &str, what: &str) -> Option<String> {
         if self.count == 0 {
             return None;
         }
@@ -119,7 +124,7 @@ impl Tally {
             String::new()
         };
         Some(format!(
-            "{} message(s) {what}: {}{and_more}",
+            "{} {things} {what}: {}{and_more}",
             self.count,
             self.first.join("; ")
         ))

@@ -29,6 +29,14 @@ pub struct RunMetrics<'a> {
     pub data_lag: Option<chrono::TimeDelta>,
     /// Key combinations left behind by `--max-key-lateness`, when planned.
     pub keys_behind: Option<u64>,
+    /// Messages published as corrections (another value for a key published before).
+    pub corrections: u64,
+    /// Rows and windows published late (a hole filled).
+    pub late: u64,
+    /// Rows and windows late or changed beyond `--max-revision-age` (not published).
+    pub beyond_horizon: u64,
+    /// Records the topic has and the API no longer serves (left alone).
+    pub withdrawn: u64,
 }
 
 const LAST_SUCCESS: &str = "eds_kafka_last_success_timestamp_seconds";
@@ -96,6 +104,26 @@ const GAUGES: &[(&str, &str, Value)] = &[
         |m, _| m.keys_behind.map(|n| n as f64),
     ),
     (
+        "eds_kafka_corrections_published",
+        "Messages the last run published again with another value (header eds-revision).",
+        |m, _| Some(m.corrections as f64),
+    ),
+    (
+        "eds_kafka_late_published",
+        "Rows and windows the last run published late: holes behind their key's newest, filled.",
+        |m, _| Some(m.late as f64),
+    ),
+    (
+        "eds_kafka_beyond_revision_horizon",
+        "Rows and windows late or changed beyond --max-revision-age the last run found and did not publish.",
+        |m, _| Some(m.beyond_horizon as f64),
+    ),
+    (
+        "eds_kafka_records_withdrawn",
+        "Records the topic has that the API no longer serves (left as they are).",
+        |m, _| Some(m.withdrawn as f64),
+    ),
+    (
         "eds_kafka_exit_code",
         "Exit code of the last run (0 = success).",
         |m, _| Some(m.exit.code() as f64),
@@ -160,6 +188,10 @@ mod tests {
             non_numeric: 2,
             data_lag: Some(chrono::TimeDelta::seconds(90)),
             keys_behind: Some(2),
+            corrections: 1,
+            late: 3,
+            beyond_horizon: 0,
+            withdrawn: 0,
         }
     }
 
@@ -173,7 +205,11 @@ mod tests {
         assert!(text.contains("eds_kafka_exit_code{dataset=\"PowerSystemRightNow\"} 0\n"));
         assert!(text.contains("eds_kafka_keys_behind{dataset=\"PowerSystemRightNow\"} 2\n"));
         assert!(text.contains("eds_kafka_non_numeric_values{dataset=\"PowerSystemRightNow\"} 2\n"));
-        assert_eq!(text.matches("# TYPE").count(), 10);
+        assert!(
+            text.contains("eds_kafka_corrections_published{dataset=\"PowerSystemRightNow\"} 1\n")
+        );
+        assert!(text.contains("eds_kafka_late_published{dataset=\"PowerSystemRightNow\"} 3\n"));
+        assert_eq!(text.matches("# TYPE").count(), 14);
     }
 
     #[test]

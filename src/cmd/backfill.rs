@@ -17,7 +17,6 @@ use crate::config::{BackfillConfig, Output};
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
 use crate::logging::{count, elapsed};
-use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
 use crate::time::{format_span, format_utc};
@@ -70,16 +69,8 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     if start > config.from {
         log::info!("resuming after the cursors: from {}", format_utc(start));
     }
-    let mut emitter = Emitter {
-        dataset,
-        fields: &fields,
-        sink: sink.as_mut(),
-        records: range.rules.records,
-        aggregates: range.rules.aggregates,
-        skipped: Default::default(),
-        unseen: Default::default(),
-        non_numeric: NonNumeric::default(),
-    };
+    let stats = &config.aggregate.stats;
+    let mut emitter = Emitter::new(dataset, &fields, stats, sink.as_mut(), range.rules);
     let mut run = Chunks {
         config,
         api: api(config, &fields)?,
@@ -96,7 +87,11 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         run.chunk(from, to, &mut emitter)?;
     }
     emitter.report(&run.slider);
+    let revised = std::mem::take(&mut emitter.revised);
+    let withdrawn = (emitter.records.as_ref()).map_or(0, |r| r.withdrawn(start));
+    drop(emitter);
     let written = sink.finish()?;
+    cursor::describe::warn_revised(chrono::TimeDelta::zero(), &revised, withdrawn);
     run.progress.finish(written.records, written.aggregates);
     Ok(())
 }
@@ -110,7 +105,10 @@ fn open(
     let dataset = &config.source.dataset;
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
-        let (sink, cursors) = cursor::connect(kafka, dataset, stats, spans.backfill_tail())?;
+        // The range is compared with what the topics hold: a row they lack
+        // or hold with another value is published, once.
+        let reviews = cursor::plan::Reviews::backfill(config.from, spans);
+        let (sink, cursors) = cursor::connect(kafka, dataset, spans.backfill_tail(), reviews)?;
         // Connected within one deadline; the range then takes as long as it
         // takes, each wait on the brokers bounded by --kafka-timeout.
         kafka.settings.per_wait();

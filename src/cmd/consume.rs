@@ -33,7 +33,7 @@ use crate::kafka::read::{self as kread, Reader, Seek, Span};
 use crate::kafka::{topics, Context};
 use crate::logging::{count, Tally};
 use crate::sink::csv::{CsvSink, Table};
-use crate::sink::{Sink, Watched};
+use crate::sink::Watched;
 
 /// One poll while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
@@ -506,10 +506,10 @@ impl<'c> Printer<'c> {
         }
         let (_, sink) = self.csv.as_mut().expect("set above");
         for agg in &aggregates {
-            sink.aggregate(agg)?;
+            sink.write_aggregate(agg)?;
         }
         self.printed += aggregates.len() as u64;
-        sink.finish().map(|_| ())
+        sink.flush().map(|_| ())
     }
 
     fn records(&mut self, values: Vec<Held>) -> Result<()> {
@@ -534,10 +534,10 @@ impl<'c> Printer<'c> {
         }
         let (_, sink) = self.csv.as_mut().expect("set above");
         for row in &rows {
-            sink.record(row)?;
+            sink.write_record(row)?;
         }
         self.printed += rows.len() as u64;
-        sink.finish().map(|_| ())
+        sink.flush().map(|_| ())
     }
 }
 

@@ -14,15 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::CommandError;
 use crate::cursor::describe;
-use crate::cursor::emit::Skipped;
+use crate::cursor::emit::{Revised, Skipped};
 use crate::cursor::plan::note_newest;
+use crate::cursor::plan::Reviews;
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
-use crate::quality::NonNumeric;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::kafka::KafkaSink;
 use crate::sink::{Sink, Written};
-use crate::time::{format_span, format_utc};
+use crate::time::{floor, format_span, format_utc};
 
 /// What a run did, for logs and metrics.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +36,12 @@ pub struct Summary {
     pub keys_behind: Option<u64>,
     /// Values of known value fields that were not numbers, published as null.
     pub non_numeric: u64,
+    /// Rows (and windows) behind their key's cursor published late: holes filled.
+    pub late: u64,
+    /// Rows and windows late or changed beyond the revision horizon (not published).
+    pub beyond_horizon: u64,
+    /// Records the topic has and the API no longer serves (left alone).
+    pub withdrawn: u64,
 }
 
 pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
@@ -53,6 +59,7 @@ fn spans(config: &PublishConfig) -> Spans {
         max_lag: config.max_lag,
         max_catch_up: config.max_catch_up,
         max_key_lateness: config.max_key_lateness,
+        max_revision_age: config.max_revision_age,
     }
 }
 
@@ -157,8 +164,9 @@ fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
     let Output::Kafka(kafka) = &config.output else {
         return Ok((None, Cursors::empty(config.output == Output::CsvRecords)));
     };
-    let tail = spans(config).tail();
-    let (sink, cursors) = cursor::connect(kafka, dataset, &config.aggregate.stats, tail)?;
+    let s = spans(config);
+    let reviews = Reviews::publish(floor(config.now, s.resolution), s);
+    let (sink, cursors) = cursor::connect(kafka, dataset, s.tail(), reviews)?;
     for c in cursors.records.iter().chain(cursors.aggregates.iter()) {
         c.check_not_future(config.now, dataset.resolution)?;
     }
@@ -166,12 +174,40 @@ fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
 }
 
 fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
-    let dataset = &config.source.dataset;
     // Connect first: a broker that is down should not cost the minute's one API request.
     let (kafka, cursors) = open(config)?;
     let s = spans(config);
     let plan = cursor::plan(&cursors, config.now, s);
-    if kafka.is_some() {
+    announce(config, &plan, &cursors, kafka.is_some());
+    // The HTTP fetch is not Kafka's time: the run's Kafka deadline moves by it.
+    let f = match &config.output {
+        Output::Kafka(k) => k
+            .settings
+            .outside(|| fetch(config, plan.fetch_from, plan.limit, summary)),
+        _ => fetch(config, plan.fetch_from, plan.limit, summary),
+    }?;
+    let mut sink = sink(config, kafka, &f.fields);
+    let rules = plan.rules(&cursors, &f.newest_per_key, s);
+    let dataset = &config.source.dataset;
+    let stats = &config.aggregate.stats;
+    let mut emitter = Emitter::new(dataset, &f.fields, stats, sink.as_mut(), rules);
+    summary.non_numeric =
+        (emitter.each(f.held.rows(dataset), config.aggregate.window)?).non_numeric;
+    let emitted = Emitted::take(emitter, plan.fetch_from);
+    summary.written = sink.finish()?;
+    report(config, &plan, &cursors, &emitted, summary);
+    if summary.written == Written::default() {
+        log::info!(
+            "nothing new to publish (newest row {})",
+            format_utc(f.newest)
+        );
+    }
+    Ok(())
+}
+
+/// What the run will do, and what its plan leaves out (before the fetch).
+fn announce(config: &PublishConfig, plan: &cursor::Plan, cursors: &Cursors, kafka: bool) {
+    if kafka {
         log::info!(
             "cursor: records {}, aggregates {}; fetching {} .. {}",
             cursor::describe(cursors.records.as_ref()),
@@ -184,60 +220,70 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         log::warn!("{}", describe::describe_gap(config.max_catch_up, gap));
     }
     warn_behind(config, &plan.behind);
-    // The HTTP fetch is not Kafka's time: the run's Kafka deadline moves by it.
-    let f = match &config.output {
-        Output::Kafka(k) => k
-            .settings
-            .outside(|| fetch(config, plan.fetch_from, plan.limit, summary)),
-        _ => fetch(config, plan.fetch_from, plan.limit, summary),
-    }?;
-    let mut sink: Box<dyn Sink> = match kafka {
+}
+
+/// Where the messages go: Kafka, or CSV on stdout for `--dry-run`.
+fn sink(config: &PublishConfig, kafka: Option<KafkaSink>, fields: &[String]) -> Box<dyn Sink> {
+    match kafka {
         Some(sink) => Box::new(sink),
         None => Box::new(CsvSink::stdout(
             Table::of(
                 config.output == Output::CsvRecords,
-                dataset,
-                &f.fields,
+                &config.source.dataset,
+                fields,
                 &config.aggregate.stats,
             )
             .with_completeness(config.aggregate.completeness),
         )),
-    };
-    let rules = plan.rules(&cursors, &f.newest_per_key, s);
-    let mut emitter = Emitter {
-        dataset,
-        fields: &f.fields,
-        sink: sink.as_mut(),
-        records: rules.records,
-        aggregates: rules.aggregates,
-        skipped: Default::default(),
-        unseen: Default::default(),
-        non_numeric: NonNumeric::default(),
-    };
-    summary.non_numeric =
-        (emitter.each(f.held.rows(dataset), config.aggregate.window)?).non_numeric;
-    let skipped = std::mem::take(&mut emitter.skipped);
-    let unseen = std::mem::take(&mut emitter.unseen);
-    summary.written = sink.finish()?;
+    }
+}
+
+/// What the emitter found beyond what it published, kept for the report.
+struct Emitted {
+    skipped: Skipped,
+    unseen: [Skipped; 2],
+    revised: [Revised; 2],
+    /// Records the topic has and the API no longer serves.
+    withdrawn: u64,
+}
+
+impl Emitted {
+    fn take(emitter: Emitter<'_>, fetched: DateTime<Utc>) -> Emitted {
+        let withdrawn = (emitter.records.as_ref()).map_or(0, |r| r.withdrawn(fetched));
+        Emitted {
+            skipped: emitter.skipped,
+            unseen: emitter.unseen,
+            revised: emitter.revised,
+            withdrawn,
+        }
+    }
+}
+
+/// The warnings after the run (once each, with counts) and the summary's
+/// counts for the metrics.
+fn report(
+    config: &PublishConfig,
+    plan: &cursor::Plan,
+    cursors: &Cursors,
+    emitted: &Emitted,
+    summary: &mut Summary,
+) {
     let records_topic = cursors.records.as_ref().map(|c| c.topic.as_str());
-    warn_skipped(records_topic.unwrap_or_default(), &plan, &skipped);
+    warn_skipped(records_topic.unwrap_or_default(), plan, &emitted.skipped);
     for (c, unseen) in [&cursors.records, &cursors.aggregates]
         .into_iter()
-        .zip(&unseen)
+        .zip(&emitted.unseen)
     {
         if let Some(c) = c.as_ref().filter(|c| !c.is_empty()) {
             warn_unseen(c, unseen);
         }
     }
+    describe::warn_revised(config.max_revision_age, &emitted.revised, emitted.withdrawn);
     let behind: BTreeSet<&[String]> = (plan.behind.iter().map(|b| b.key.as_slice()))
-        .chain(skipped.keys().map(Vec::as_slice))
+        .chain(emitted.skipped.keys().map(Vec::as_slice))
         .collect();
     summary.keys_behind = Some(behind.len() as u64);
-    if summary.written == Written::default() {
-        log::info!(
-            "nothing new to publish (newest row {})",
-            format_utc(f.newest)
-        );
-    }
-    Ok(())
+    summary.late = emitted.revised.iter().map(|r| r.late).sum();
+    summary.beyond_horizon = emitted.revised.iter().map(Revised::beyond).sum();
+    summary.withdrawn = emitted.withdrawn;
 }

@@ -111,12 +111,17 @@ pub struct PublishConfig {
     pub max_catch_up: TimeDelta,
     /// How far a key combination may trail the newest one and still be fetched.
     pub max_key_lateness: TimeDelta,
+    /// How far back rows are compared with the topics (zero: not at all).
+    pub max_revision_age: TimeDelta,
     pub lock_file: Option<std::path::PathBuf>,
     pub output: Output,
 }
 
 /// `--max-key-lateness` for a dataset the catalogue does not know.
 const DEFAULT_KEY_LATENESS: TimeDelta = TimeDelta::hours(1);
+
+/// `--max-revision-age`'s default (or `--max-key-lateness`, when longer).
+const DEFAULT_REVISION_AGE: TimeDelta = TimeDelta::hours(1);
 
 /// Why the command line cannot be run: always a usage error (exit 2). Each
 /// variant carries the flag and the values it is about.
@@ -453,22 +458,9 @@ impl PublishConfig {
             }
             .into());
         }
-        let max_key_lateness = args.max_key_lateness.map_or_else(
-            || {
-                crate::catalogue::find(&source.dataset.name)
-                    .map_or(DEFAULT_KEY_LATENESS, |e| e.key_lateness())
-            },
-            span,
-        );
-        if max_key_lateness < source.dataset.resolution {
-            return Err(ConfigError::TooShort {
-                flag: "--max-key-lateness / EDS_MAX_KEY_LATENESS",
-                value: max_key_lateness,
-                what: format!("{}'s resolution", source.dataset.name),
-                least: source.dataset.resolution,
-            }
-            .into());
-        }
+        let max_key_lateness = max_key_lateness(args.max_key_lateness, &source.dataset)?;
+        let max_revision_age =
+            max_revision_age(args.max_revision_age, max_key_lateness, &source.dataset)?;
         let output = Output::from_args(
             args.dry_run,
             args.records,
@@ -486,10 +478,54 @@ impl PublishConfig {
             max_lag,
             max_catch_up,
             max_key_lateness,
+            max_revision_age,
             lock_file: args.lock_file.clone(),
             output,
         })
     }
+}
+
+/// `--max-key-lateness`, or the dataset's ([`crate::catalogue`]): at least
+/// one resolution.
+fn max_key_lateness(given: Option<std::time::Duration>, dataset: &Dataset) -> Result<TimeDelta> {
+    let lateness = given.map_or_else(
+        || crate::catalogue::find(&dataset.name).map_or(DEFAULT_KEY_LATENESS, |e| e.key_lateness()),
+        span,
+    );
+    if lateness < dataset.resolution {
+        return Err(ConfigError::TooShort {
+            flag: "--max-key-lateness / EDS_MAX_KEY_LATENESS",
+            value: lateness,
+            what: format!("{}'s resolution", dataset.name),
+            least: dataset.resolution,
+        }
+        .into());
+    }
+    Ok(lateness)
+}
+
+/// `--max-revision-age`: as given (`0` turns the review off; otherwise at
+/// least one resolution), or an hour, and never shorter than
+/// `--max-key-lateness` (a key that late is fetched, so its rows are compared).
+fn max_revision_age(
+    given: Option<std::time::Duration>,
+    lateness: TimeDelta,
+    dataset: &Dataset,
+) -> Result<TimeDelta> {
+    let Some(given) = given else {
+        return Ok(DEFAULT_REVISION_AGE.max(lateness));
+    };
+    let age = span(given);
+    if age > TimeDelta::zero() && age < dataset.resolution {
+        return Err(ConfigError::TooShort {
+            flag: "--max-revision-age / EDS_MAX_REVISION_AGE",
+            value: age,
+            what: format!("{}'s resolution (or 0, no review)", dataset.name),
+            least: dataset.resolution,
+        }
+        .into());
+    }
+    Ok(age)
 }
 
 /// What `schema` prints.

@@ -4,9 +4,8 @@
 
 use anyhow::Result;
 
-use super::plan::TailSpan;
+use super::plan::{Reviews, TailSpan};
 use super::Cursors;
-use crate::aggregate::Stat;
 use crate::dataset::Dataset;
 use crate::sink::kafka::{KafkaOutput, KafkaSink};
 
@@ -15,8 +14,8 @@ use crate::sink::kafka::{KafkaOutput, KafkaSink};
 pub fn connect(
     kafka: &KafkaOutput,
     dataset: &Dataset,
-    stats: &[Stat],
     tail: TailSpan,
+    reviews: Reviews,
 ) -> Result<(KafkaSink, Cursors)> {
     // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
     crate::probe::check_bootstrap(&kafka.settings, || {
@@ -28,7 +27,14 @@ pub fn connect(
         drop(producer);
         Ok(())
     })?;
-    let topics: Vec<&str> = kafka.topics.names().collect();
+    // Each topic with the time its reviewed span starts at.
+    let topics: Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)> = [
+        (kafka.topics.records.as_deref(), reviews.records),
+        (kafka.topics.aggregates.as_deref(), reviews.aggregates),
+    ]
+    .into_iter()
+    .filter_map(|(topic, span)| Some((topic?, span.map(|s| s.since))))
+    .collect();
     let read = || {
         super::read(
             &kafka.settings,
@@ -47,7 +53,6 @@ pub fn connect(
             kafka.topics.clone(),
             kafka.create_topics.as_ref(),
             dataset,
-            stats.to_vec(),
         );
         (
             sink,

@@ -112,6 +112,47 @@ pub fn describe_unseen(topic: &str, since: DateTime<Utc>, unseen: &Skipped) -> S
     )
 }
 
+/// What the revision review did, said once each: holes filled and
+/// corrections published (info), rows late or changed beyond the horizon
+/// (a warning naming the first few, per topic), records the API no longer
+/// serves (info; left alone in the topic).
+pub fn warn_revised(
+    max_revision_age: TimeDelta,
+    revised: &[super::emit::Revised; 2],
+    withdrawn: u64,
+) {
+    for (topic, r) in ["records", "aggregates"].iter().zip(revised) {
+        if r.late + r.corrections > 0 {
+            log::info!(
+                "{topic}: published {} late (a hole filled) and {} correction(s) (another value \
+                 than the topic's latest for its key)",
+                r.late,
+                r.corrections
+            );
+        }
+        let age = format_span(max_revision_age);
+        let what = format!(
+            "of the {topic} older than --max-revision-age / EDS_MAX_REVISION_AGE {age} that the \
+             topic lacks (late), not published"
+        );
+        if let Some(line) = r.beyond_late.summary_of("row(s)", &what) {
+            log::warn!("{line}");
+        }
+        let what = format!(
+            "of the {topic} older than --max-revision-age / EDS_MAX_REVISION_AGE {age} whose \
+             value changed, not published"
+        );
+        if let Some(line) = r.beyond_changed.summary_of("row(s)", &what) {
+            log::warn!("{line}");
+        }
+    }
+    if withdrawn > 0 {
+        log::info!(
+            "{withdrawn} record(s) in the topic are no longer served by the API; left as they are"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,11 @@
 //! `--dry-run`) and `backfill`: rows go through a sliding window, and each
 //! completed time's rows are published as records, then their key
 //! combinations' windows as aggregates, each only when the cursor's rule
-//! ([`Published::is_new`]) says it is new, and marked as published. The
-//! known value fields nulled in what is published are counted here.
+//! ([`Published::judge`]) says so: new, a hole filled late, or a correction.
+//! Each message's value is written here once, as JSON, and its digest taken
+//! (the rule compares it with the topic's); the sink gets both. The known
+//! value fields nulled in what is published are counted here, and so are
+//! the late rows, the corrections and what lies beyond the revision horizon.
 
 use anyhow::Result;
 
@@ -11,17 +14,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use super::rule::Verdict;
 use super::Published;
-use crate::aggregate::aggregate_rows;
+use crate::aggregate::{aggregate_rows, Stat};
+use crate::contract::digest;
 use crate::dataset::{Dataset, Row};
+use crate::logging::Tally;
 use crate::quality::{NonNumeric, Report};
-use crate::sink::Sink;
+use crate::sink::{Message, Sink};
 use crate::window::{Slider, Window};
 
 /// Hands new records and aggregates to a sink, in (time, key) order.
 pub struct Emitter<'a> {
     pub dataset: &'a Dataset,
     pub fields: &'a [String],
+    pub stats: &'a [Stat],
     pub sink: &'a mut dyn Sink,
     /// The rule for each topic; `None`: that topic is not written.
     pub records: Option<Published>,
@@ -37,6 +44,51 @@ pub struct Emitter<'a> {
     /// The nulled fields of the rows published as records (or, without
     /// records, of the rows in the aggregates' windows).
     pub non_numeric: NonNumeric,
+    /// What the revision review found, per topic (records, aggregates).
+    pub revised: [Revised; 2],
+    /// The value being written, reused from message to message.
+    pub buf: Vec<u8>,
+}
+
+/// What the review did for one topic: holes filled late, corrections, and
+/// what it found beyond the horizon (named, the first few).
+#[derive(Debug, Clone, Default)]
+pub struct Revised {
+    pub late: u64,
+    pub corrections: u64,
+    pub beyond_late: Tally,
+    pub beyond_changed: Tally,
+    /// Every (key, time) found beyond the horizon (the property test's).
+    #[cfg(test)]
+    pub beyond_all: Vec<(Vec<String>, DateTime<Utc>)>,
+}
+
+impl Revised {
+    fn count(&mut self, verdict: Verdict, key: &[String], time: DateTime<Utc>) {
+        let what = || {
+            format!(
+                "{} at {}",
+                crate::text::key(key),
+                crate::time::format_utc(time)
+            )
+        };
+        #[cfg(test)]
+        if matches!(verdict, Verdict::Beyond { .. }) {
+            self.beyond_all.push((key.to_vec(), time));
+        }
+        match verdict {
+            Verdict::Publish { late: true, .. } => self.late += 1,
+            Verdict::Publish { revision, .. } if revision > 0 => self.corrections += 1,
+            Verdict::Beyond { late: true } => self.beyond_late.add(what()),
+            Verdict::Beyond { late: false } => self.beyond_changed.add(what()),
+            _ => {}
+        }
+    }
+
+    /// Rows late or changed beyond the horizon (not published).
+    pub fn beyond(&self) -> u64 {
+        self.beyond_late.count + self.beyond_changed.count
+    }
 }
 
 /// Per key combination, the first and last time skipped.
@@ -52,47 +104,112 @@ fn note(skipped: &mut Skipped, key: &[String], time: DateTime<Utc>) {
 }
 
 impl Emitter<'_> {
+    /// An emitter of `dataset`'s `fields` (and `stats`) into `sink` under
+    /// the two topics' rules.
+    pub fn new<'a>(
+        dataset: &'a Dataset,
+        fields: &'a [String],
+        stats: &'a [Stat],
+        sink: &'a mut dyn Sink,
+        rules: super::Rules,
+    ) -> Emitter<'a> {
+        Emitter {
+            dataset,
+            fields,
+            stats,
+            sink,
+            records: rules.records,
+            aggregates: rules.aggregates,
+            skipped: Skipped::default(),
+            unseen: Default::default(),
+            non_numeric: NonNumeric::default(),
+            revised: Default::default(),
+            buf: Vec::new(),
+        }
+    }
+
     /// One completed time: `new` are its rows (sorted by key), `window` the
     /// sliding window that ends just after them.
     pub fn group(&mut self, new: &[Row], window: Window<'_>) -> Result<()> {
-        if let Some(rule) = &mut self.records {
-            for row in new {
-                if rule.is_new(&row.key, row.time) {
-                    if rule.is_unseen(&row.key) {
-                        note(&mut self.unseen[0], &row.key, row.time);
-                    }
-                    self.sink.record(row)?;
-                    rule.mark(&row.key, row.time);
-                    self.non_numeric.count(row);
-                } else if rule.is_skipped_unseen(&row.key, row.time) {
+        self.records(new)?;
+        self.aggregates(new, &window)
+    }
+
+    /// The time's records the rule publishes.
+    fn records(&mut self, new: &[Row]) -> Result<()> {
+        let Some(rule) = &mut self.records else {
+            return Ok(());
+        };
+        for row in new {
+            if !rule.considers(&row.key, row.time) {
+                if rule.is_skipped_unseen(&row.key, row.time) {
                     note(&mut self.skipped, &row.key, row.time);
                 }
+                continue;
             }
+            self.buf.clear();
+            row.write_json(&self.dataset.time_column, &mut self.buf)?;
+            let digest = digest(&self.buf);
+            let verdict = rule.judge(&row.key, row.time, digest);
+            self.revised[0].count(verdict, &row.key, row.time);
+            let Verdict::Publish { revision, .. } = verdict else {
+                continue;
+            };
+            if rule.is_unseen(&row.key) {
+                note(&mut self.unseen[0], &row.key, row.time);
+            }
+            let message = Message {
+                json: &self.buf,
+                digest,
+                revision,
+            };
+            self.sink.record(row, message)?;
+            rule.mark(&row.key, row.time, digest, revision);
+            self.non_numeric.count(row);
         }
-        if let Some(rule) = &mut self.aggregates {
-            // The window's rows by key combination, once per time: each
-            // aggregate then reads only its own rows (linear in keys).
-            let mut by_key: HashMap<&[String], Vec<&Row>> = HashMap::new();
-            if new.iter().any(|row| rule.is_new(&row.key, window.end)) {
-                for r in window.rows {
-                    by_key.entry(r.key.as_slice()).or_default().push(r);
-                }
+        Ok(())
+    }
+
+    /// The windows ending just after the time, of the keys that have a row
+    /// at it (due), that the rule publishes.
+    fn aggregates(&mut self, new: &[Row], window: &Window<'_>) -> Result<()> {
+        let Some(rule) = &mut self.aggregates else {
+            return Ok(());
+        };
+        let end = window.end;
+        let due: Vec<&Row> = new.iter().filter(|r| rule.considers(&r.key, end)).collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        // The window's rows by key combination, once per time: each
+        // aggregate then reads only its own rows (linear in keys).
+        let mut by_key: HashMap<&[String], Vec<&Row>> = HashMap::new();
+        for r in window.rows {
+            by_key.entry(r.key.as_slice()).or_default().push(r);
+        }
+        for row in due {
+            let rows = (by_key.get(row.key.as_slice())).map_or(&[][..], Vec::as_slice);
+            let agg = aggregate_rows(self.dataset, window, &row.key, rows, self.fields);
+            self.buf.clear();
+            serde_json::to_writer(&mut self.buf, &agg.json(self.stats))?;
+            let digest = digest(&self.buf);
+            let verdict = rule.judge(&row.key, end, digest);
+            self.revised[1].count(verdict, &row.key, end);
+            let Verdict::Publish { revision, .. } = verdict else {
+                continue;
+            };
+            if rule.is_unseen(&row.key) {
+                note(&mut self.unseen[1], &row.key, end);
             }
-            for row in new {
-                if rule.is_new(&row.key, window.end) {
-                    let rows = by_key
-                        .get(row.key.as_slice())
-                        .map_or(&[][..], Vec::as_slice);
-                    if rule.is_unseen(&row.key) {
-                        note(&mut self.unseen[1], &row.key, window.end);
-                    }
-                    let agg = aggregate_rows(self.dataset, &window, &row.key, rows, self.fields);
-                    self.sink.aggregate(&agg)?;
-                    rule.mark(&row.key, window.end);
-                    if self.records.is_none() {
-                        rows.iter().for_each(|r| self.non_numeric.count(r));
-                    }
-                }
+            let message = Message {
+                json: &self.buf,
+                digest,
+                revision,
+            };
+            self.sink.aggregate(&agg, message)?;
+            rule.mark(&row.key, end, digest, revision);
+            if self.records.is_none() {
+                rows.iter().for_each(|r| self.non_numeric.count(r));
             }
         }
         Ok(())

@@ -3,7 +3,8 @@
 //! (time, key) row and every (window end, key) aggregate reaches its topic
 //! exactly once.
 //!
-//! - [`rule`]: the rule, [`Published::is_new`], and the cursors it starts from;
+//! - [`rule`]: the rule, [`Published::judge`], and the cursors it starts from;
+//! - [`review`]: what a topic holds within the reviewed span (digests, revisions);
 //! - [`plan`]: a run's plan (publish's or backfill's), pure arithmetic;
 //! - [`emit`]: the one path from sorted rows to a sink that applies the rule
 //!   (which records are new, which aggregates are due);
@@ -16,6 +17,7 @@ pub mod emit;
 mod error;
 pub mod plan;
 pub mod read;
+pub mod review;
 pub mod rule;
 #[cfg(test)]
 mod simulation;

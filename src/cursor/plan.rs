@@ -33,6 +33,65 @@ pub struct Spans {
     /// How far a key combination may trail the topic's newest one and still
     /// be fetched (`--max-key-lateness`).
     pub max_key_lateness: TimeDelta,
+    /// `--max-revision-age`: rows and windows this much before the run's
+    /// limit are compared with the topics and published again when they
+    /// differ; zero turns the review off.
+    pub max_revision_age: TimeDelta,
+}
+
+/// A topic's reviewed span in a run: its messages from `since` on are read
+/// back and compared with the API's rows; from `revisable` on a difference
+/// is published, before it reported ([`Published::judge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewSpan {
+    pub since: DateTime<Utc>,
+    pub revisable: DateTime<Utc>,
+}
+
+/// Both topics' reviewed spans (`None`: no review).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reviews {
+    pub records: Option<ReviewSpan>,
+    pub aggregates: Option<ReviewSpan>,
+}
+
+impl Reviews {
+    /// A `publish` run's spans up to `limit`: revisable `--max-revision-age`
+    /// back, reviewed (what lies beyond is reported) as far again; never
+    /// before the `--max-catch-up` range. The aggregates' are the windows
+    /// whose rows all lie in the records' span (a window later).
+    pub fn publish(limit: DateTime<Utc>, s: Spans) -> Reviews {
+        if s.max_revision_age <= TimeDelta::zero() {
+            return Reviews::default();
+        }
+        let res = s.resolution;
+        let earliest = floor(minus(limit, s.max_catch_up), res);
+        let revisable = floor(minus(limit, s.max_revision_age), res).max(earliest);
+        let since = floor(minus(revisable, s.max_revision_age), res).max(earliest);
+        Reviews::of(ReviewSpan { since, revisable }, s.window)
+    }
+
+    /// A backfill of `[from, to)`: the whole range is reviewed and revisable.
+    pub fn backfill(from: DateTime<Utc>, s: Spans) -> Reviews {
+        Reviews::of(
+            ReviewSpan {
+                since: from,
+                revisable: from,
+            },
+            s.window,
+        )
+    }
+
+    fn of(records: ReviewSpan, window: TimeDelta) -> Reviews {
+        let later = |t| plus(t, window);
+        Reviews {
+            records: Some(records),
+            aggregates: Some(ReviewSpan {
+                since: later(records.since),
+                revisable: later(records.revisable),
+            }),
+        }
+    }
 }
 
 impl Spans {
@@ -45,6 +104,7 @@ impl Spans {
             max_lag: TimeDelta::zero(),
             max_catch_up: default_max_catch_up(),
             max_key_lateness: default_max_catch_up(),
+            max_revision_age: TimeDelta::zero(),
         }
     }
 
@@ -57,7 +117,8 @@ impl Spans {
         let reach = self.max_catch_up.min(self.max_key_lateness);
         TailSpan {
             complete: reach + self.window + self.resolution,
-            slack: reach + self.resolution,
+            slack: reach.max(self.max_revision_age * 2) + self.window + self.resolution,
+            margin: self.window,
         }
     }
 
@@ -65,6 +126,7 @@ impl Spans {
     /// `--max-catch-up` (no slack: a backfill runs before `publish` does).
     pub fn backfill_tail(&self) -> TailSpan {
         TailSpan {
+            margin: self.window,
             complete: self.max_catch_up + self.window + self.resolution,
             slack: TimeDelta::zero(),
         }
@@ -114,6 +176,8 @@ pub struct Plan {
     /// Each non-empty topic's bounds.
     pub records: Option<Bounds>,
     pub aggregates: Option<Bounds>,
+    /// What the run reviews (compares with the topics' messages).
+    pub reviews: Reviews,
 }
 
 fn minus(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
@@ -219,12 +283,16 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
         &aggregates,
         s.window,
     ));
+    // The reviewed span is fetched whole (its windows' rows too).
+    let reviews = Reviews::publish(limit, s);
+    let reviewed = reviews.records.map_or(limit, |r| r.since);
     let fetch_from = floor(
         records_from
             .min(aggregates_from)
             .min(discovered)
             .max(minus(publish_from, s.window))
-            .min(minus(limit, s.window)),
+            .min(minus(limit, s.window))
+            .min(reviewed),
         res,
     );
     // Such a key is new in what the fetch covers: its rows, and its windows
@@ -249,6 +317,7 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
         behind,
         records: records_bounds,
         aggregates: aggregates_bounds,
+        reviews,
     }
 }
 
@@ -263,7 +332,8 @@ impl Plan {
         s: Spans,
     ) -> Published {
         match self.records.filter(|_| !cursor.is_empty()) {
-            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, self.limit),
+            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, self.limit)
+                .reviewing(cursor, self.reviews.records),
             None => {
                 let after = newest
                     .iter()
@@ -285,7 +355,8 @@ impl Plan {
     ) -> Published {
         let until = self.limit + s.resolution;
         match self.aggregates.filter(|_| !cursor.is_empty()) {
-            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, until),
+            Some(b) => Published::after(cursor, b.horizon, b.unseen_from, until)
+                .reviewing(cursor, self.reviews.aggregates),
             None => Published::fresh(newest.clone(), self.publish_from + s.resolution, until),
         }
     }
@@ -331,6 +402,7 @@ pub struct Range {
 /// [`plan`], over the range given instead of the trailing `--max-catch-up`.
 pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: Spans) -> Range {
     let res = s.resolution;
+    let reviews = Reviews::backfill(from, s);
     let records = cursors
         .records
         .as_ref()
@@ -350,14 +422,11 @@ pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: 
         start,
         context: start - s.window + res,
         rules: Rules {
-            records: cursors
-                .records
-                .as_ref()
-                .map(|c| Published::within(c, from, to)),
-            aggregates: cursors
-                .aggregates
-                .as_ref()
-                .map(|c| Published::within(c, from + res, to + res)),
+            records: (cursors.records.as_ref())
+                .map(|c| Published::within(c, from, to).reviewing(c, reviews.records)),
+            aggregates: (cursors.aggregates.as_ref()).map(|c| {
+                Published::within(c, from + res, to + res).reviewing(c, reviews.aggregates)
+            }),
         },
     }
 }

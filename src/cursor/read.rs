@@ -16,9 +16,12 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset};
 
 use super::plan::{TailSpan, TopicCursor};
+use super::review::{Review, Stamp};
 use super::tail::Tail;
 use super::CursorError;
-use crate::contract::{is_ours, parse_key, MessageKey, DATASET_HEADER};
+use crate::contract::{
+    is_ours, parse_key, MessageKey, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER,
+};
 use crate::dataset::Dataset;
 use crate::kafka::read::{self as kread, Reader, Span};
 use crate::kafka::{Context, KafkaSettings};
@@ -29,10 +32,12 @@ const TIMEOUT_HINT: &str = ". A slow or overloaded broker, or a tail too long to
      combination): raise --kafka-timeout / EDS_KAFKA_TIMEOUT, or lower --max-key-lateness";
 
 /// Reads the cursors of `topics` (partition `partition` of each) with one
-/// consumer; `tail` is how far back from each topic's newest message to read.
+/// consumer; `tail` is how far back from each topic's newest message to
+/// read, and each topic's messages from its review time (when given) on are
+/// all read and kept ([`super::review::Review`]).
 pub fn read(
     settings: &KafkaSettings,
-    topics: &[&str],
+    topics: &[(&str, Option<DateTime<Utc>>)],
     partition: i32,
     dataset: &Dataset,
     tail: TailSpan,
@@ -40,9 +45,13 @@ pub fn read(
     let started = Instant::now();
     let consumer = settings.consumer(None)?;
     let mut tails: Vec<Tail> = Vec::new();
-    for topic in topics {
+    for (topic, review) in topics {
         match kread::bounds(settings, &consumer, topic, partition) {
-            Ok((low, end)) => tails.push(Tail::new(topic, partition, low, end)),
+            Ok((low, end)) => {
+                let mut t = Tail::new(topic, partition, low, end);
+                t.cursor.review = Review::from(*review, tail.margin);
+                tails.push(t);
+            }
             Err(e) => {
                 kread::close(consumer);
                 return Err(e);
@@ -139,7 +148,14 @@ impl Passes<'_> {
             };
             if tail.saw(m.offset(), m.timestamp().to_millis()) {
                 if let Some(key) = self.ours(m)? {
-                    tail.take(key, m.offset());
+                    let stamp = Stamp::of(
+                        kread::header(m, DIGEST_HEADER),
+                        kread::header(m, REVISION_HEADER),
+                        m.payload().unwrap_or_default(),
+                        m.offset(),
+                    );
+                    tail.take(&key, m.offset());
+                    tail.cursor.review.note(key.time, key.key, stamp);
                 }
             }
             Ok(())

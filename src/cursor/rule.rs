@@ -7,11 +7,20 @@
 //! range a run may publish (and after the point the tail read stopped at).
 //! The aggregate for (window end, key) is due when the key has a row at
 //! `window end - resolution`, and is new by the same rule, in window ends.
+//!
+//! Within the revision horizon (`--max-revision-age`) the topic's own
+//! messages are compared with what the API serves now ([`Published::judge`]):
+//! a row the topic lacks between two of its key's published times (a hole)
+//! is published late, a value that differs from the latest message of its
+//! (time, key) is published again as a correction (its revision counted),
+//! and nothing unchanged is published twice. Beyond the horizon, within the
+//! reviewed span, such rows are only reported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::review::{Review, Stamp};
 use super::CursorError;
 use crate::contract::MessageKey;
 
@@ -26,6 +35,9 @@ pub struct TailSpan {
     /// minus `complete + slack`, every message before it in the log is older
     /// than the newest minus `complete`, and the read stops.
     pub slack: TimeDelta,
+    /// How far before a reviewed span's start the read looks for the key
+    /// combinations published there (a window).
+    pub margin: TimeDelta,
 }
 
 impl TailSpan {
@@ -60,6 +72,8 @@ pub struct TopicCursor {
     /// columns: there is no other combination). `None`: the whole partition
     /// was read.
     pub complete_since: Option<DateTime<Utc>>,
+    /// The messages of ours within the reviewed span.
+    pub review: Review,
 }
 
 impl TopicCursor {
@@ -111,6 +125,77 @@ impl TopicCursor {
     }
 }
 
+/// What [`Published::judge`] says of a row (or window) the API serves now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Published already with this value, or not this run's to publish.
+    Skip,
+    /// To publish: `revision` 0 for a first publication (`late`: a hole
+    /// filled, behind its key's cursor), else the correction's count.
+    Publish { revision: u32, late: bool },
+    /// Beyond the revision horizon (within the reviewed span): a row the
+    /// topic lacks (`late`) or whose value changed; reported, not published.
+    Beyond { late: bool },
+}
+
+/// The reviewed span of one topic in one run: its messages from `since`
+/// on, revisable from `revisable` on (both `MAX` when nothing is reviewed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Revisions {
+    keys: HashMap<Vec<String>, BTreeMap<DateTime<Utc>, Revised>>,
+    /// Key combinations published just before `since`.
+    before: std::collections::HashSet<Vec<String>>,
+    since: DateTime<Utc>,
+    revisable: DateTime<Utc>,
+}
+
+/// A reviewed message: its digest and revision, and whether this run saw
+/// its row again (a row the API no longer serves is counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Revised {
+    digest: u64,
+    revision: u32,
+    served: bool,
+}
+
+impl Revisions {
+    fn none() -> Revisions {
+        Revisions {
+            keys: HashMap::new(),
+            before: Default::default(),
+            since: DateTime::<Utc>::MAX_UTC,
+            revisable: DateTime::<Utc>::MAX_UTC,
+        }
+    }
+
+    fn of(review: &Review, revisable: DateTime<Utc>) -> Revisions {
+        let Some(since) = review.since else {
+            return Revisions::none();
+        };
+        let keys = (review.keys.iter())
+            .map(|(k, times)| {
+                let times = (times.iter())
+                    .map(|(t, s): (&DateTime<Utc>, &Stamp)| {
+                        let seen = Revised {
+                            digest: s.digest,
+                            revision: s.revision,
+                            served: false,
+                        };
+                        (*t, seen)
+                    })
+                    .collect();
+                (k.clone(), times)
+            })
+            .collect();
+        Revisions {
+            keys,
+            before: review.before.clone(),
+            since,
+            revisable: revisable.max(since),
+        }
+    }
+}
+
 /// The exactly-once rule for one topic in one run: times in `[from, until)`,
 /// after their key's last published time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,9 +208,83 @@ pub struct Published {
     stopped: DateTime<Utc>,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
+    revisions: Revisions,
 }
 
 impl Published {
+    /// Compares the row (or window) (time, key) the API serves now, its
+    /// value's `digest`, with what the topic holds: the one rule of this
+    /// program. New after its key's cursor: published. In the reviewed
+    /// span: unchanged is skipped; another value is a correction, and a
+    /// time the topic lacks between its key's first reviewed time and its
+    /// cursor a hole filled late, both published within the revision
+    /// horizon and reported beyond it.
+    pub fn judge(&mut self, key: &[String], time: DateTime<Utc>, digest: u64) -> Verdict {
+        let reviewed = time >= self.revisions.since && time < self.until;
+        let revisable = time >= self.revisions.revisable;
+        let times = self.revisions.keys.get_mut(key);
+        let first = times.as_ref().and_then(|t| t.keys().next().copied());
+        if let Some(seen) = times.and_then(|t| t.get_mut(&time)).filter(|_| reviewed) {
+            seen.served = true;
+            return match (seen.digest == digest, revisable) {
+                (true, _) => Verdict::Skip,
+                (false, true) => Verdict::Publish {
+                    revision: seen.revision + 1,
+                    late: false,
+                },
+                (false, false) => Verdict::Beyond { late: false },
+            };
+        }
+        if self.is_new(key, time) {
+            return Verdict::Publish {
+                revision: 0,
+                late: false,
+            };
+        }
+        // Absent between two of the key's published times: from its first
+        // reviewed one on, or from the span's start when it was published
+        // just before (a key that started later has no hole before it).
+        let published_before =
+            first.is_some_and(|f| time > f) || self.revisions.before.contains(key);
+        let hole = reviewed && published_before && self.last.get(key).is_some_and(|l| time < *l);
+        match (hole, revisable) {
+            (false, _) => Verdict::Skip,
+            (true, true) => Verdict::Publish {
+                revision: 0,
+                late: true,
+            },
+            (true, false) => Verdict::Beyond { late: true },
+        }
+    }
+
+    /// Whether (time, key) can be anything but [`Verdict::Skip`]: new, or
+    /// in the reviewed span (a row outside both need not be looked at).
+    pub fn considers(&self, key: &[String], time: DateTime<Utc>) -> bool {
+        (time >= self.revisions.since && time < self.until) || self.is_new(key, time)
+    }
+
+    /// The reviewed messages at or after `from` whose row this run did not
+    /// see: rows the topic has and the API no longer serves (left alone).
+    pub fn withdrawn(&self, from: DateTime<Utc>) -> u64 {
+        (self.revisions.keys.values())
+            .flat_map(|times| times.range(from..self.until))
+            .filter(|(_, s)| !s.served)
+            .count() as u64
+    }
+
+    /// Reviews the messages the cursor read kept (see [`Published::judge`]),
+    /// revisable from `span.revisable` on; `None`: no review.
+    pub fn reviewing(
+        mut self,
+        cursor: &TopicCursor,
+        span: Option<super::plan::ReviewSpan>,
+    ) -> Published {
+        if let Some(span) = span {
+            self.revisions = Revisions::of(&cursor.review, span.revisable);
+        }
+        self
+    }
+
     /// Whether the message (time, key) is new: the one rule of this program.
     pub fn is_new(&self, key: &[String], time: DateTime<Utc>) -> bool {
         time >= self.from
@@ -151,13 +310,23 @@ impl Published {
         !self.last.contains_key(key)
     }
 
-    /// Records that (time, key) was handed to the sink.
-    pub fn mark(&mut self, key: &[String], time: DateTime<Utc>) {
+    /// Records that (time, key) was handed to the sink with `digest` and
+    /// `revision`: its key's cursor moves on to it (never back), and a
+    /// repeat of it in this run is unchanged.
+    pub fn mark(&mut self, key: &[String], time: DateTime<Utc>, digest: u64, revision: u32) {
         match self.last.get_mut(key) {
-            Some(last) => *last = time,
+            Some(last) => *last = (*last).max(time),
             None => {
                 self.last.insert(key.to_vec(), time);
             }
+        }
+        if time >= self.revisions.since {
+            let seen = Revised {
+                digest,
+                revision,
+                served: true,
+            };
+            (self.revisions.keys.entry(key.to_vec()).or_default()).insert(time, seen);
         }
     }
 
@@ -181,6 +350,7 @@ impl Published {
             stopped,
             from,
             until,
+            revisions: Revisions::none(),
         }
     }
 
@@ -203,6 +373,7 @@ impl Published {
             stopped: DateTime::<Utc>::MAX_UTC,
             from,
             until,
+            revisions: Revisions::none(),
         }
     }
 }

@@ -69,7 +69,7 @@ impl Tail {
     }
 
     /// Takes one message of ours at `offset`.
-    pub(super) fn take(&mut self, key: MessageKey, offset: i64) {
+    pub(super) fn take(&mut self, key: &MessageKey, offset: i64) {
         self.ours += 1;
         if self.edge.is_none_or(|(o, _)| offset < o) {
             self.edge = Some((offset, key.time));
@@ -83,17 +83,18 @@ impl Tail {
             Some(s) if s.time >= key.time => {}
             Some(s) => *s = seen,
             None => {
-                self.cursor.last.insert(key.key, seen);
+                self.cursor.last.insert(key.key.clone(), seen);
             }
         }
     }
 
     /// After a pass: done when the start of the log was read, or (with
     /// messages of ours) a single-key dataset found its last one, or the
-    /// pass from the offset of `newest - tail.complete` (`lookup`: the
-    /// broker's time index) was read. Without a time index, done when a
-    /// message older than `newest - tail.stop()` was seen. Else reads
-    /// further back.
+    /// pass from the offset of the time the read must reach (`newest -
+    /// tail.complete` for a keyed dataset, and the reviewed span's start;
+    /// `lookup`: the broker's time index) was read. Without a time index,
+    /// done when a message older than that time less the slack was seen.
+    /// Else reads further back.
     pub(super) fn next_pass(
         &mut self,
         keyed: bool,
@@ -101,29 +102,40 @@ impl Tail {
         lookup: &mut dyn FnMut(&str, DateTime<Utc>) -> Option<i64>,
     ) {
         let newest = self.cursor.newest();
-        let complete = newest.and_then(|n| n.checked_sub_signed(tail.complete));
-        if newest.is_some() && !keyed {
-            // The one key combination there is was found: no other can be new.
+        let keyed_reach = newest
+            .and_then(|n| n.checked_sub_signed(tail.complete))
+            .filter(|_| keyed);
+        let reach = match (keyed_reach, self.cursor.review.reach()) {
+            (Some(k), Some(r)) => Some(k.min(r)),
+            (k, r) => k.or(r),
+        };
+        let reached = matches!((self.target, reach), (Some(t), Some(r)) if t <= r);
+        if newest.is_some() && !keyed && (reach.is_none() || reached) {
+            // The one key combination there is was found (and the reviewed
+            // span read): no other can be new.
             self.cursor.complete_since = Some(DateTime::<Utc>::MAX_UTC);
             self.done = true;
-        } else if let Some(t) = self.target {
-            // Every message from the first one at `t` or later was read (the
-            // log's order does not matter: an old message at its end, forged
-            // or from a late backfill, cannot end the read early).
-            self.cursor.complete_since = Some(t);
+        } else if reached && keyed {
+            // Every message from the first one at the target or later was
+            // read (the log's order does not matter: an old message at its
+            // end, forged or a correction, cannot end the read early).
+            self.cursor.complete_since = self.target;
             self.done = true;
-        } else if let Some(at) = complete
+        } else if let Some(at) = reach
+            .filter(|_| !reached)
             .and_then(|t| lookup(&self.cursor.topic, t).map(|o| (t, o)))
             .filter(|at| self.plausible(*at))
         {
             self.read_from(at);
-        } else if self.stops(newest.and_then(|n| n.checked_sub_signed(tail.stop()))) {
-            self.cursor.complete_since = complete;
+        } else if self.stops(reach.and_then(|r| r.checked_sub_signed(tail.slack))) {
+            self.cursor.complete_since = keyed_reach;
             self.done = true;
         } else if self.from <= self.low {
             // Read from the start of the log (a batch boundary, so nothing skipped).
             self.done = true;
         } else {
+            // A keyless topic without its message since the target: further back.
+            self.target = None;
             self.go_back(newest, tail.stop());
         }
     }
@@ -213,6 +225,7 @@ mod tests {
         TailSpan {
             complete: TimeDelta::hours(hours),
             slack: TimeDelta::zero(),
+            margin: TimeDelta::zero(),
         }
     }
 
@@ -220,8 +233,8 @@ mod tests {
     fn with_a_time_index_the_read_covers_every_message_since_the_tail_start() {
         let mut t = Tail::new("t", 0, 0, 1000);
         // The last 16 offsets: the newest of DK1, and a forged old message.
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
-        t.take(key("2026-11-28T01:00:00Z/DK2"), 998);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 999);
+        t.take(&key("2026-11-28T01:00:00Z/DK2"), 998);
         let mut asked = Vec::new();
         let mut index = |topic: &str, at: DateTime<Utc>| {
             asked.push((topic.to_string(), at));
@@ -234,7 +247,7 @@ mod tests {
         );
         assert!(!t.done, "an old message at the end does not end the read");
         assert_eq!((t.from, t.until), (700, Some(984)));
-        t.take(key("2026-11-28T11:30:00Z/DK3"), 800);
+        t.take(&key("2026-11-28T11:30:00Z/DK3"), 800);
         t.next_pass(true, span(1), &mut |_, _| panic!("looked up once"));
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
@@ -243,7 +256,7 @@ mod tests {
         let ms = |text: &str| parse_utc(text).unwrap().timestamp_millis();
         let mut t = Tail::new("t", 0, 0, 1000);
         assert!(t.saw(984, Some(ms("2026-11-28T10:00:00"))));
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 999);
         t.next_pass(true, span(1), &mut |_, _| Some(990));
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
@@ -252,8 +265,8 @@ mod tests {
         // back by its own estimate.
         let mut t = Tail::new("t", 0, 0, 1000);
         assert!(t.saw(984, Some(ms("2026-11-28T11:30:00"))));
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
-        t.take(key("2026-11-28T11:30:00Z/DK2"), 984);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 999);
+        t.take(&key("2026-11-28T11:30:00Z/DK2"), 984);
         t.next_pass(true, span(1), &mut |_, _| Some(1000));
         assert!(!t.done && t.target.is_none() && t.from < 984);
     }
@@ -261,9 +274,9 @@ mod tests {
     #[test]
     fn keeps_the_newest_time_of_each_key() {
         let mut t = Tail::new("t", 0, 0, 100);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 90);
-        t.take(key("2026-11-28T11:55:00Z/DK1"), 80);
-        t.take(key("2026-11-28T11:55:00Z/DK2"), 91);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 90);
+        t.take(&key("2026-11-28T11:55:00Z/DK1"), 80);
+        t.take(&key("2026-11-28T11:55:00Z/DK2"), 91);
         assert_eq!(t.cursor.last.len(), 2);
         assert_eq!(t.cursor.last[&vec!["DK1".to_string()]].offset, 90);
         assert_eq!(t.oldest, parse_utc("2026-11-28T11:55:00"));
@@ -273,13 +286,13 @@ mod tests {
     fn keyed_reads_go_back_until_older_than_the_tail() {
         let mut t = Tail::new("t", 0, 0, 1000);
         assert_eq!(t.from, 984);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 999);
-        t.take(key("2026-11-28T11:45:00Z/DK2"), 984);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 999);
+        t.take(&key("2026-11-28T11:45:00Z/DK2"), 984);
         t.next_pass(true, span(1), &mut no_index);
         assert!(!t.done, "15 minutes read, an hour wanted");
         // 16 offsets cover 15 minutes: an hour is about 64, with a margin 80.
         assert_eq!((t.from, t.until), (1000 - 80, Some(984)));
-        t.take(key("2026-11-28T10:55:00Z/DK3"), 930);
+        t.take(&key("2026-11-28T10:55:00Z/DK3"), 930);
         t.next_pass(true, span(1), &mut no_index);
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, parse_utc("2026-11-28T11:00:00"));
@@ -292,7 +305,7 @@ mod tests {
         let mut t = Tail::new("t", 0, 0, 295);
         assert_eq!(t.from, 279);
         assert!(t.saw(294, None));
-        t.take(key("2026-11-28T10:00:00Z/DK1"), 294);
+        t.take(&key("2026-11-28T10:00:00Z/DK1"), 294);
         t.next_pass(true, span(6), &mut no_index);
         assert_eq!(t.until, Some(294), "only 294.. was read");
         assert!(t.from < 279);
@@ -305,7 +318,7 @@ mod tests {
         // From the start of the log (a batch boundary) everything comes.
         t.from = 0;
         assert!(t.saw(0, None));
-        t.take(key("2026-11-28T09:00:00Z/DK2"), 0);
+        t.take(&key("2026-11-28T09:00:00Z/DK2"), 0);
         t.next_pass(true, span(6), &mut no_index);
         assert!(t.done);
         assert_eq!(t.cursor.last.len(), 2);
@@ -314,7 +327,7 @@ mod tests {
     #[test]
     fn unkeyed_reads_stop_at_the_last_message() {
         let mut t = Tail::new("t", 0, 0, 1000);
-        t.take(key("2026-11-28T12:00:00Z"), 999);
+        t.take(&key("2026-11-28T12:00:00Z"), 999);
         t.next_pass(false, span(6), &mut no_index);
         assert!(t.done);
         assert_eq!(t.cursor.complete_since, Some(DateTime::<Utc>::MAX_UTC));
@@ -324,7 +337,7 @@ mod tests {
     fn reads_stop_at_the_start_of_the_log() {
         let mut t = Tail::new("t", 0, 0, 10);
         assert_eq!(t.from, 0);
-        t.take(key("2026-11-28T12:00:00Z/DK1"), 9);
+        t.take(&key("2026-11-28T12:00:00Z/DK1"), 9);
         t.next_pass(true, span(6), &mut no_index);
         assert!(t.done);
         assert_eq!(
@@ -344,7 +357,7 @@ mod tests {
             .iter()
             .enumerate()
         {
-            t.take(key(k), i as i64);
+            t.take(&key(k), i as i64);
         }
         by_key.insert(
             vec!["a".into()],

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use csv::ByteRecord;
 use serde_json::Value;
 
-use super::{Sink, Written};
+use super::{Message, Sink, Written};
 use crate::aggregate::{Aggregate, Stat};
 use crate::dataset::{key_text, Dataset, Row};
 use crate::time::format_utc;
@@ -239,16 +239,32 @@ impl<W: Write> CsvSink<W> {
 }
 
 impl<W: Write> Sink for CsvSink<W> {
-    fn record(&mut self, row: &Row) -> Result<()> {
+    fn record(&mut self, row: &Row, _: Message<'_>) -> Result<()> {
+        self.write_record(row)
+    }
+
+    fn aggregate(&mut self, agg: &Aggregate, _: Message<'_>) -> Result<()> {
+        self.write_aggregate(agg)
+    }
+
+    fn finish(&mut self) -> Result<Written> {
+        self.flush()
+    }
+}
+
+impl<W: Write> CsvSink<W> {
+    /// A records table's line for `row`.
+    pub fn write_record(&mut self, row: &Row) -> Result<()> {
         if let Table::Records { dataset, fields } = &self.table {
             Table::record_line(row, dataset, fields, &mut self.line);
             self.write_line()?;
-            self.written.records += 1;
+            self.written.record(0);
         }
         Ok(())
     }
 
-    fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
+    /// An aggregates table's line for `agg`.
+    pub fn write_aggregate(&mut self, agg: &Aggregate) -> Result<()> {
         if let Table::Aggregates {
             key_columns,
             fields,
@@ -261,12 +277,13 @@ impl<W: Write> Sink for CsvSink<W> {
                 Table::completeness_cells(agg, &mut self.line);
             }
             self.write_line()?;
-            self.written.aggregate(agg);
+            self.written.aggregate(agg, 0);
         }
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<Written> {
+    /// Writes the header (once, also for no line) and flushes.
+    pub fn flush(&mut self) -> Result<Written> {
         if !self.header_written {
             self.out
                 .write_record(self.table.header())
@@ -288,7 +305,7 @@ mod tests {
         let mut buf = Vec::new();
         let mut sink = CsvSink::new(&mut buf, table);
         f(&mut sink);
-        sink.finish().unwrap();
+        sink.flush().unwrap();
         drop(sink);
         String::from_utf8(buf).unwrap()
     }
@@ -316,7 +333,7 @@ mod tests {
             stats: vec![Stat::Count, Stat::Mean, Stat::Last],
             completeness: false,
         };
-        let out = output(table.clone(), |s| s.aggregate(&agg).unwrap());
+        let out = output(table.clone(), |s| s.write_aggregate(&agg).unwrap());
         assert_eq!(
             out,
             "window_start,window_end,rows,A_count,A_mean,A_last,B_count,B_mean,B_last\r\n\
@@ -324,7 +341,7 @@ mod tests {
         );
         // --completeness adds two columns at the end, nothing else changes.
         let out = output(table.with_completeness(true), |s| {
-            s.aggregate(&agg).unwrap()
+            s.write_aggregate(&agg).unwrap()
         });
         assert!(out.starts_with("window_start,window_end,rows,A_count,A_mean,A_last,B_count,B_mean,B_last,expected_rows,missing\r\n"));
         assert!(out.ends_with(",0,,,5,2026-11-28T11:57:00Z\r\n"), "{out}");
@@ -393,7 +410,7 @@ mod tests {
             dataset: d,
             fields: vec!["A".into(), "B".into(), "C".into(), "D".into()],
         };
-        let out = output(table, |s| s.record(&row).unwrap());
+        let out = output(table, |s| s.write_record(&row).unwrap());
         assert_eq!(
             out,
             "Minutes1UTC,Minutes1DK,A,B,C,D\r\n2026-11-28T11:59:00Z,2026-11-28T12:59:00,0.1,,\"x,y\",\r\n"

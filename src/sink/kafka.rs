@@ -14,9 +14,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
 use super::error::SinkError;
-use super::{Sink, Written};
-use crate::aggregate::{Aggregate, Stat};
-use crate::contract::DATASET_HEADER;
+use super::{Message, Sink, Written};
+use crate::aggregate::Aggregate;
+use crate::contract::{digest_text, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER};
 use crate::dataset::{Dataset, Row};
 use crate::kafka::topics;
 use crate::kafka::{replica_shortage, Context, KafkaSettings};
@@ -62,13 +62,8 @@ pub struct KafkaSink {
     settings: KafkaSettings,
     topics: Topics,
     dataset: String,
-    /// Rewritten as `...Z` in every record.
-    time_column: String,
-    stats: Vec<Stat>,
     written: Written,
     started: Instant,
-    /// The payload being written, reused from message to message.
-    buf: Vec<u8>,
 }
 
 impl KafkaSink {
@@ -78,7 +73,6 @@ impl KafkaSink {
         topics: Topics,
         create_topics: Option<&NewTopics>,
         dataset: &Dataset,
-        stats: Vec<Stat>,
     ) -> Result<KafkaSink> {
         let started = Instant::now();
         log::debug!("Kafka settings: {}", settings.describe());
@@ -91,11 +85,8 @@ impl KafkaSink {
             settings: settings.clone(),
             topics,
             dataset: dataset.name.clone(),
-            time_column: dataset.time_column.clone(),
-            stats,
             written: Written::default(),
             started,
-            buf: Vec::new(),
         };
         let topics: Vec<String> = sink.topics.names().map(str::to_string).collect();
         for topic in &topics {
@@ -143,19 +134,33 @@ impl KafkaSink {
         &mut self,
         topic: &str,
         key: &str,
-        payload: &[u8],
-        timestamp_ms: i64,
+        at: i64,
         aggregate: bool,
+        message: Message<'_>,
     ) -> Result<()> {
-        let headers = OwnedHeaders::new().insert(Header {
-            key: DATASET_HEADER,
-            value: Some(self.dataset.as_bytes()),
-        });
+        let payload = message.json;
+        let digest = digest_text(message.digest);
+        let revision = message.revision.to_string();
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: DATASET_HEADER,
+                value: Some(self.dataset.as_bytes()),
+            })
+            .insert(Header {
+                key: DIGEST_HEADER,
+                value: Some(digest.as_bytes()),
+            });
+        if message.revision > 0 {
+            headers = headers.insert(Header {
+                key: REVISION_HEADER,
+                value: Some(revision.as_bytes()),
+            });
+        }
         let mut record = BaseRecord::to(topic)
             .partition(self.topics.partition)
             .key(key)
             .payload(payload)
-            .timestamp(timestamp_ms)
+            .timestamp(at)
             .headers(headers);
         let deadline = self.settings.deadline();
         loop {
@@ -265,43 +270,33 @@ fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Resul
 }
 
 impl Sink for KafkaSink {
-    fn record(&mut self, row: &Row) -> Result<()> {
+    fn record(&mut self, row: &Row, message: Message<'_>) -> Result<()> {
         let Some(topic) = self.topics.records.take() else {
             return Ok(());
         };
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        row.write_json(&self.time_column, &mut buf)?;
-        let sent = self.send(
-            &topic,
-            &row.message_key().to_string(),
-            &buf,
-            row.time.timestamp_millis(),
-            false,
-        );
-        (self.buf, self.topics.records) = (buf, Some(topic));
+        let key = row.message_key().to_string();
+        let sent = self.send(&topic, &key, row.time.timestamp_millis(), false, message);
+        self.topics.records = Some(topic);
         sent?;
-        self.written.records += 1;
+        self.written.record(message.revision);
         Ok(())
     }
 
-    fn aggregate(&mut self, agg: &Aggregate) -> Result<()> {
+    fn aggregate(&mut self, agg: &Aggregate, message: Message<'_>) -> Result<()> {
         let Some(topic) = self.topics.aggregates.take() else {
             return Ok(());
         };
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        serde_json::to_writer(&mut buf, &agg.json(&self.stats))?;
+        let key = agg.message_key().to_string();
         let sent = self.send(
             &topic,
-            &agg.message_key().to_string(),
-            &buf,
+            &key,
             agg.window_end.timestamp_millis(),
             true,
+            message,
         );
-        (self.buf, self.topics.aggregates) = (buf, Some(topic));
+        self.topics.aggregates = Some(topic);
         sent?;
-        self.written.aggregate(agg);
+        self.written.aggregate(agg, message.revision);
         Ok(())
     }
 

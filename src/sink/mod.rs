@@ -21,12 +21,21 @@ pub struct Written {
     pub aggregates: u64,
     /// Aggregates whose window missed rows.
     pub incomplete: u64,
+    /// Messages (of both kinds) that correct an earlier one of their key.
+    pub corrections: u64,
 }
 
 impl Written {
-    /// Counts one aggregate.
-    pub fn aggregate(&mut self, agg: &Aggregate) {
+    /// Counts one record (`revision`: see [`Message`]).
+    pub fn record(&mut self, revision: u32) {
+        self.records += 1;
+        self.corrections += u64::from(revision > 0);
+    }
+
+    /// Counts one aggregate (`revision`: see [`Message`]).
+    pub fn aggregate(&mut self, agg: &Aggregate, revision: u32) {
         self.aggregates += 1;
+        self.corrections += u64::from(revision > 0);
         if agg
             .completeness
             .as_ref()
@@ -37,10 +46,20 @@ impl Written {
     }
 }
 
+/// One message as the emitter made it: its value as JSON (what a JSON
+/// topic gets, and what the digest is of), that digest, and its revision (0
+/// for a first publication, else which correction it is).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub json: &'a [u8],
+    pub digest: u64,
+    pub revision: u32,
+}
+
 /// A destination for one run's records and aggregates.
 pub trait Sink {
-    fn record(&mut self, row: &Row) -> Result<()>;
-    fn aggregate(&mut self, aggregate: &Aggregate) -> Result<()>;
+    fn record(&mut self, row: &Row, message: Message<'_>) -> Result<()>;
+    fn aggregate(&mut self, aggregate: &Aggregate, message: Message<'_>) -> Result<()>;
     /// Flushes everything; returns only when all of it is written (or acknowledged).
     fn finish(&mut self) -> Result<Written>;
 }

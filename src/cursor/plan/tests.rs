@@ -20,6 +20,7 @@ fn spans(res: i64) -> Spans {
         max_lag: TimeDelta::minutes(30),
         max_catch_up: TimeDelta::hours(6),
         max_key_lateness: TimeDelta::hours(1),
+        max_revision_age: TimeDelta::zero(),
     }
 }
 
@@ -42,6 +43,7 @@ fn cursor(last: &[(&str, &str)], complete_since: Option<&str>) -> TopicCursor {
             })
             .collect(),
         complete_since: complete_since.map(t),
+        review: Default::default(),
     }
 }
 
@@ -339,7 +341,7 @@ fn marking_keeps_each_key_strictly_increasing() {
         rule.is_new(&k("DK2"), t("06:00")),
         "the whole partition was read"
     );
-    rule.mark(&k("DK2"), t("12:00"));
+    rule.mark(&k("DK2"), t("12:00"), 0, 0);
     assert!(!rule.is_new(&k("DK2"), t("11:55")));
     assert!(!rule.is_new(&k("DK2"), t("12:00")));
     assert!(rule.is_new(&k("DK2"), t("12:05")));
