@@ -361,6 +361,9 @@ pub struct StatusArgs {
     /// A key with a longer hole between two records (e.g. a gap a run skipped after downtime) is unhealthy (exit 5) [default: 30m, or two resolutions when longer]
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_gap: Option<Duration>,
+    /// More record times missing between records of the same key (all keys together) than this is unhealthy (exit 5)
+    #[arg(long, default_value_t = 0, value_parser = parse_count, value_name = "N")]
+    pub max_missing: u64,
     /// Output format: table, or json (one object)
     #[arg(long, value_enum, default_value = "table")]
     pub format: StatusFormat,

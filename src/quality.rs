@@ -5,9 +5,9 @@
 //! message key) is refused; a (time, key) sent again with other values is
 //! dropped (the first received is kept) and warned once per run. The cost is
 //! one map look-up per key column and row; the maps hold each distinct key
-//! value once. [`NonNumeric`] counts the known value fields that were not
-//! numbers (null, see [`Row::nulled`]) in what a run publishes, and warns
-//! once per field.
+//! value once. [`NonNumeric`] counts the numeric fields that were not
+//! numbers ([`Row::fixed`]: a number read from text, else null) in what a
+//! run publishes, and warns once per field.
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,11 +34,13 @@ struct FirstSeen {
     time: DateTime<Utc>,
 }
 
-/// A known value field that was not a number: in how many rows, the first
-/// such row's time and the value it had.
+/// A numeric field that was not a number, and whether its text was read as
+/// a number (else: null): in how many rows, the first such row's time and
+/// the value it had.
 #[derive(Debug, Clone)]
 struct Nulled {
-    field: &'static str,
+    field: String,
+    converted: bool,
     rows: u64,
     first: DateTime<Utc>,
     value: Value,
@@ -54,39 +56,49 @@ pub struct NonNumeric {
 }
 
 impl NonNumeric {
-    /// Counts the nulled fields of `row`, published or printed, unless it
+    /// Counts the fixed fields of `row`, published or printed, unless it
     /// was counted before (no cost for a row without any).
     pub fn count(&mut self, row: &Row) {
-        if row.nulled.is_empty() || !self.counted.insert((row.time, row.key.clone())) {
+        if row.fixed.is_empty() || !self.counted.insert((row.time, row.key.clone())) {
             return;
         }
-        for (field, value) in &row.nulled {
-            match self.fields.iter_mut().find(|n| n.field == *field) {
+        for f in &row.fixed {
+            let converted = f.converted();
+            let same = |n: &&mut Nulled| n.field == f.field && n.converted == converted;
+            match self.fields.iter_mut().find(same) {
                 Some(n) => n.rows += 1,
                 None => self.fields.push(Nulled {
-                    field,
+                    field: f.field.clone(),
+                    converted,
                     rows: 1,
                     first: row.time,
-                    value: value.clone(),
+                    value: f.served.clone(),
                 }),
             }
         }
     }
 
-    /// Logs one warning per field (once, at the end of a run); returns the
-    /// number of values.
+    /// Logs one warning per field and kind (once, at the end of a run);
+    /// returns the number of values published as null.
     pub fn report(&self, dataset: &str) -> u64 {
         for n in &self.fields {
+            let (what, published) = match n.converted {
+                true => ("a number written as text", "the number it holds"),
+                false => ("not a number", "null"),
+            };
             log::warn!(
-                "field {} of {dataset} was not a number in {} (first at {}: {}); published as \
-                 null (a known value field is a number or null, as its records schema says)",
-                n.field,
+                "field {} of {dataset} was {what} in {} (first at {}: {}); published as \
+                 {published} (a numeric field is a number or null, as its records schema says)",
+                crate::text::visible(&n.field),
                 count(n.rows, "row"),
                 format_utc(n.first),
                 shown(&n.value)
             );
         }
-        self.fields.iter().map(|n| n.rows).sum()
+        (self.fields.iter())
+            .filter(|n| !n.converted)
+            .map(|n| n.rows)
+            .sum()
     }
 }
 
@@ -265,11 +277,15 @@ mod tests {
         n.count(&text);
         n.count(&row(&d, 55, json!("DK2"), json!(true)));
         n.count(&row(&d, 55, json!("DK1"), json!(2.0)));
-        assert_eq!(n.report("CO2Emis"), 2);
+        let converted = row(&d, 45, json!("DK1"), json!("2.5"));
+        assert_eq!(converted.fields["CO2Emission"], json!(2.5));
+        n.count(&converted);
+        assert_eq!(n.report("CO2Emis"), 2, "published as null");
         assert_eq!(
             (n.fields.len(), n.fields[0].first, &n.fields[0].value),
-            (1, text.time, &json!("N/A"))
+            (2, text.time, &json!("N/A"))
         );
+        assert!(n.fields[1].converted && n.fields[1].rows == 1);
         assert_eq!(shown(&json!("x".repeat(50))).len(), 43);
     }
 }

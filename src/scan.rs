@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
 
-use crate::contract::{is_ours, parse_key, MessageKey, DATASET_HEADER};
+use crate::contract::{
+    is_ours, parse_key, parse_revision, MessageKey, DATASET_HEADER, REVISION_HEADER,
+};
 use crate::dataset::Dataset;
 use crate::kafka::read::{self as kread, Reader, Seek};
 use crate::kafka::{topics, KafkaSettings};
@@ -39,6 +41,8 @@ pub struct Ours<'m> {
     pub key: MessageKey,
     pub payload: &'m [u8],
     pub offset: i64,
+    /// Its `eds-revision` header (0 without one).
+    pub revision: u32,
 }
 
 impl Scan<'_> {
@@ -109,6 +113,9 @@ impl Scan<'_> {
                 key,
                 payload: m.payload().unwrap_or_default(),
                 offset: m.offset(),
+                revision: kread::header(m, REVISION_HEADER)
+                    .and_then(parse_revision)
+                    .unwrap_or(0),
             }),
             Err(e) => refused.add(format!("{} offset {}: {e}", m.topic(), m.offset())),
         }

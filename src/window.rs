@@ -158,7 +158,7 @@ mod tests {
             key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields,
             raw: None,
-            nulled: Vec::new(),
+            fixed: Vec::new(),
         }
     }
 
@@ -229,7 +229,7 @@ mod slider_tests {
             key: key.map(|k| vec![k.to_string()]).unwrap_or_default(),
             fields: Map::new(),
             raw: None,
-            nulled: Vec::new(),
+            fixed: Vec::new(),
         }
     }
 
@@ -244,6 +244,7 @@ mod slider_tests {
             dk_column: None,
             key_columns: vec!["Area".into()],
             resolution: TimeDelta::minutes(res),
+            numbers: Vec::new(),
         }
     }
 

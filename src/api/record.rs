@@ -1,8 +1,8 @@
 //! One record of the API's `records` array parsed into a [`Row`], keeping
-//! only the fields wanted (a backfill aggregates a few of many). A known
-//! value field that is not wanted is still looked at (its first byte, no
-//! number parsed): one that is not a number or null is listed in
-//! [`Row::nulled`], so that a record written from its text says null too.
+//! only the fields wanted (a backfill aggregates a few of many). A numeric
+//! field that is not wanted is still looked at (its first byte, no number
+//! parsed): one that is not a number or null is listed in [`Row::fixed`],
+//! so that a record written from its text says what its place holds too.
 
 use std::fmt;
 
@@ -11,7 +11,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::dataset::{known_fields, Dataset, Row, RowError};
+use crate::dataset::{Dataset, Fixed, Row, RowError};
 
 /// Parses one record's text into a [`Row`], keeping the fields `wanted`
 /// names (all of them for `None`) and, with `raw`, the text itself.
@@ -21,20 +21,17 @@ pub fn parse_record(
     raw: bool,
     text: &[u8],
 ) -> Result<Row> {
-    let (fields, unwanted_nulled) = match wanted {
+    let (fields, unwanted_fixed) = match wanted {
         None => serde_json::from_slice::<Map<String, Value>>(text).map(|f| (f, Vec::new())),
         Some(wanted) => {
-            let keep = Keep {
-                wanted,
-                known: known_fields(&dataset.name),
-            };
+            let keep = Keep { wanted, dataset };
             keep.deserialize(&mut serde_json::Deserializer::from_slice(text))
         }
     }
     .map_err(|e| RowError::NotObject(e.to_string()))?;
     let mut row = dataset.parse_row(fields)?;
     check_grid(dataset, &row)?;
-    row.nulled.extend(unwanted_nulled);
+    row.fixed.extend(unwanted_fixed);
     if raw {
         // Valid JSON: it was parsed just above.
         row.raw = Some(std::str::from_utf8(text)?.into());
@@ -64,15 +61,15 @@ fn check_grid(dataset: &Dataset, row: &Row) -> Result<()> {
 
 /// Reads one record object keeping only the `wanted` keys; the others are
 /// skipped without building values or allocating their names, only their
-/// first byte looked at: a `known` value field's value that is not a number
-/// or null is listed.
+/// first byte looked at: a numeric field's value that is not a number or
+/// null is listed.
 struct Keep<'w> {
     wanted: &'w [&'w str],
-    known: &'static [crate::catalogue::Field],
+    dataset: &'w Dataset,
 }
 
-/// The known value fields not wanted that held something else, and what.
-type Nulled = Vec<(&'static str, Value)>;
+/// The numeric fields not wanted that held something else.
+type Unwanted = Vec<Fixed>;
 
 /// What a record's key is to [`Keep`].
 enum Slot<'de> {
@@ -80,8 +77,8 @@ enum Slot<'de> {
     Wanted(usize),
     /// Another field, by its name (borrowed from the record's text).
     Other(&'de str),
-    /// Another field whose name had escapes: the known field it is, if any.
-    Escaped(Option<&'static str>),
+    /// Another field whose name had escapes: whether it is a numeric field.
+    Escaped(Option<String>),
 }
 
 /// A key's [`Slot`].
@@ -108,40 +105,34 @@ impl<'de> Visitor<'de> for KeyIndex<'_, '_> {
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Slot<'de>, E> {
         Ok(match self.0.wanted.iter().position(|w| *w == key) {
             Some(i) => Slot::Wanted(i),
-            None => Slot::Escaped(self.0.known_field(key)),
+            None => Slot::Escaped(self.0.dataset.is_numeric(key).then(|| key.to_string())),
         })
     }
 }
 
-impl Keep<'_> {
-    fn known_field(&self, name: &str) -> Option<&'static str> {
-        self.known.iter().find(|k| k.name == name).map(|k| k.name)
-    }
-}
-
 impl<'de> DeserializeSeed<'de> for Keep<'_> {
-    type Value = (Map<String, Value>, Nulled);
+    type Value = (Map<String, Value>, Unwanted);
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Keep<'_> {
-    type Value = (Map<String, Value>, Nulled);
+    type Value = (Map<String, Value>, Unwanted);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a record object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Map::with_capacity(self.wanted.len());
-        let mut nulled = Vec::new();
+        let mut fixed = Vec::new();
         while let Some(slot) = map.next_key_seed(KeyIndex(&self))? {
-            let field = match slot {
+            let field = match &slot {
                 Slot::Wanted(i) => {
-                    out.insert(self.wanted[i].to_string(), map.next_value::<Value>()?);
+                    out.insert(self.wanted[*i].to_string(), map.next_value::<Value>()?);
                     continue;
                 }
-                Slot::Other(name) => name,
-                Slot::Escaped(Some(known)) => known,
+                Slot::Other(name) => *name,
+                Slot::Escaped(Some(numeric)) => numeric.as_str(),
                 Slot::Escaped(None) => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -153,12 +144,12 @@ impl<'de> Visitor<'de> for Keep<'_> {
             if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == 'n') {
                 continue;
             }
-            if let Some(known) = self.known_field(field) {
+            if self.dataset.is_numeric(field) && !self.dataset.is_index_column(field) {
                 let value = serde_json::from_str(raw).map_err(de::Error::custom)?;
-                nulled.push((known, value));
+                fixed.push(Fixed::of(field, value));
             }
         }
-        Ok((out, nulled))
+        Ok((out, fixed))
     }
 }
 
@@ -201,6 +192,7 @@ mod tests {
             dk_column: Some("DayDK".into()),
             key_columns: Vec::new(),
             resolution: chrono::TimeDelta::days(1),
+            numbers: Vec::new(),
         };
         let text = br#"{"DayUTC":"2026-11-27T23:00:00","DayDK":"2026-11-28T00:00:00"}"#;
         assert!(parse_record(&daily, None, false, text).is_ok());
@@ -209,11 +201,19 @@ mod tests {
     #[test]
     fn known_fields_not_wanted_are_checked_without_being_kept() {
         let d = Dataset::known("PowerSystemRightNow").unwrap();
-        let text = br#"{"Minutes1UTC":"2026-11-28T11:56:00","CO2Emission":"N/A","Exchange_DK1_DE":"N/A","SolarPower":true,"Exchange_DK1_NL":-1.5,"ImbalanceDK1":null,"New":"x"}"#;
+        let text = br#"{"Minutes1UTC":"2026-11-28T11:56:00","CO2Emission":"N/A","Exchange_DK1_DE":"N/A","SolarPower":true,"Exchange_DK1_NL":-1.5,"ImbalanceDK1":null,"New":"x","OffshoreWindPower":" 112.04"}"#;
         let row = parse_record(&d, Some(&["Minutes1UTC", "CO2Emission"]), true, text).unwrap();
-        let nulled: Vec<&str> = row.nulled.iter().map(|(f, _)| *f).collect();
-        assert_eq!(nulled, ["CO2Emission", "Exchange_DK1_DE", "SolarPower"]);
-        assert_eq!(row.nulled[2].1, Value::Bool(true));
+        let fixed: Vec<&str> = row.fixed.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fixed,
+            [
+                "CO2Emission",
+                "Exchange_DK1_DE",
+                "SolarPower",
+                "OffshoreWindPower"
+            ]
+        );
+        assert_eq!(row.fixed[2].served, Value::Bool(true));
         assert_eq!(row.fields.len(), 2, "{:?}", row.fields);
         assert!(row.fields["CO2Emission"].is_null());
         let mut out = Vec::new();
@@ -223,16 +223,20 @@ mod tests {
             written,
             serde_json::json!({"Minutes1UTC": "2026-11-28T11:56:00Z", "CO2Emission": null,
                 "Exchange_DK1_DE": null, "SolarPower": null, "Exchange_DK1_NL": -1.5,
-                "ImbalanceDK1": null, "New": "x"})
+                "ImbalanceDK1": null, "New": "x", "OffshoreWindPower": 112.04})
         );
         // A name with an escape is matched too.
         let escaped =
             br#"{"Minutes1UTC":"2026-11-28T11:56:00","Solar\u0050ower":"x","A\u0042":"y"}"#;
         let other = parse_record(&d, Some(&["Minutes1UTC"]), true, escaped).unwrap();
-        assert_eq!(other.nulled, [("SolarPower", Value::from("x"))]);
+        assert_eq!(other.fixed, [Fixed::of("SolarPower", Value::from("x"))]);
         // Every field parsed: the same row.
         let all = parse_record(&d, None, false, text).unwrap();
-        assert_eq!(all.nulled, row.nulled);
+        let mut all_fixed = all.fixed.clone();
+        all_fixed.sort_by(|a, b| a.field.cmp(&b.field));
+        let mut row_fixed = row.fixed.clone();
+        row_fixed.sort_by(|a, b| a.field.cmp(&b.field));
+        assert_eq!(all_fixed, row_fixed);
         let mut parsed = Vec::new();
         all.write_json("Minutes1UTC", &mut parsed).unwrap();
         assert_eq!(serde_json::from_slice::<Value>(&parsed).unwrap(), written);

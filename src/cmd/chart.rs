@@ -139,11 +139,17 @@ fn read(config: &ChartConfig, chosen: Chosen<'_>) -> Result<Read> {
     if let Some(line) = read.invalid.summary(&what) {
         log::warn!("{line}");
     }
-    for windows in read.keys.values_mut() {
-        windows.sort_by_key(|w| w.end);
-        windows.dedup_by_key(|w| w.end);
-    }
+    read.keys.values_mut().for_each(latest_per_end);
     Ok(read)
+}
+
+/// Windows in the order read become one per window end, in time order: a
+/// changelog, so the latest message of a window end is its aggregate
+/// (reversed, a stable sort keeps it first among its equals).
+fn latest_per_end(windows: &mut Vec<Window>) {
+    windows.reverse();
+    windows.sort_by_key(|w| w.end);
+    windows.dedup_by_key(|w| w.end);
 }
 
 impl Read {
@@ -328,5 +334,28 @@ fn series(
             crate::text::key(key)
         },
         points: downsample(&points, from, config.now, PLOT_WIDTH),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_message_of_a_window_end_is_drawn() {
+        let t = |m: i64| DateTime::<Utc>::UNIX_EPOCH + TimeDelta::minutes(m);
+        let w = |end: i64, incomplete: bool| Window {
+            end: t(end),
+            incomplete,
+            fields: Vec::new(),
+        };
+        // Read in this order: 2 (incomplete), 1, then 2 corrected, 2 again.
+        let mut windows = vec![w(2, true), w(1, false), w(2, false), w(2, true)];
+        latest_per_end(&mut windows);
+        let got: Vec<_> = windows.iter().map(|w| (w.end, w.incomplete)).collect();
+        assert_eq!(got, [(t(1), false), (t(2), true)]);
+        let mut corrected = vec![w(2, true), w(2, false)];
+        latest_per_end(&mut corrected);
+        assert!(!corrected[0].incomplete);
     }
 }

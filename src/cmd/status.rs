@@ -55,12 +55,12 @@ fn read(config: &StatusConfig) -> Result<Health> {
     };
     let refused = scan.run(|m| {
         if topics[m.topic] == config.records_topic {
-            return health.record(m.key);
+            return health.record(m.key, m.revision);
         }
         match read_checked(m.payload, &m.key, &config.dataset) {
             Ok(agg) => {
                 let missing = agg.completeness.map(|c| c.missing).unwrap_or_default();
-                health.aggregate(m.key, missing);
+                health.aggregate(m.key, m.revision, missing);
             }
             Err(e) => health.invalid_aggregate(&m.key, m.offset, &format!("{e:#}")),
         }

@@ -26,8 +26,9 @@ pub struct BackfillConfig {
 impl BackfillConfig {
     /// `clock` is the system time, read once by the caller; `--now` overrides it.
     pub fn from_args(args: &BackfillArgs, clock: DateTime<Utc>) -> Result<BackfillConfig> {
-        let source = SourceConfig::from_args(&args.source)?;
+        let mut source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
+        source.dataset.numbers = aggregate.numbers();
         if aggregate.fields == Fields::All {
             return Err(ConfigError::BackfillAll(source.dataset.name.clone()).into());
         }

@@ -411,6 +411,14 @@ fn default_window(resolution: TimeDelta) -> TimeDelta {
 }
 
 impl AggregateConfig {
+    /// The fields asked for: numbers ([`Dataset::numbers`]).
+    pub fn numbers(&self) -> Vec<String> {
+        self.fields
+            .named()
+            .map(<[String]>::to_vec)
+            .unwrap_or_default()
+    }
+
     pub fn from_args(args: &AggregateArgs, dataset: &Dataset) -> Result<AggregateConfig> {
         let fields = fields(args.fields.as_deref(), dataset)?;
         let mut stats: Vec<Stat> = Vec::new();
@@ -442,8 +450,9 @@ impl AggregateConfig {
 impl PublishConfig {
     /// `clock` is the system time, read once by the caller; `--now` overrides it.
     pub fn from_args(args: &PublishArgs, clock: DateTime<Utc>) -> Result<PublishConfig> {
-        let source = SourceConfig::from_args(&args.source)?;
+        let mut source = SourceConfig::from_args(&args.source)?;
         let aggregate = AggregateConfig::from_args(&args.aggregate, &source.dataset)?;
+        source.dataset.numbers = aggregate.numbers();
         let max_lag = max_lag(args.max_lag, source.dataset.resolution);
         if max_lag <= TimeDelta::zero() {
             return Err(ConfigError::NotPositive("--max-lag").into());

@@ -70,6 +70,7 @@ impl StatusConfig {
                 max_lag,
                 max_incomplete: args.max_incomplete,
                 max_gap,
+                max_missing: args.max_missing,
             },
             json: args.format == StatusFormat::Json,
         })

@@ -384,12 +384,12 @@ impl Encoder {
 }
 
 /// The fields of a row kept as text (a backfill's): the whole object, its
-/// nulled fields null. The time column is not read from it.
+/// numeric fields fixed ([`Row::fixed`]). The time column is not read from it.
 fn whole_row(raw: &str, row: &Row) -> Map<String, Value> {
     // `raw` was parsed once already: it is a valid object.
     let mut all: Map<String, Value> = serde_json::from_str(raw).unwrap_or_default();
-    for (field, _) in &row.nulled {
-        all.insert((*field).to_string(), Value::Null);
+    for f in &row.fixed {
+        all.insert(f.field.clone(), f.published.clone());
     }
     all
 }

@@ -9,16 +9,16 @@ use crate::time;
 
 impl Row {
     /// The record message's value: the whole object, `time_column` as `...Z`,
-    /// the [`Row::nulled`] fields as null. From `raw`, only the time's text is
-    /// replaced (the API writes compact JSON); any other spelling, or a row
-    /// with nulled fields, is parsed and written again.
+    /// the [`Row::fixed`] fields as published. From `raw`, only the time's
+    /// text is replaced (the API writes compact JSON); any other spelling,
+    /// or a row with fixed fields, is parsed and written again.
     pub fn write_json(&self, time_column: &str, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let Some(raw) = &self.raw else {
             return serde_json::to_writer(out, &self.fields);
         };
         let text: &str = raw;
         let pattern = format!("\"{time_column}\":\"");
-        if let (Some(at), true) = (text.find(&pattern), self.nulled.is_empty()) {
+        if let (Some(at), true) = (text.find(&pattern), self.fixed.is_empty()) {
             let value_start = at + pattern.len();
             if let Some(len) = text[value_start..].find('"') {
                 out.extend_from_slice(&text.as_bytes()[..value_start]);
@@ -32,8 +32,8 @@ impl Row {
             time_column.to_string(),
             Value::String(time::format_utc(self.time)),
         );
-        for (field, _) in &self.nulled {
-            all.insert((*field).to_string(), Value::Null);
+        for f in &self.fixed {
+            all.insert(f.field.clone(), f.published.clone());
         }
         serde_json::to_writer(out, &all)
     }

@@ -197,7 +197,7 @@ fn response(
                 key: vec![KEYS[k].to_string()],
                 fields,
                 raw: None,
-                nulled: Vec::new(),
+                fixed: Vec::new(),
             });
         }
     }

@@ -237,7 +237,7 @@ fn a_backfill_row_is_written_whole_from_its_text() {
         json!({"Minutes1UTC": "2026-04-08T21:30:00", "CO2Emission": 33.0}),
     );
     r.raw = Some(text.into());
-    r.nulled = vec![("SolarPower", json!("bad"))];
+    r.fixed = vec![crate::dataset::Fixed::of("SolarPower", json!("bad"))];
     let back = decode(enc.schema(), &encode_row(&enc, &r)).unwrap();
     assert_eq!(back["Minutes1UTC"], "2026-04-08T21:30:00Z");
     assert_eq!(back["Minutes1DK"], "2026-04-08T23:30:00");
