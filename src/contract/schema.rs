@@ -75,7 +75,7 @@ fn records(d: &Dataset) -> Value {
     json!({
         "description": format!(
             "One row of {} as the API gave it, the UTC time column written with a Z; \
-             value fields are numbers or null, unknown extra fields are allowed",
+             value fields are numbers or null, unknown extra fields are allowed. {CHANGELOG}",
             d.name
         ),
         "type": "object",
@@ -132,7 +132,8 @@ fn aggregates(d: &Dataset) -> Value {
     required.extend(d.key_columns.iter().cloned());
     json!({
         "description": format!(
-            "One window of one key combination of {}: its rows, completeness and statistics",
+            "One window of one key combination of {}: its rows, completeness and statistics. \
+             {CHANGELOG}",
             d.name
         ),
         "type": "object",
@@ -141,6 +142,13 @@ fn aggregates(d: &Dataset) -> Value {
         "additionalProperties": false
     })
 }
+
+/// What every value's schema says of the topic it is in: a changelog.
+const CHANGELOG: &str = "The topic is a changelog keyed by the Kafka message key (the row's \
+     UTC time, or the window end, then the key values, joined by '/'): a later message with \
+     the same key supersedes the earlier one, and the latest is what the API serves now. \
+     Headers: eds-dataset (the dataset), eds-digest (FNV-1a 64 of the value, 16 hex digits), \
+     eds-revision (on a message that corrects its key: 1, 2, ...; absent on the first).";
 
 /// The schema as committed: pretty JSON and a final newline.
 pub fn text(dataset: &Dataset, kind: Kind) -> String {

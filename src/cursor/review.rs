@@ -14,8 +14,9 @@ use crate::contract::{digest, parse_digest, parse_revision};
 /// The latest message of ours for one (time, key) in the reviewed span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
-    /// The digest of its value as JSON (`eds-digest`, or the payload's own
-    /// for a message written before the header existed).
+    /// The digest of its value as JSON: a JSON payload's own (so a forged
+    /// or stale `eds-digest` cannot hide what a consumer reads), a framed
+    /// one's (schema registry) from its `eds-digest`.
     pub digest: u64,
     /// How many corrections of its key came before it (`eds-revision`).
     pub revision: u32,
@@ -30,10 +31,12 @@ impl Stamp {
         payload: &[u8],
         offset: i64,
     ) -> Stamp {
+        let framed = payload.first() == Some(&crate::contract::wire::MAGIC);
         Stamp {
-            digest: digest_header
-                .and_then(parse_digest)
-                .unwrap_or_else(|| digest(payload)),
+            digest: match digest_header.and_then(parse_digest) {
+                Some(d) if framed => d,
+                _ => digest(payload),
+            },
             revision: revision.and_then(parse_revision).unwrap_or(0),
             offset,
         }
@@ -140,7 +143,11 @@ mod tests {
         assert_eq!(r.keys[&vec!["DK1".to_string()]][&t], stamp(9, 1));
         let legacy = Stamp::of(None, None, b"{}", 3);
         assert_eq!((legacy.digest, legacy.revision), (digest(b"{}"), 0));
-        let ours = Stamp::of(Some(b"00000000000000ff"), Some(b"2"), b"{}", 3);
-        assert_eq!((ours.digest, ours.revision), (255, 2));
+        // A JSON value's digest is its own, whatever the header says.
+        let forged = Stamp::of(Some(b"00000000000000ff"), Some(b"2"), b"{}", 3);
+        assert_eq!((forged.digest, forged.revision), (digest(b"{}"), 2));
+        // A framed value (schema registry) is known by its header.
+        let framed = Stamp::of(Some(b"00000000000000ff"), None, b"\0\0\0\0\x01\x02", 3);
+        assert_eq!(framed.digest, 255);
     }
 }
