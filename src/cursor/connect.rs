@@ -17,16 +17,7 @@ pub fn connect(
     tail: TailSpan,
     reviews: Reviews,
 ) -> Result<(KafkaSink, Cursors)> {
-    // Nothing listening at any bootstrap address: say so now, not after --kafka-timeout.
-    crate::probe::check_bootstrap(&kafka.settings, || {
-        let settings = &kafka.settings;
-        let producer: rdkafka::producer::BaseProducer = settings
-            .producer_config()
-            .create()
-            .map_err(|e| settings.creation_error(e))?;
-        drop(producer);
-        Ok(())
-    })?;
+    check_bootstrap(kafka)?;
     // Each topic with the time its reviewed span starts at.
     let topics: Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)> = [
         (kafka.topics.records.as_deref(), reviews.records),
@@ -73,6 +64,20 @@ pub fn connect(
         aggregates: kafka.topics.aggregates.as_ref().and_then(|_| found.next()),
     };
     Ok((sink, cursors))
+}
+
+/// Nothing listening at any bootstrap address: said now, not after
+/// `--kafka-timeout`.
+fn check_bootstrap(kafka: &KafkaOutput) -> Result<()> {
+    crate::probe::check_bootstrap(&kafka.settings, || {
+        let settings = &kafka.settings;
+        let producer: rdkafka::producer::BaseProducer = settings
+            .producer_config()
+            .create()
+            .map_err(|e| settings.creation_error(e))?;
+        drop(producer);
+        Ok(())
+    })
 }
 
 /// Reads the cursors again until the topics just created can be read, or

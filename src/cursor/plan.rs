@@ -250,51 +250,15 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
     let res = s.resolution;
     let limit = floor(now, res);
     let publish_from = floor(minus(limit, s.max_catch_up), res);
-    // An empty topic gets each key's current window: rows up to --max-lag back.
-    let fresh_start = minus(minus(limit, s.max_lag), s.window);
     let records = cursors
         .records
         .as_ref()
         .map(|c| topic_plan(c, publish_from, s));
     // The aggregate ending at `t` is due with the row at `t - resolution`.
     let aggregates = (cursors.aggregates.as_ref()).map(|c| topic_plan(c, publish_from + res, s));
-    let records_from = records
-        .as_ref()
-        .map_or(limit, |p| p.bounds.map_or(fresh_start, |b| b.first));
-    // The first new aggregate's window reaches `window` back from its end.
-    let aggregates_from = aggregates.as_ref().map_or(limit, |p| {
-        p.bounds.map_or(fresh_start, |b| minus(b.first, s.window))
-    });
-    // A key combination the tail read did not find (keyed topics only) is
-    // looked for back to its topic's horizon: any key within
-    // --max-key-lateness of the newest is published, however late it
-    // arrives. Also as in an empty topic, rows up to --max-lag back (their
-    // rows before the horizon are warned, not published).
-    let discover = |c: &Option<TopicCursor>, p: &Option<TopicPlan>, context: TimeDelta| {
-        c.as_ref()
-            .filter(|c| c.complete_since != Some(DateTime::<Utc>::MAX_UTC))
-            .map_or(limit, |_| {
-                let horizon = p.as_ref().and_then(|p| p.bounds).map(|b| b.horizon);
-                horizon.map_or(fresh_start, |h| minus(h, context).min(fresh_start))
-            })
-    };
-    let discovered = discover(&cursors.records, &records, TimeDelta::zero()).min(discover(
-        &cursors.aggregates,
-        &aggregates,
-        s.window,
-    ));
-    // The reviewed span is fetched whole (its windows' rows too).
     let reviews = Reviews::publish(limit, s);
-    let reviewed = reviews.records.map_or(limit, |r| r.since);
-    let fetch_from = floor(
-        records_from
-            .min(aggregates_from)
-            .min(discovered)
-            .max(minus(publish_from, s.window))
-            .min(minus(limit, s.window))
-            .min(reviewed),
-        res,
-    );
+    let topics = (&records, &aggregates);
+    let fetch_from = fetch_start(cursors, topics, limit, publish_from, &reviews, s);
     // Such a key is new in what the fetch covers: its rows, and its windows
     // that lie wholly inside the fetch.
     let bounds = |p: &Option<TopicPlan>, fetched: DateTime<Utc>| {
@@ -319,6 +283,57 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
         aggregates: aggregates_bounds,
         reviews,
     }
+}
+
+/// Where the one fetch starts: each topic from its oldest key's cursor
+/// (with a window of context), back to where unseen keys are looked for,
+/// and the whole reviewed span; never before the catch-up range.
+fn fetch_start(
+    cursors: &Cursors,
+    (records, aggregates): (&Option<TopicPlan>, &Option<TopicPlan>),
+    limit: DateTime<Utc>,
+    publish_from: DateTime<Utc>,
+    reviews: &Reviews,
+    s: Spans,
+) -> DateTime<Utc> {
+    // An empty topic gets each key's current window: rows up to --max-lag back.
+    let fresh_start = minus(minus(limit, s.max_lag), s.window);
+    let records_from = records
+        .as_ref()
+        .map_or(limit, |p| p.bounds.map_or(fresh_start, |b| b.first));
+    // The first new aggregate's window reaches `window` back from its end.
+    let aggregates_from = aggregates.as_ref().map_or(limit, |p| {
+        p.bounds.map_or(fresh_start, |b| minus(b.first, s.window))
+    });
+    // A key combination the tail read did not find (keyed topics only) is
+    // looked for back to its topic's horizon: any key within
+    // --max-key-lateness of the newest is published, however late it
+    // arrives. Also as in an empty topic, rows up to --max-lag back (their
+    // rows before the horizon are warned, not published).
+    let discover = |c: &Option<TopicCursor>, p: &Option<TopicPlan>, context: TimeDelta| {
+        c.as_ref()
+            .filter(|c| c.complete_since != Some(DateTime::<Utc>::MAX_UTC))
+            .map_or(limit, |_| {
+                let horizon = p.as_ref().and_then(|p| p.bounds).map(|b| b.horizon);
+                horizon.map_or(fresh_start, |h| minus(h, context).min(fresh_start))
+            })
+    };
+    let discovered = discover(&cursors.records, records, TimeDelta::zero()).min(discover(
+        &cursors.aggregates,
+        aggregates,
+        s.window,
+    ));
+    // The reviewed span is fetched whole (its windows' rows too).
+    let reviewed = reviews.records.map_or(limit, |r| r.since);
+    floor(
+        records_from
+            .min(aggregates_from)
+            .min(discovered)
+            .max(minus(publish_from, s.window))
+            .min(minus(limit, s.window))
+            .min(reviewed),
+        s.resolution,
+    )
 }
 
 impl Plan {

@@ -139,29 +139,12 @@ impl KafkaSink {
         message: Message<'_>,
     ) -> Result<()> {
         let payload = message.json;
-        let digest = digest_text(message.digest);
-        let revision = message.revision.to_string();
-        let mut headers = OwnedHeaders::new()
-            .insert(Header {
-                key: DATASET_HEADER,
-                value: Some(self.dataset.as_bytes()),
-            })
-            .insert(Header {
-                key: DIGEST_HEADER,
-                value: Some(digest.as_bytes()),
-            });
-        if message.revision > 0 {
-            headers = headers.insert(Header {
-                key: REVISION_HEADER,
-                value: Some(revision.as_bytes()),
-            });
-        }
         let mut record = BaseRecord::to(topic)
             .partition(self.topics.partition)
             .key(key)
             .payload(payload)
             .timestamp(at)
-            .headers(headers);
+            .headers(self.headers(&message));
         let deadline = self.settings.deadline();
         loop {
             match self.producer.send(record) {
@@ -172,27 +155,9 @@ impl KafkaSink {
                     record = back;
                     self.producer.poll(Duration::from_millis(5));
                 }
-                Err((source, _))
-                    if source.rdkafka_error_code()
-                        == Some(RDKafkaErrorCode::MessageSizeTooLarge) =>
-                {
-                    return Err(SinkError::TooLarge {
-                        topic: topic.to_string(),
-                        key: key.to_string(),
-                        bytes: payload.len(),
-                        aggregate,
-                        source,
-                    }
-                    .into());
-                }
                 Err((source, _)) => {
-                    return Err(SinkError::Produce {
-                        topic: topic.to_string(),
-                        brokers: self.settings.brokers().to_string(),
-                        why: self.why(topic, source.rdkafka_error_code()),
-                        source,
-                    }
-                    .into());
+                    let e = self.refused(topic, key, payload.len(), aggregate, source);
+                    return Err(e.into());
                 }
             }
         }
@@ -205,6 +170,54 @@ impl KafkaSink {
 }
 
 impl KafkaSink {
+    /// A message's headers: the dataset, the value's digest, and on a
+    /// correction its revision.
+    fn headers(&self, message: &Message<'_>) -> OwnedHeaders {
+        let digest = digest_text(message.digest);
+        let headers = OwnedHeaders::new_with_capacity(3)
+            .insert(Header {
+                key: DATASET_HEADER,
+                value: Some(self.dataset.as_bytes()),
+            })
+            .insert(Header {
+                key: DIGEST_HEADER,
+                value: Some(digest.as_bytes()),
+            });
+        if message.revision == 0 {
+            return headers;
+        }
+        headers.insert(Header {
+            key: REVISION_HEADER,
+            value: Some(message.revision.to_string().as_bytes()),
+        })
+    }
+
+    /// The error of a message librdkafka refused to queue.
+    fn refused(
+        &self,
+        topic: &str,
+        key: &str,
+        bytes: usize,
+        aggregate: bool,
+        source: KafkaError,
+    ) -> SinkError {
+        if source.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+            return SinkError::TooLarge {
+                topic: topic.to_string(),
+                key: key.to_string(),
+                bytes,
+                aggregate,
+                source,
+            };
+        }
+        SinkError::Produce {
+            topic: topic.to_string(),
+            brokers: self.settings.brokers().to_string(),
+            why: self.why(topic, source.rdkafka_error_code()),
+            source,
+        }
+    }
+
     /// Why production failed, when librdkafka knows more than the error
     /// `code`: the idempotent producer's fatal error (its producer id was
     /// refused) and what to do about a missing ACL. Empty otherwise.
