@@ -6,6 +6,7 @@
 pub mod args;
 pub mod broker;
 pub mod forge;
+pub mod hostile;
 pub mod kafka;
 pub mod keyed;
 pub mod keyed_runs;

@@ -1,0 +1,22 @@
+//! Hostile input and faults, through the real binary: servers that trickle,
+//! stall or announce absurd bodies, absurd flag values, secrets in URLs,
+//! odd files, closed pipes, and topics that do not exist.
+
+use crate::support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::args::Args;
+use support::stub::StubApi;
+use support::hostile::*;
+use support::{eds, outcome, utc};
+
+const NOW: &str = "2026-11-28T12:00:30Z";
+
+mod files;
+mod http;
+mod secrets;
+mod values;

@@ -1,0 +1,135 @@
+//! `--metrics-file`: written after every run, success or not, in a format
+//! `promtool check metrics` accepts, keeping the last success across failures.
+
+use crate::support;
+
+use std::process::{Command, Stdio};
+
+use support::stub::{Fault, StubApi};
+use support::{eds, outcome, unique_topic, utc};
+
+const NOW: &str = "2026-11-28T12:00:30Z";
+
+fn gauge(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name}{{dataset=\"PowerSystemRightNow\"}} ")))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+/// `promtool check metrics` must accept the text (Debian package `prometheus`; scripts/test installs it).
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is needed (apt-get install prometheus; scripts/test does it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{text}"
+    );
+}
+
+#[test]
+fn metrics_after_success_and_failure() {
+    let stub = StubApi::start();
+    stub.set_now(utc(NOW));
+    let path = std::env::temp_dir()
+        .join(unique_topic("eds-metrics"))
+        .with_extension("prom");
+    let run = || {
+        let mut cmd = eds();
+        cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
+            .args(["--metrics-file", path.to_str().unwrap()]);
+        outcome(&mut cmd)
+    };
+    let (code, _, err) = run();
+    assert_eq!(code, 0, "{err}");
+    let ok = std::fs::read_to_string(&path).unwrap();
+    promtool_accepts(&ok);
+    assert_eq!(gauge(&ok, "eds_kafka_exit_code"), Some(0.0));
+    assert_eq!(
+        gauge(&ok, "eds_kafka_data_lag_seconds"),
+        Some(90.0),
+        "12:00:30 minus 11:59"
+    );
+    assert_eq!(gauge(&ok, "eds_kafka_aggregates_published"), Some(1.0));
+    assert_eq!(
+        gauge(&ok, "eds_kafka_incomplete_windows_published"),
+        Some(0.0)
+    );
+    let success = gauge(&ok, "eds_kafka_last_success_timestamp_seconds").unwrap();
+    assert_eq!(
+        gauge(&ok, "eds_kafka_last_run_timestamp_seconds"),
+        Some(success)
+    );
+    assert!(gauge(&ok, "eds_kafka_run_duration_seconds").unwrap() > 0.0);
+
+    // A minute missing from the window: the aggregate is counted as incomplete.
+    stub.drop_minute(utc("2026-11-28T11:57:00Z"));
+    let (code, _, err) = run();
+    assert_eq!(code, 0, "{err}");
+    let gap = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        gauge(&gap, "eds_kafka_incomplete_windows_published"),
+        Some(1.0)
+    );
+    let success = gauge(&gap, "eds_kafka_last_success_timestamp_seconds").unwrap();
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    stub.fault(Fault::Status(503, "Service Unavailable"));
+    let (code, _, err) = run();
+    assert_eq!(code, 75, "{err}");
+    let failed = std::fs::read_to_string(&path).unwrap();
+    promtool_accepts(&failed);
+    assert_eq!(gauge(&failed, "eds_kafka_exit_code"), Some(75.0));
+    assert_eq!(
+        gauge(&failed, "eds_kafka_last_success_timestamp_seconds"),
+        Some(success),
+        "kept from the earlier file"
+    );
+    assert!(gauge(&failed, "eds_kafka_last_run_timestamp_seconds").unwrap() > success);
+    assert_eq!(gauge(&failed, "eds_kafka_records_published"), Some(0.0));
+
+    // A usage error is a run too.
+    let (code, _, _) = outcome(eds().args([
+        "publish",
+        "--dry-run",
+        "--window",
+        "7s",
+        "--metrics-file",
+        path.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2);
+    let usage = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(gauge(&usage, "eds_kafka_exit_code"), Some(2.0));
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&*path.file_name().unwrap().to_string_lossy())
+                && e.path() != path
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+    std::fs::remove_file(&path).unwrap();
+}

@@ -1,0 +1,272 @@
+//! A key combination whose rows reach the API long after the others'
+//! (librdkafka's mock cluster): inside `--max-key-lateness` every row is
+//! published once; beyond it (or beyond `--max-catch-up`) the rows skipped
+//! are named in a warning with their exact times and counted in the metrics
+//! file, never lost silently.
+
+use crate::support;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rdkafka::mocking::MockCluster;
+use support::keyed::{self, z};
+use support::keyed_runs::read_all;
+use support::stub::StubApi;
+use support::{eds, outcome, unique_topic, utc};
+
+const RECORDS: &str = "eds.Forecasts_5Min.records";
+const AGGREGATES: &str = "eds.Forecasts_5Min.aggregates";
+/// DK2/Offshore Wind, whose rows arrive `LATE` after their time.
+const SLOW: usize = 3;
+const LATE: i64 = 40;
+
+fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(RECORDS, 1, 1).unwrap();
+    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    mock
+}
+
+/// What the API has at `now`: every key up to `now`, `SLOW` up to `late` minutes before.
+fn serve(stub: &StubApi, now: DateTime<Utc>, late: i64) {
+    let shape = keyed::forecasts();
+    let rows = keyed::rows(&shape, utc("2026-11-28T09:00:00Z"), now)
+        .into_iter()
+        .filter(|(t, k)| *k != SLOW || *t + TimeDelta::minutes(late) <= now)
+        .map(|(t, k)| keyed::row(&shape, t, k))
+        .collect();
+    stub.serve_sorted_rows(rows);
+}
+
+fn publish(
+    stub: &StubApi,
+    brokers: &str,
+    now: &str,
+    extra: &[&str],
+    metrics: &std::path::Path,
+) -> (i32, String) {
+    publish_late(stub, brokers, now, extra, metrics, LATE)
+}
+
+/// [`publish`] with `SLOW` `late` minutes late.
+fn publish_late(
+    stub: &StubApi,
+    brokers: &str,
+    now: &str,
+    extra: &[&str],
+    metrics: &std::path::Path,
+    late: i64,
+) -> (i32, String) {
+    serve(stub, utc(now), late);
+    let (code, _, err) = outcome(
+        eds()
+            .args(["publish", "--api-url", &stub.url, "--brokers", brokers])
+            .args(["--dataset", "Forecasts_5Min", "--window", "15m"])
+            .args(["--fields", "ForecastCurrent", "--now", now])
+            .arg("--metrics-file")
+            .arg(metrics)
+            .args(extra),
+    );
+    (code, err)
+}
+
+/// The times of `SLOW`'s records, in topic order.
+fn slow_times(brokers: &str) -> Vec<String> {
+    read_all(brokers, RECORDS)
+        .into_iter()
+        .filter(|m| m.key.ends_with("/DK2/Offshore Wind"))
+        .map(|m| m.key[..20].to_string())
+        .collect()
+}
+
+fn metrics_path() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(unique_topic("eds-late"))
+        .with_extension("prom")
+}
+
+fn gauge(metrics: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(metrics).unwrap();
+    text.lines()
+        .find(|l| l.starts_with("eds_kafka_keys_behind{"))
+        .unwrap_or_else(|| panic!("no keys-behind gauge in {text}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_key_inside_the_lateness_is_published_once_without_a_warning() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    for now in ["12:00:30", "12:30:30", "12:31:30", "13:00:30"] {
+        let now = format!("2026-11-28T{now}Z");
+        let (code, err) = publish(&stub, &brokers, &now, &[], &metrics);
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("--max-key-lateness"), "{err}");
+        assert_eq!(gauge(&metrics), "0");
+    }
+    // The first run took its current window (11:15 .. 11:20); then every
+    // row up to 40 minutes before the last run, once, in order.
+    let mut expected = Vec::new();
+    let mut t = utc("2026-11-28T11:15:00Z");
+    while t <= utc("2026-11-28T12:20:00Z") {
+        expected.push(z(t));
+        t += TimeDelta::minutes(5);
+    }
+    assert_eq!(slow_times(&brokers), expected);
+}
+
+/// A key never published that stays 50 minutes late: later than what a
+/// first run looks for (`--max-lag` 30m and the 15m window), inside
+/// `--max-key-lateness` 1h. It was never published (exit 0, no warning);
+/// now the next run looks for it back to the horizon.
+#[test]
+fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    let mut warnings = String::new();
+    for now in ["12:00:30", "12:05:30", "12:10:30", "13:00:30"] {
+        let now = format!("2026-11-28T{now}Z");
+        let (code, err) = publish_late(&stub, &brokers, &now, &[], &metrics, 50);
+        assert_eq!(code, 0, "{err}");
+        warnings.push_str(&err);
+    }
+    // The first run's fetch (from 11:15) has none of its rows; the second
+    // run's reaches the horizon, 11:00 (DK1's newest 11:55, less an hour,
+    // plus a resolution), and publishes it from there; then every row once.
+    let mut expected = Vec::new();
+    let mut t = utc("2026-11-28T11:00:00Z");
+    while t <= utc("2026-11-28T12:10:00Z") {
+        expected.push(z(t));
+        t += TimeDelta::minutes(5);
+    }
+    assert_eq!(slow_times(&brokers), expected);
+    // Said when it is first published, with its rows before the horizon.
+    for part in [
+        "'DK2/Offshore Wind' from 2026-11-28T10:50:00Z to 2026-11-28T10:55:00Z",
+        "not yet in eds.Forecasts_5Min.records",
+    ] {
+        assert!(warnings.contains(part), "{part} not in: {warnings}");
+    }
+    assert_eq!(gauge(&metrics), "0", "nothing behind in the last run");
+}
+
+#[test]
+fn a_known_key_beyond_the_catch_up_is_warned_with_its_range_and_counted() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:00:30Z", &[], &metrics);
+    assert_eq!(code, 0, "{err}");
+    let short = ["--max-catch-up", "30m"];
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:30:30Z", &short, &metrics);
+    assert_eq!(code, 0, "{err}");
+    // Rows 11:25 .. 11:55 of the slow key are before the 30-minute range:
+    // they were lost without a word before.
+    for part in [
+        "1 key combination(s) of eds.Forecasts_5Min.records trail the newest",
+        "--max-key-lateness / EDS_MAX_KEY_LATENESS 1h (or fall before --max-catch-up)",
+        "'DK2/Offshore Wind' from 2026-11-28T11:25:00Z to 2026-11-28T11:55:00Z",
+        "of eds.Forecasts_5Min.aggregates",
+    ] {
+        assert!(err.contains(part), "{part} not in: {err}");
+    }
+    assert_eq!(gauge(&metrics), "1");
+    assert_eq!(slow_times(&brokers).last().unwrap(), "2026-11-28T11:20:00Z");
+    // With the default range, the slow key resumes at the lateness horizon
+    // (the newest key was at 12:25), and what lies before it is warned.
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:50:30Z", &[], &metrics);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("'DK2/Offshore Wind' from 2026-11-28T11:25:00Z to 2026-11-28T11:25:00Z"),
+        "{err}"
+    );
+    let times = slow_times(&brokers);
+    let resumed: Vec<&str> = times
+        .iter()
+        .map(String::as_str)
+        .skip_while(|t| *t <= "2026-11-28T11:20:00Z")
+        .collect();
+    let expected = [
+        "11:30", "11:35", "11:40", "11:45", "11:50", "11:55", "12:00", "12:05", "12:10",
+    ]
+    .map(|hm| format!("2026-11-28T{hm}:00Z"));
+    assert_eq!(resumed, expected);
+}
+
+#[test]
+fn a_key_never_published_and_beyond_the_catch_up_is_warned() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    let short = ["--max-catch-up", "30m"];
+    for now in ["12:00:30", "12:30:30"] {
+        let now = format!("2026-11-28T{now}Z");
+        let (code, err) = publish(&stub, &brokers, &now, &short, &metrics);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:31:30Z", &short, &metrics);
+    assert_eq!(code, 0, "{err}");
+    // The slow key was never published: its rows that the fetch saw are named.
+    for part in [
+        "1 key combination(s) not yet in eds.Forecasts_5Min.records have rows older than this run may publish for them (2026-11-28T12:00:00Z on)",
+        "'DK2/Offshore Wind' from 2026-11-28T11:45:00Z to 2026-11-28T11:50:00Z",
+    ] {
+        assert!(err.contains(part), "{part} not in: {err}");
+    }
+    assert_eq!(gauge(&metrics), "1");
+    assert!(slow_times(&brokers).is_empty());
+}
+
+#[test]
+fn a_key_beyond_the_lateness_is_warned_and_the_others_go_on() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let stub = StubApi::start();
+    let metrics = metrics_path();
+    let short = ["--max-key-lateness", "20m"];
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:00:30Z", &short, &metrics);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:30:30Z", &short, &metrics);
+    assert_eq!(code, 0, "{err}");
+    // The newest key was at 11:55 before this run: the horizon is 11:40.
+    assert!(
+        err.contains("'DK2/Offshore Wind' from 2026-11-28T11:25:00Z to 2026-11-28T11:35:00Z"),
+        "{err}"
+    );
+    assert!(err.contains("EDS_MAX_KEY_LATENESS 20m"), "{err}");
+    assert_eq!(gauge(&metrics), "1");
+    let times = slow_times(&brokers);
+    let expected =
+        ["11:15", "11:20", "11:40", "11:45", "11:50"].map(|hm| format!("2026-11-28T{hm}:00Z"));
+    assert_eq!(times, expected);
+    let dk1_solar = read_all(&brokers, RECORDS)
+        .into_iter()
+        .filter(|m| m.key.ends_with("/DK1/Solar"))
+        .count();
+    assert_eq!(dk1_solar, 3 + 6, "11:45 .. 11:55, then 12:00 .. 12:25");
+}
+
+/// A message of ours with an old time at the end of the log (forged, or
+/// written by a late backfill) must not end the cursor read early (the mock
+/// cluster has no time index: the read goes back by itself).
+#[test]
+fn an_old_message_at_the_end_of_the_log_does_not_cause_duplicates() {
+    let mock = MockCluster::new(1).unwrap();
+    let (records, aggregates) = ("syn.records", "syn.aggregates");
+    mock.create_topic(records, 1, 1).unwrap();
+    mock.create_topic(aggregates, 1, 1).unwrap();
+    support::keyed_runs::old_message_at_the_end(
+        &mock.bootstrap_servers(),
+        records,
+        aggregates,
+        false,
+    );
+}
