@@ -93,7 +93,8 @@ fn a_keyed_chart_has_axes_a_line_per_key_and_the_gap() {
     assert_eq!(svg.matches("<circle").count(), 6);
     render_with_rsvg(&svg);
     // --output writes the same picture to a file.
-    let file = std::env::temp_dir().join(support::unique_topic("chart.svg"));
+    let dir = support::temp_dir();
+    let file = dir.path().join("chart.svg");
     let (code, out, err) = chart(
         &brokers,
         &t.aggregates,
@@ -101,7 +102,6 @@ fn a_keyed_chart_has_axes_a_line_per_key_and_the_gap() {
     );
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), svg);
-    std::fs::remove_file(&file).unwrap();
     if let Some(path) = std::env::var_os("EDS_CHART_EXAMPLE") {
         std::fs::write(path, &svg).unwrap();
     }

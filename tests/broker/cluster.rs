@@ -6,20 +6,21 @@
 //! aggregates topic; at the end, every minute and every window exactly once.
 //! A run that saw a fault may fail (non-zero), never exit 0 with less.
 //!
-//! The tests share one cluster (started once, stopped with the test process)
-//! and take turns: each begins with every broker up.
+//! The tests share one cluster (started once, stopped and removed when the
+//! test process exits) and take turns: each begins with every broker up.
 
 use crate::support;
 
+use std::ops::Deref;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use support::broker::{test_broker, Topics};
 use support::kafka::{read_all, unique_keys, Cluster, Spec};
 use support::stub::StubApi;
-use support::{eds, outcome, rfc3339, utc};
+use support::{eds, outcome, rfc3339, stub_at, utc, Shared};
 
 const REPLICATED: [&str; 5] = [
     "--replication-factor",
@@ -29,21 +30,38 @@ const REPLICATED: [&str; 5] = [
     "-q",
 ];
 
-/// The shared cluster, every broker up, for one test at a time.
-fn cluster() -> Option<MutexGuard<'static, Cluster>> {
-    test_broker()?;
-    static CLUSTER: OnceLock<Mutex<Cluster>> = OnceLock::new();
-    let guard = CLUSTER
-        .get_or_init(|| {
-            Mutex::new(Cluster::start(&Spec {
-                nodes: 3,
-                ..Spec::default()
-            }))
+/// The shared cluster during one test's turn.
+struct Turn {
+    cluster: Arc<Cluster>,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Deref for Turn {
+    type Target = Cluster;
+
+    fn deref(&self) -> &Cluster {
+        &self.cluster
+    }
+}
+
+/// The shared cluster, every broker up, for one test at a time (the broker
+/// suite's rule first: see [`test_broker`]).
+fn cluster() -> Turn {
+    test_broker();
+    static TURN: Mutex<()> = Mutex::new(());
+    static CLUSTER: Shared<Cluster> = Shared::new();
+    let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    let cluster = CLUSTER.get(|| {
+        Cluster::start(&Spec {
+            nodes: 3,
+            ..Spec::default()
         })
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    guard.up();
-    Some(guard)
+    });
+    cluster.up();
+    Turn {
+        cluster,
+        _turn: turn,
+    }
 }
 
 /// A PowerSystemRightNow pipeline on fresh topics: the stub, the topics, and
@@ -70,6 +88,14 @@ impl<'a> Pipeline<'a> {
             confirmed: None,
             timeout: "25s",
         }
+    }
+
+    /// A pipeline whose first run, at [`T0`], exited 0: (it, T0).
+    fn started(cluster: &'a Cluster, prefix: &str) -> (Pipeline<'a>, DateTime<Utc>) {
+        let mut p = Pipeline::new(cluster, prefix);
+        let t0 = utc(T0);
+        assert_eq!(p.run(t0), 0);
+        (p, t0)
     }
 
     fn args(&self, now: DateTime<Utc>) -> Vec<String> {
@@ -193,12 +219,8 @@ const T0: &str = "2026-11-28T12:00:30Z";
 
 #[test]
 fn leader_killed_between_runs_leaves_no_gap_and_no_duplicate() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "kb");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "kb");
     let mut failed = 0;
     for (m, topic) in
         [(1, &p.topics.records), (5, &p.topics.aggregates)].map(|(m, t)| (m, t.clone()))
@@ -221,12 +243,8 @@ fn leader_killed_between_runs_leaves_no_gap_and_no_duplicate() {
 
 #[test]
 fn leader_killed_during_a_runs_produce_leaves_no_gap_and_no_duplicate() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "kp");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "kp");
     // Each run catches up five hours (600 messages), one message per request,
     // and loses the records topic's leader once its first messages landed.
     let slow = [
@@ -286,11 +304,8 @@ fn wait_for_growth(cluster: &Cluster, topic: &str, before: usize) -> bool {
 
 #[test]
 fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let stub = StubApi::start();
-    stub.set_now(utc("2026-11-20T00:00:30Z"));
+    let cluster = cluster();
+    let stub = stub_at("2026-11-20T00:00:30Z");
     let t = Topics::new("kbf");
     let backfill = |extra: &[&str]| {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("eds-kafka"));
@@ -406,12 +421,8 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
 
 #[test]
 fn one_broker_down_for_several_runs_they_go_on() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "k1");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "k1");
     let leader = cluster.leader(&p.topics.records);
     let other = (1..=3).find(|n| *n != leader).unwrap();
     for node in [other, leader] {
@@ -429,12 +440,8 @@ fn one_broker_down_for_several_runs_they_go_on() {
 
 #[test]
 fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "k2");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "k2");
     let leader = cluster.leader(&p.topics.records);
     let down: Vec<i32> = (1..=3).filter(|n| *n != leader).collect();
     for node in &down {
@@ -465,12 +472,8 @@ fn two_brokers_down_fail_within_the_timeout_then_catch_up() {
 
 #[test]
 fn leader_change_during_the_cursor_read() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "kc");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "kc");
     // The run reads the cursor first (after the metadata it needs): a leader
     // change at 0-150 ms lands in or just before that read.
     for (i, delay) in [0u64, 30, 60, 100, 150].into_iter().enumerate() {
@@ -493,12 +496,8 @@ fn leader_change_during_the_cursor_read() {
 
 #[test]
 fn rolling_restart_while_runs_continue() {
-    let Some(cluster) = cluster() else {
-        return;
-    };
-    let mut p = Pipeline::new(&cluster, "kr");
-    let t0 = utc(T0);
-    assert_eq!(p.run(t0), 0);
+    let cluster = cluster();
+    let (mut p, t0) = Pipeline::started(&cluster, "kr");
     let mut m = 0;
     for node in 1..=3 {
         cluster.term(node);

@@ -4,11 +4,9 @@
 
 use crate::support;
 
-use support::broker::{consume, stub_at, test_broker, Topics};
+use support::broker::{consume, test_broker, Topics};
 use support::kafka::Cluster;
-use support::{dry_run, eds, outcome, unique_topic};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{dry_run, eds, outcome, stub_at, temp_dir, NOW};
 
 fn topics() -> Topics {
     Topics::new("t")
@@ -67,9 +65,10 @@ fn x_and_kafka_config_reach_librdkafka() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("security.protocol"), "{err}");
 
-    let dir = std::env::temp_dir().join(unique_topic("eds-kafka-config"));
-    std::fs::write(&dir, "# client.properties\nsecurity.protocol=bogus\n").unwrap();
-    let file = dir.to_str().unwrap();
+    let dir = temp_dir();
+    let path = dir.path().join("client.properties");
+    std::fs::write(&path, "# client.properties\nsecurity.protocol=bogus\n").unwrap();
+    let file = path.to_str().unwrap();
     let (code, _, err) = t.publish(&stub, &brokers, NOW, &["--kafka-config", file]);
     assert_eq!(code, 2, "a bad value in the file is refused: {err}");
     let (code, _, err) = t.publish(
@@ -81,7 +80,7 @@ fn x_and_kafka_config_reach_librdkafka() {
     assert_eq!(code, 0, "-X wins over the file: {err}");
 
     // Brokers from the file alone.
-    std::fs::write(&dir, format!("bootstrap.servers={brokers}\n")).unwrap();
+    std::fs::write(&path, format!("bootstrap.servers={brokers}\n")).unwrap();
     let mut cmd = eds();
     cmd.args([
         "publish",
@@ -100,7 +99,6 @@ fn x_and_kafka_config_reach_librdkafka() {
         &t.aggregates,
     ]);
     let (code, _, err) = outcome(&mut cmd);
-    std::fs::remove_file(&dir).unwrap();
     assert_eq!(code, 0, "{err}");
 }
 

@@ -13,13 +13,11 @@ use std::time::{Duration, Instant};
 use rdkafka::Offset;
 use serde_json::{json, Value};
 use support::args::Args;
-use support::broker::{stub_at, test_broker, Topics};
+use support::broker::{test_broker, Topics};
 use support::forge::{self, Forger};
 use support::kafka::Cluster;
 use support::stub::StubApi;
-use support::{keyed, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{keyed, stub_at, utc, NOW};
 
 /// `NOW` plus `minutes`.
 fn at(minutes: i64) -> String {
@@ -501,7 +499,7 @@ fn a_fields_typo_is_a_usage_error_and_dash_o_is_stdout() {
             && !err.contains("'SolarPower'"),
         "{err}"
     );
-    let dir = tempdir();
+    let dir = support::temp_dir();
     let out = support::eds()
         .current_dir(dir.path())
         .args(chart(&["-o", "-"]).list())
@@ -651,8 +649,4 @@ fn status_says_when_the_aggregates_fall_behind_or_are_not_aggregates() {
         ),
         "{reasons}"
     );
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
 }

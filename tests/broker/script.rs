@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::broker::test_broker;
-use support::kafka::script;
+use support::kafka::{script, script_in, succeeded};
 
 /// The pids of the JVMs started for `dir` (from its node folders).
 fn jvms(dir: &std::path::Path) -> Vec<u32> {
@@ -31,19 +31,22 @@ fn wait_gone(dir: &std::path::Path, within: Duration) -> bool {
     false
 }
 
+/// A temporary folder for a cluster: on drop (also after a panic) the
+/// cluster in it is stopped, if it still runs, and the folder removed.
+struct Folder(tempfile::TempDir);
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = script_in("stop", self.0.path()).status();
+    }
+}
+
 fn start(dir: &std::path::Path, owner: u32) -> String {
-    let out = Command::new(script())
-        .arg("start")
-        .arg(dir)
+    let out = script_in("start", dir)
         .args(["--owner", &owner.to_string()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    succeeded("scripts/kafka start", out)
 }
 
 #[test]
@@ -51,13 +54,14 @@ fn start_answers_and_stop_leaves_no_jvm() {
     if test_broker().is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(support::unique_topic("eds-kafka-script"));
-    let printed = start(&dir, std::process::id());
+    let tmp = Folder(support::temp_dir());
+    let dir = tmp.0.path();
+    let printed = start(dir, std::process::id());
     let address = printed
         .strip_prefix("PLAINTEXT ")
         .map(str::trim)
         .unwrap_or_else(|| panic!("prints the bootstrap list: {printed}"));
-    assert_eq!(jvms(&dir).len(), 1, "one combined node");
+    assert_eq!(jvms(dir).len(), 1, "one combined node");
     // It answers a real client: publish-free check through librdkafka metadata.
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
@@ -70,20 +74,11 @@ fn start_answers_and_stop_leaves_no_jvm() {
     assert_eq!(metadata.brokers().len(), 1);
     drop(consumer);
     // A second start in the same folder is refused, not a second cluster.
-    let again = Command::new(script())
-        .arg("start")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let again = script_in("start", dir).output().unwrap();
     assert!(!again.status.success());
-    let status = Command::new(script())
-        .arg("stop")
-        .arg(&dir)
-        .status()
-        .unwrap();
+    let status = script_in("stop", dir).status().unwrap();
     assert!(status.success());
-    assert!(jvms(&dir).is_empty(), "stop waits for the JVM to end");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(jvms(dir).is_empty(), "stop waits for the JVM to end");
 }
 
 #[test]
@@ -91,17 +86,17 @@ fn the_watchdog_stops_a_cluster_whose_owner_died() {
     if test_broker().is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(support::unique_topic("eds-kafka-owner"));
+    let tmp = Folder(support::temp_dir());
+    let dir = tmp.0.path();
     let mut owner = Command::new("sleep").arg("600").spawn().unwrap();
-    start(&dir, owner.id());
-    assert_eq!(jvms(&dir).len(), 1);
+    start(dir, owner.id());
+    assert_eq!(jvms(dir).len(), 1);
     owner.kill().unwrap(); // SIGKILL: nothing of the owner runs any cleanup
     owner.wait().unwrap();
     assert!(
-        wait_gone(&dir, Duration::from_secs(30)),
+        wait_gone(dir, Duration::from_secs(30)),
         "the JVM outlived its owner"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -15,22 +15,21 @@
 //! output (also with `-vv`), and nothing published. A principal that may not
 //! read a topic holding data never takes it for an empty one.
 //!
-//! The tests share one cluster, started once for the test binary and stopped
-//! by `scripts/kafka`'s watchdog when the test process ends.
+//! The tests share one cluster and its certificates, made once for the test
+//! binary and stopped and removed when the test process exits.
 
 use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::broker::{stub_at, test_broker, Topics};
+use support::broker::{test_broker, Topics};
 use support::kafka::{read_all, Cluster, Spec};
 use support::stub::StubApi;
-use support::{eds, outcome, unique_topic};
+use support::{eds, outcome, stub_at, temp_dir, unique_topic, Shared, NOW};
 
-const NOW: &str = "2026-11-28T12:00:30Z";
 const LATER: &str = "2026-11-28T12:10:30Z";
 /// `--kafka-timeout` of the runs that must fail.
 const TIMEOUT_S: u64 = 10;
@@ -51,16 +50,15 @@ const WRONG: &str = "wrong-pass-Xyzzy42";
 /// The subject of the trusted client certificate: its principal.
 const CLIENT_DN: &str = "CN=eds-client";
 
-/// The test certificates, in a temporary directory kept for the process.
+/// The test certificates (and private keys, and client.properties files), in
+/// a temporary directory removed with them.
 struct Pki {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Pki {
     fn new() -> Pki {
-        let dir = std::env::temp_dir().join(unique_topic("eds-sec-pki"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let pki = Pki { dir };
+        let pki = Pki { dir: temp_dir() };
         std::fs::write(
             pki.path("server.ext"),
             "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
@@ -104,7 +102,7 @@ impl Pki {
     fn openssl(&self, args: &str) {
         let out = Command::new("openssl")
             .args(args.split_whitespace())
-            .current_dir(&self.dir)
+            .current_dir(self.dir.path())
             .output()
             .expect("the openssl CLI must be on PATH");
         assert!(
@@ -115,7 +113,7 @@ impl Pki {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.path().join(name)
     }
 
     fn s(&self, name: &str) -> String {
@@ -128,11 +126,11 @@ struct Secured {
     pki: Pki,
 }
 
-/// The shared cluster (None when the broker suite is skipped).
-fn secured() -> Option<&'static Secured> {
-    test_broker()?;
-    static SECURED: OnceLock<Secured> = OnceLock::new();
-    Some(SECURED.get_or_init(start))
+/// The shared cluster (the broker suite's rule first: see [`test_broker`]).
+fn secured() -> Arc<Secured> {
+    test_broker();
+    static SECURED: Shared<Secured> = Shared::new();
+    SECURED.get(start)
 }
 
 fn jaas_users() -> String {
@@ -452,7 +450,7 @@ fn round_trip(s: &Secured, auth: &Auth, extra: &[&str]) {
 
 #[test]
 fn sasl_plain_from_a_java_client_properties_file() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     round_trip(
         s,
         &s.sasl_file("SASL_PLAINTEXT", "PLAIN", "alice", "alice-secret"),
@@ -462,7 +460,7 @@ fn sasl_plain_from_a_java_client_properties_file() {
 
 #[test]
 fn sasl_scram_sha_512_as_x_properties() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     round_trip(
         s,
         &s.sasl_x("SCRAM-SHA-512", "alice", "alice-secret"),
@@ -472,7 +470,7 @@ fn sasl_scram_sha_512_as_x_properties() {
 
 #[test]
 fn sasl_ssl_scram_from_a_java_client_properties_file() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     round_trip(
         s,
         &s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret"),
@@ -482,13 +480,13 @@ fn sasl_ssl_scram_from_a_java_client_properties_file() {
 
 #[test]
 fn mtls_with_a_client_certificate() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     round_trip(s, &s.tls("ca", "client"), &[]);
 }
 
 #[test]
 fn backfill_over_sasl_ssl() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
     let stub = stub_at("2026-11-20T00:00:30Z");
     let topics = Topics::new("sec.bf");

@@ -5,10 +5,8 @@ use crate::support;
 
 use serde_json::Value;
 use support::args::Args;
-use support::broker::{prodex_backfilled, stub_at, test_broker, Topics};
-use support::utc;
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::broker::{prodex_backfilled, test_broker, Topics};
+use support::{stub_at, utc, NOW};
 
 /// `status --format json` of `t` at `now` plus `extra`: (code, report, stderr).
 fn status(brokers: &str, t: &Topics, now: &str, extra: &[&str]) -> (i32, Value, String) {

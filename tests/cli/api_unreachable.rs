@@ -6,9 +6,7 @@
 
 use crate::support;
 
-use support::{eds, free_port, outcome};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{eds, free_port, outcome, NOW};
 
 #[test]
 fn the_default_url_unreachable_points_at_the_stub() {

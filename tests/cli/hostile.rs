@@ -10,11 +10,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::args::Args;
-use support::stub::StubApi;
 use support::hostile::*;
-use support::{eds, outcome, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{eds, outcome, stub_at, temp_dir, NOW};
 
 mod files;
 mod http;

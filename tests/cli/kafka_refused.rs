@@ -7,9 +7,7 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use support::stub::StubApi;
-use support::{eds, free_port, outcome, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{eds, free_port, outcome, stub_at, NOW};
 
 /// Runs `args` against brokers at a port nobody listens on: the code, the
 /// stderr, how long it took, and the address.
@@ -37,16 +35,14 @@ fn check(what: &str, (code, err, took, brokers): (i32, String, Duration, String)
 
 #[test]
 fn publish_fails_at_once_when_nothing_listens() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     check("publish", refused(&stub, &["publish", "--now", NOW]));
     assert!(stub.requests().is_empty(), "no API request spent");
 }
 
 #[test]
 fn backfill_fails_at_once_when_nothing_listens() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let args = ["backfill", "--from", "2026-11-27", "--to", "2026-11-28"];
     check("backfill", refused(&stub, &args));
     assert!(stub.requests().is_empty(), "no API request spent");

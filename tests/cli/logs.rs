@@ -3,8 +3,7 @@
 
 use crate::support;
 
-use support::stub::StubApi;
-use support::{dry_run, utc};
+use support::{dry_run, stub_at};
 
 /// `2026-12-01T08:44:02.123Z [LEVEL] ` at the start of `line`.
 fn stamped(line: &str, level: &str) -> bool {
@@ -24,8 +23,7 @@ fn stamped(line: &str, level: &str) -> bool {
 
 #[test]
 fn info_and_error_lines_have_the_same_timestamp() {
-    let stub = StubApi::start();
-    stub.set_now(utc("2026-11-28T12:00:30Z"));
+    let stub = stub_at("2026-11-28T12:00:30Z");
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!(code, 0, "{err}");
     let fetched = err

@@ -5,10 +5,8 @@ use crate::support;
 
 use std::process::{Command, Stdio};
 
-use support::stub::{Fault, StubApi};
-use support::{eds, outcome, unique_topic, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::stub::Fault;
+use support::{eds, outcome, stub_at, temp_dir, utc, NOW};
 
 fn gauge(text: &str, name: &str) -> Option<f64> {
     text.lines()
@@ -46,11 +44,9 @@ fn promtool_accepts(text: &str) {
 
 #[test]
 fn metrics_after_success_and_failure() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
-    let path = std::env::temp_dir()
-        .join(unique_topic("eds-metrics"))
-        .with_extension("prom");
+    let stub = stub_at(NOW);
+    let dir = temp_dir();
+    let path = dir.path().join("eds-metrics.prom");
     let run = || {
         let mut cmd = eds();
         cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
@@ -131,5 +127,4 @@ fn metrics_after_success_and_failure() {
         leftovers.is_empty(),
         "no temporary files left: {leftovers:?}"
     );
-    std::fs::remove_file(&path).unwrap();
 }

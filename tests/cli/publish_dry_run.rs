@@ -8,7 +8,7 @@ use serde_json::json;
 
 use serde_json::Value;
 use support::stub::{Fault, StubApi};
-use support::{dry_run, eds, outcome, utc};
+use support::{dry_run, eds, outcome, stub_at, utc};
 
 fn fixture_rows() -> Vec<Value> {
     let text = std::fs::read_to_string("tests/fixtures/psrn-sample.json").unwrap();
@@ -39,8 +39,7 @@ fn minutes_of_records(csv: &str) -> Vec<String> {
 }
 
 fn live_stub(now: &str) -> StubApi {
-    let stub = StubApi::start();
-    stub.set_now(utc(now));
+    let stub = stub_at(now);
     stub
 }
 

@@ -6,8 +6,7 @@ use crate::support;
 
 use serde_json::{json, Value};
 use support::schema::{assert_valid, committed, errors};
-use support::stub::StubApi;
-use support::{dry_run, eds, outcome, utc};
+use support::{dry_run, eds, outcome, stub_at, utc};
 
 const KNOWN: [&str; 6] = [
     "PowerSystemRightNow",
@@ -119,8 +118,7 @@ fn wrong_messages_fail_validation() {
 
 #[test]
 fn a_gap_in_the_window_is_named_in_missing() {
-    let stub = StubApi::start();
-    stub.set_now(utc("2026-11-28T12:00:30Z"));
+    let stub = stub_at("2026-11-28T12:00:30Z");
     stub.drop_minute(utc("2026-11-28T11:57:00Z"));
     let (code, out, err) = dry_run(
         &stub,

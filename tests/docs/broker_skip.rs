@@ -104,7 +104,10 @@ fn the_broker_suite_is_built_only_with_its_feature() {
     assert!(files.len() >= 6, "{files:?}");
     for suite in suites {
         let entry = format!("name = \"{suite}\"\nrequired-features = [\"broker-tests\"]");
-        assert!(manifest.contains(&entry), "Cargo.toml gates {suite}: {files:?}");
+        assert!(
+            manifest.contains(&entry),
+            "Cargo.toml gates {suite}: {files:?}"
+        );
     }
     assert!(script.contains("cargo test --no-fail-fast --features broker-tests"));
     assert!(script.contains("cargo clippy --all-targets --features broker-tests"));

@@ -30,28 +30,23 @@ echo "fake: stdout line"
 exit "${FAKE_EXIT:-0}"
 "#;
 
-/// A temporary directory of one test, removed on drop.
+/// The files of one test (the fake program, env files, lock, log), in a
+/// temporary directory removed on drop.
 struct Scratch {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("eds-cron-{name}-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let fake = dir.join("fake-eds-kafka");
+    fn new() -> Scratch {
+        let dir = crate::support::temp_dir();
+        let fake = dir.path().join("fake-eds-kafka");
         fs::write(&fake, FAKE).unwrap();
         make_executable(&fake);
         Scratch { dir }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.path().join(name)
     }
 
     fn s(&self, name: &str) -> String {
@@ -88,12 +83,6 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
@@ -127,7 +116,7 @@ fn wrapper_is_posix_sh() {
 
 #[test]
 fn env_file_reaches_the_program_and_exit_code_passes_through() {
-    let t = Scratch::new("env");
+    let t = Scratch::new();
     let env = t.env_file(
         "env",
         "KAFKA_BROKERS=broker-a:9092,broker-b:9092\n\
@@ -173,7 +162,7 @@ fn env_file_reaches_the_program_and_exit_code_passes_through() {
 
 #[test]
 fn env_file_from_eds_env_file_and_first_argument() {
-    let t = Scratch::new("envsrc");
+    let t = Scratch::new();
     let a = t.env_file("a.env", "EDS_DATASET=CO2Emis");
     let b = t.env_file("b.env", "EDS_DATASET=DayAheadPrices");
     let out = run(&[], &[("EDS_ENV_FILE", a.as_str())]);
@@ -197,7 +186,7 @@ fn env_file_from_eds_env_file_and_first_argument() {
 
 #[test]
 fn held_lock_exits_75_without_running_the_program() {
-    let t = Scratch::new("lock");
+    let t = Scratch::new();
     let env = t.env_file("env", "");
     let holder = fs::File::create(t.path("cron.lock")).unwrap();
     holder.lock().unwrap(); // flock(2), as the wrapper's `flock -n`
@@ -219,7 +208,7 @@ fn held_lock_exits_75_without_running_the_program() {
 
 #[test]
 fn lock_held_by_another_process_exits_75() {
-    let t = Scratch::new("flock");
+    let t = Scratch::new();
     let env = t.env_file("env", "");
     // A previous run still going, as cron would see it: another process holds
     // the lock (flock(1) from util-linux), signalling through a file once it does.
@@ -244,7 +233,7 @@ fn lock_held_by_another_process_exits_75() {
 
 #[test]
 fn wrapper_configuration_errors_exit_2() {
-    let t = Scratch::new("errors");
+    let t = Scratch::new();
     // No env file: said on stderr (cron mails it), nothing run.
     let out = run(&[&t.s("missing.env")], &[]);
     assert_eq!(code(&out), 2);
@@ -283,7 +272,7 @@ fn wrapper_configuration_errors_exit_2() {
 
 #[test]
 fn missing_binary_is_logged_with_its_status() {
-    let t = Scratch::new("nobin");
+    let t = Scratch::new();
     let env = t.env_file("env", &format!("EDS_KAFKA_BIN={}", t.s("nope")));
     let out = run(&[&env], &[]);
     assert_eq!(code(&out), 127);
@@ -296,7 +285,7 @@ fn missing_binary_is_logged_with_its_status() {
 
 #[test]
 fn env_example_works_with_the_wrapper() {
-    let t = Scratch::new("example");
+    let t = Scratch::new();
     // The example as shipped, then this test's paths (later lines win).
     let example = fs::read_to_string(ENV_EXAMPLE).unwrap();
     let ours = fs::read_to_string(t.env_file("ours", "")).unwrap();

@@ -376,13 +376,12 @@ fn configmap_and_secret_make_a_configuration_the_binary_accepts() {
     // Secret's client.properties (written locally, where the mount is not).
     let docs = documents();
     let (_, properties) = kafka_config_file(&docs);
-    let file =
-        std::env::temp_dir().join(format!("eds-manifests-{}.properties", std::process::id()));
+    let dir = crate::support::temp_dir();
+    let file = dir.path().join("client.properties");
     std::fs::write(&file, properties).unwrap();
     let enabled = configmap_with_kafka_config();
     let (code, err) =
         run_with_configmap(&enabled, &[("KAFKA_CONFIG_FILE", file.to_str().unwrap())]);
-    std::fs::remove_file(&file).unwrap();
     assert_eq!(code, Some(4), "{err}");
     // Enabled without the Secret, the file is missing: a configuration error.
     let (code, err) = run_with_configmap(&enabled, &[]);

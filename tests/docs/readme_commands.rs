@@ -156,16 +156,16 @@ fn every_command_in_the_docs_is_accepted_as_written() {
         .filter(|(_, pages)| pages.iter().any(|p| p == "README.md"))
         .count();
     assert!(in_readme >= 6, "{in_readme} commands in the README");
-    let dir = std::env::temp_dir().join(format!("eds-readme-{}", std::process::id()));
+    let tmp = crate::support::temp_dir();
+    let dir = tmp.path();
     std::fs::create_dir_all(dir.join("schemas")).unwrap();
     for (command, pages) in &all {
-        let (code, err) = run(command, &dir);
+        let (code, err) = run(command, dir);
         assert!(
             matches!(code, Some(0 | 4 | 75)),
             "{command} (in {pages:?})\nexit {code:?}: {err}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -8,13 +8,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use eds_kafka::cli::{Cli, Command};
 use eds_kafka::config::BackfillConfig;
-use support::stub::StubApi;
-use support::utc;
+use support::stub_at;
 
 #[test]
 fn chunks_are_paced_through_the_injected_sleep() {
-    let stub = StubApi::start();
-    stub.set_now(utc("2026-11-28T23:59:30Z"));
+    let stub = stub_at("2026-11-28T23:59:30Z");
     let cli = Cli::try_parse_from([
         "eds-kafka",
         "backfill",

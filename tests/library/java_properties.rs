@@ -104,8 +104,8 @@ fn a_file_written_by_java_reads_back_as_the_same_pairs() {
     if !java_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("eds-java-properties-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = crate::support::temp_dir();
+    let dir = tmp.path();
     let mut want = pairs();
     std::fs::write(dir.join("Store.java"), program(&want)).unwrap();
     let (latin1, utf8) = (dir.join("latin1.properties"), dir.join("utf8.properties"));
@@ -127,5 +127,4 @@ fn a_file_written_by_java_reads_back_as_the_same_pairs() {
     );
     assert_eq!(read_sorted(&latin1), want, "{latin1_text}");
     assert_eq!(read_sorted(&utf8), want);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

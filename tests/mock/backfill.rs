@@ -9,14 +9,13 @@ use rdkafka::mocking::MockCluster;
 use serde_json::Value;
 use support::args::Args;
 use support::stub::{Fault, StubApi};
-use support::{eds, outcome, utc};
+use support::{eds, outcome, stub_at, utc};
 
 const RECORDS: &str = "eds.PowerSystemRightNow.records";
 const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
 
 fn stub() -> StubApi {
-    let stub = StubApi::start();
-    stub.set_now(utc("2026-11-28T23:59:30Z"));
+    let stub = stub_at("2026-11-28T23:59:30Z");
     stub
 }
 
@@ -341,7 +340,8 @@ fn backfill_stops_at_now() {
 #[test]
 fn backfill_takes_the_lock_file() {
     let stub = stub();
-    let lock = std::env::temp_dir().join(support::unique_topic("eds-backfill-lock"));
+    let dir = support::temp_dir();
+    let lock = dir.path().join("eds-kafka.lock");
     let held = std::fs::File::create(&lock).unwrap();
     held.try_lock().unwrap();
     let args = [
@@ -364,5 +364,4 @@ fn backfill_takes_the_lock_file() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().count() > 1, "{out}");
-    let _ = std::fs::remove_file(lock);
 }

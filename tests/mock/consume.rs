@@ -8,9 +8,9 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::mock::{cluster, publish_at, NOW, RECORDS};
+use support::mock::{brokers, publish_at, RECORDS};
 use support::stub::StubApi;
-use support::{dry_run, eds, outcome};
+use support::{dry_run, eds, outcome, NOW};
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
     publish_at(stub, brokers, NOW, extra)
@@ -30,8 +30,7 @@ fn consume_records(brokers: &str, extra: &[&str]) -> (i32, String, String, Durat
 
 #[test]
 fn consume_stops_at_the_end_of_the_log_and_logs_what_it_printed() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (mock, brokers) = brokers();
     let stub = StubApi::start();
     assert_eq!(publish(&stub, &brokers, &[]).0, 0);
     let idle = ["--idle-timeout", "20s"];
@@ -69,8 +68,7 @@ fn consume_stops_at_the_end_of_the_log_and_logs_what_it_printed() {
 
 #[test]
 fn follow_waits_for_the_idle_timeout() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     assert_eq!(publish(&stub, &brokers, &["--stats", "max"]).0, 0);
     let (_, dry, _) = dry_run(&stub, NOW, &["--stats", "max"]);
@@ -95,8 +93,7 @@ fn follow_waits_for_the_idle_timeout() {
 fn follow_prints_new_messages_until_a_signal() {
     use std::io::{BufRead, BufReader, Read as _};
     use std::process::{Command, Stdio};
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     assert_eq!(publish(&stub, &brokers, &[]).0, 0);
     let minute = |line: &str| {
@@ -151,8 +148,7 @@ fn follow_prints_new_messages_until_a_signal() {
 /// never with exit 0 and part of the log (it printed 124,940 of 260,000).
 #[test]
 fn an_idle_timeout_before_the_end_is_an_error_not_a_short_success() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (mock, brokers) = brokers();
     let stub = StubApi::start();
     // Six hours of minutes: 360 records.
     let (code, _, err) = publish(

@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 use crate::support;
 use support::args::Args;
 use support::hostile::{huge_values, server, with_closed_stdout};
+use support::mock::empty;
 use support::stub::StubApi;
-use support::{eds, outcome, utc};
-
-const NOW: &str = "2026-11-28T12:00:30Z";
+use support::{eds, outcome, stub_at, NOW};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -43,10 +42,8 @@ fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, Strin
 /// it to, as a broker with `auto.create.topics.enable=true` does.
 #[test]
 fn a_missing_topic_is_named_and_not_created() {
-    let mock = MockCluster::new(1).unwrap();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (_mock, brokers) = empty();
+    let stub = stub_at(NOW);
     let topics = [
         "--records-topic",
         "fresh.records",
@@ -75,8 +72,7 @@ fn a_missing_topic_is_named_and_not_created() {
 
 #[test]
 fn consume_of_a_missing_topic_says_so_and_creates_nothing() {
-    let mock = MockCluster::new(1).unwrap();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = empty();
     for start in [
         &["--last", "1"][..],
         &["--from-beginning"][..],
@@ -113,8 +109,7 @@ fn a_topic_with_more_partitions_is_written_on_one_with_a_warning() {
     mock.create_topic("eds.PowerSystemRightNow.aggregates", 1, 1)
         .unwrap();
     let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let (code, _, err) = publish(&stub, &brokers, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -228,8 +223,7 @@ fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
     mock.create_topic("eds.PowerSystemRightNow.records", 1, 1)
         .unwrap();
     let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let (code, _, err) = publish(&stub, &brokers, &[]);
     assert_eq!(code, 0, "{err}");
     let topic = "eds.PowerSystemRightNow.aggregates";

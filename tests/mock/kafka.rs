@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
-use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
 use support::args::Args;
-use support::mock::{cluster, publish_at, AGGREGATES, NOW, RECORDS};
+use support::mock::{brokers, empty, publish_at, AGGREGATES, RECORDS};
 use support::stub::StubApi;
-use support::{dry_run, eds, outcome, utc};
+use support::{dry_run, eds, outcome, stub_at, utc, NOW};
 
 struct Read {
     key: String,
@@ -72,10 +71,8 @@ fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, Strin
 
 #[test]
 fn publish_writes_the_message_contract() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (_mock, brokers) = brokers();
+    let stub = stub_at(NOW);
     let (code, out, err) = publish(&stub, &brokers, &[]);
     assert_eq!((code, out.as_str()), (0, ""), "stdout stays empty: {err}");
 
@@ -142,10 +139,8 @@ fn publish_writes_the_message_contract() {
 
 #[test]
 fn consume_csv_equals_dry_run() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (_mock, brokers) = brokers();
+    let stub = stub_at(NOW);
     let (code, _, err) = publish(&stub, &brokers, &["--stats", "max,count,last"]);
     assert_eq!(code, 0, "{err}");
     let (_, dry, _) = dry_run(&stub, NOW, &["--stats", "max,count,last"]);
@@ -189,10 +184,8 @@ fn consume_csv_equals_dry_run() {
 
 #[test]
 fn empty_topic_name_publishes_nothing_there() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (_mock, brokers) = brokers();
+    let stub = stub_at(NOW);
     let (code, _, err) = publish(&stub, &brokers, &["--records-topic", ""]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(read_all(&brokers, RECORDS).len(), 0);
@@ -201,10 +194,8 @@ fn empty_topic_name_publishes_nothing_there() {
 
 #[test]
 fn missing_topic_needs_create_topics() {
-    let mock = MockCluster::new(1).unwrap();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (mock, brokers) = empty();
+    let stub = stub_at(NOW);
     let (code, _, err) = publish(
         &stub,
         &brokers,
@@ -251,8 +242,7 @@ fn broker_down_exits_4_within_the_timeout() {
         .local_addr()
         .unwrap()
         .port();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let brokers = format!("127.0.0.1:{port}");
     let started = Instant::now();
     let (code, out, err) = Args::publish(&stub.url, NOW)
@@ -274,8 +264,7 @@ fn broker_down_exits_4_within_the_timeout() {
 
 #[test]
 fn bad_librdkafka_property_is_a_usage_error() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let (code, _, err) = Args::publish(&stub.url, NOW)
         .brokers("127.0.0.1:1")
         .flag("-X", "security.protocol=carrier-pigeon")
@@ -295,8 +284,7 @@ fn keys(brokers: &str, topic: &str) -> Vec<String> {
 
 #[test]
 fn runs_continue_from_the_cursor() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     let run = |now: &str| publish_at(&stub, &brokers, now, &[]);
     let (code, _, err) = run(NOW);
@@ -348,8 +336,7 @@ fn runs_continue_from_the_cursor() {
 
 #[test]
 fn catch_up_beyond_the_cap_warns_with_the_skipped_range() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     let run = |now: &str| {
         publish_at(
@@ -375,12 +362,11 @@ fn catch_up_beyond_the_cap_warns_with_the_skipped_range() {
 
 #[test]
 fn a_second_concurrent_run_with_the_lock_exits_75() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let (_mock, brokers) = brokers();
+    let stub = stub_at(NOW);
     stub.fault(support::stub::Fault::Slow(Duration::from_secs(2)));
-    let lock = std::env::temp_dir().join(support::unique_topic("eds-kafka.lock"));
+    let dir = support::temp_dir();
+    let lock = dir.path().join("eds-kafka.lock");
     let lock = lock.to_str().unwrap().to_string();
     let args = Args::publish(&stub.url, NOW)
         .brokers(&brokers)
@@ -405,7 +391,6 @@ fn a_second_concurrent_run_with_the_lock_exits_75() {
     assert_eq!(stub.requests().len(), 1, "the second run fetched nothing");
     assert!(first.wait().unwrap().success());
     assert_eq!(keys(&brokers, RECORDS).len(), 5, "and published nothing");
-    std::fs::remove_file(&lock).unwrap();
 }
 
 /// Produces one message to partition 0 of `topic`, with or without our header.
@@ -429,8 +414,7 @@ fn produce_raw(brokers: &str, topic: &str, key: &str, with_header: bool) {
 
 #[test]
 fn foreign_messages_are_skipped_and_bad_keys_of_ours_are_data_errors() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     let run = |now: &str| publish_at(&stub, &brokers, now, &[]);
     assert_eq!(run(NOW).0, 0);
@@ -453,11 +437,10 @@ fn foreign_messages_are_skipped_and_bad_keys_of_ours_are_data_errors() {
 #[test]
 fn secrets_appear_in_no_output() {
     const SECRET: &str = "Pa55w0rd-do-not-print";
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
-    let file = std::env::temp_dir().join(support::unique_topic("eds-client.properties"));
+    let (_mock, brokers) = brokers();
+    let stub = stub_at(NOW);
+    let dir = support::temp_dir();
+    let file = dir.path().join("client.properties");
     std::fs::write(
         &file,
         format!(
@@ -507,13 +490,11 @@ fn secrets_appear_in_no_output() {
             );
         }
     }
-    std::fs::remove_file(&file).unwrap();
 }
 
 #[test]
 fn consume_with_a_group_commits_what_it_read() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     assert_eq!(publish(&stub, &brokers, &[]).0, 0);
     let consume = || {
@@ -558,8 +539,7 @@ fn consume_with_a_group_commits_what_it_read() {
 /// change, not a Kafka error that the next run would "retry" forever.
 #[test]
 fn a_message_larger_than_kafka_takes_is_a_data_error() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     let big = [
         "-X",

@@ -7,12 +7,11 @@ use crate::support;
 
 use serde_json::{json, Value};
 use support::args::Args;
-use support::dry_run;
 use support::keyed_runs::read_all;
 use support::schema::assert_valid;
 use support::stub::StubApi;
+use support::{dry_run, NOW};
 
-const NOW: &str = "2026-11-28T12:00:30Z";
 const RECORDS: &str = "eds.CO2Emis.records";
 const AGGREGATES: &str = "eds.CO2Emis.aggregates";
 

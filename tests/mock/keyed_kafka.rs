@@ -4,32 +4,24 @@
 
 use crate::support;
 
-use rdkafka::mocking::MockCluster;
 use support::keyed::{self, z};
 use support::keyed_runs::{check, produce_ours, produce_ours_bytes, run_and_check, Expected};
+use support::mock::brokers_for;
 use support::stub::{Fault, StubApi};
 use support::{eds, outcome, utc};
 
 const RECORDS: &str = "eds.Forecasts_5Min.records";
 const AGGREGATES: &str = "eds.Forecasts_5Min.aggregates";
 
-fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(RECORDS, 1, 1).unwrap();
-    mock.create_topic(AGGREGATES, 1, 1).unwrap();
-    mock
-}
-
 #[test]
 fn cron_runs_with_late_keys_publish_each_time_and_key_once() {
-    let mock = cluster();
-    run_and_check(&mock.bootstrap_servers(), RECORDS, AGGREGATES, false);
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
+    run_and_check(&brokers, RECORDS, AGGREGATES, false);
 }
 
 #[test]
 fn keyed_backfill_resumes_after_a_failure_and_hands_over_to_publish() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
     let shape = keyed::forecasts();
     let stub = forecasts_stub("2026-11-28T11:30:00Z");
     let backfill = |to: &str| {
@@ -113,8 +105,7 @@ fn forecasts_stub(new_key_from: &str) -> StubApi {
 
 #[test]
 fn a_cursor_in_the_future_stops_the_run_loudly() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
     let stub = forecasts_stub("2026-11-28T10:45:00Z");
     let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
     assert_eq!(code, 0, "{err}");
@@ -141,8 +132,7 @@ fn a_cursor_in_the_future_stops_the_run_loudly() {
 
 #[test]
 fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
     let stub = forecasts_stub("2026-11-28T10:45:00Z");
     // What an older eds-kafka wrote for Forecasts_5Min: the area only.
     produce_ours(
@@ -161,8 +151,7 @@ fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
 
 #[test]
 fn dry_run_equals_what_a_first_run_publishes() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
     let stub = forecasts_stub("2026-11-28T10:45:00Z");
     let now = "2026-11-28T12:00:30Z";
     let (code, _, err) = publish_forecasts(&stub, &brokers, now);
@@ -194,8 +183,7 @@ fn dry_run_equals_what_a_first_run_publishes() {
 /// message, and no API request spent.
 #[test]
 fn a_key_of_ours_that_is_not_utf8_stops_the_run() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers_for("Forecasts_5Min");
     let stub = forecasts_stub("2026-11-28T10:45:00Z");
     produce_ours_bytes(
         &brokers,

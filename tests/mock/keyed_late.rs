@@ -6,25 +6,20 @@
 
 use crate::support;
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use rdkafka::mocking::MockCluster;
 use support::keyed::{self, z};
 use support::keyed_runs::read_all;
+use support::mock::{brokers_for, Mock};
 use support::stub::StubApi;
-use support::{eds, outcome, unique_topic, utc};
+use support::{eds, outcome, temp_dir, utc};
 
 const RECORDS: &str = "eds.Forecasts_5Min.records";
-const AGGREGATES: &str = "eds.Forecasts_5Min.aggregates";
 /// DK2/Offshore Wind, whose rows arrive `LATE` after their time.
 const SLOW: usize = 3;
 const LATE: i64 = 40;
-
-fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(RECORDS, 1, 1).unwrap();
-    mock.create_topic(AGGREGATES, 1, 1).unwrap();
-    mock
-}
 
 /// What the API has at `now`: every key up to `now`, `SLOW` up to `late` minutes before.
 fn serve(stub: &StubApi, now: DateTime<Utc>, late: i64) {
@@ -37,76 +32,81 @@ fn serve(stub: &StubApi, now: DateTime<Utc>, late: i64) {
     stub.serve_sorted_rows(rows);
 }
 
-fn publish(
-    stub: &StubApi,
-    brokers: &str,
-    now: &str,
-    extra: &[&str],
-    metrics: &std::path::Path,
-) -> (i32, String) {
-    publish_late(stub, brokers, now, extra, metrics, LATE)
+/// One test's world: the mock cluster with Forecasts_5Min's topics, the
+/// stub API, and the metrics file (in a directory removed with it).
+struct Late {
+    _mock: Mock,
+    brokers: String,
+    stub: StubApi,
+    _dir: tempfile::TempDir,
+    metrics: PathBuf,
 }
 
-/// [`publish`] with `SLOW` `late` minutes late.
-fn publish_late(
-    stub: &StubApi,
-    brokers: &str,
-    now: &str,
-    extra: &[&str],
-    metrics: &std::path::Path,
-    late: i64,
-) -> (i32, String) {
-    serve(stub, utc(now), late);
-    let (code, _, err) = outcome(
-        eds()
-            .args(["publish", "--api-url", &stub.url, "--brokers", brokers])
-            .args(["--dataset", "Forecasts_5Min", "--window", "15m"])
-            .args(["--fields", "ForecastCurrent", "--now", now])
-            .arg("--metrics-file")
-            .arg(metrics)
-            .args(extra),
-    );
-    (code, err)
-}
+impl Late {
+    fn new() -> Late {
+        let (mock, brokers) = brokers_for("Forecasts_5Min");
+        let dir = temp_dir();
+        Late {
+            _mock: mock,
+            brokers,
+            stub: StubApi::start(),
+            metrics: dir.path().join("eds-late.prom"),
+            _dir: dir,
+        }
+    }
 
-/// The times of `SLOW`'s records, in topic order.
-fn slow_times(brokers: &str) -> Vec<String> {
-    read_all(brokers, RECORDS)
-        .into_iter()
-        .filter(|m| m.key.ends_with("/DK2/Offshore Wind"))
-        .map(|m| m.key[..20].to_string())
-        .collect()
-}
+    /// `publish` at `now` plus `extra`, `SLOW` [`LATE`] minutes late: (code, stderr).
+    fn publish(&self, now: &str, extra: &[&str]) -> (i32, String) {
+        self.publish_late(now, extra, LATE)
+    }
 
-fn metrics_path() -> std::path::PathBuf {
-    std::env::temp_dir()
-        .join(unique_topic("eds-late"))
-        .with_extension("prom")
-}
+    /// [`Late::publish`] with `SLOW` `late` minutes late.
+    fn publish_late(&self, now: &str, extra: &[&str], late: i64) -> (i32, String) {
+        serve(&self.stub, utc(now), late);
+        let (code, _, err) = outcome(
+            eds()
+                .args(["publish", "--api-url", &self.stub.url])
+                .args(["--brokers", &self.brokers])
+                .args(["--dataset", "Forecasts_5Min", "--window", "15m"])
+                .args(["--fields", "ForecastCurrent", "--now", now])
+                .arg("--metrics-file")
+                .arg(&self.metrics)
+                .args(extra),
+        );
+        (code, err)
+    }
 
-fn gauge(metrics: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(metrics).unwrap();
-    text.lines()
-        .find(|l| l.starts_with("eds_kafka_keys_behind{"))
-        .unwrap_or_else(|| panic!("no keys-behind gauge in {text}"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string()
+    /// The times of `SLOW`'s records, in topic order.
+    fn slow_times(&self) -> Vec<String> {
+        read_all(&self.brokers, RECORDS)
+            .into_iter()
+            .filter(|m| m.key.ends_with("/DK2/Offshore Wind"))
+            .map(|m| m.key[..20].to_string())
+            .collect()
+    }
+
+    /// The keys-behind gauge of the metrics file.
+    fn gauge(&self) -> String {
+        let text = std::fs::read_to_string(&self.metrics).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("eds_kafka_keys_behind{"))
+            .unwrap_or_else(|| panic!("no keys-behind gauge in {text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    }
 }
 
 #[test]
 fn a_key_inside_the_lateness_is_published_once_without_a_warning() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    let metrics = metrics_path();
+    let l = Late::new();
     for now in ["12:00:30", "12:30:30", "12:31:30", "13:00:30"] {
         let now = format!("2026-11-28T{now}Z");
-        let (code, err) = publish(&stub, &brokers, &now, &[], &metrics);
+        let (code, err) = l.publish(&now, &[]);
         assert_eq!(code, 0, "{err}");
         assert!(!err.contains("--max-key-lateness"), "{err}");
-        assert_eq!(gauge(&metrics), "0");
+        assert_eq!(l.gauge(), "0");
     }
     // The first run took its current window (11:15 .. 11:20); then every
     // row up to 40 minutes before the last run, once, in order.
@@ -116,7 +116,7 @@ fn a_key_inside_the_lateness_is_published_once_without_a_warning() {
         expected.push(z(t));
         t += TimeDelta::minutes(5);
     }
-    assert_eq!(slow_times(&brokers), expected);
+    assert_eq!(l.slow_times(), expected);
 }
 
 /// A key never published that stays 50 minutes late: later than what a
@@ -125,14 +125,11 @@ fn a_key_inside_the_lateness_is_published_once_without_a_warning() {
 /// now the next run looks for it back to the horizon.
 #[test]
 fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    let metrics = metrics_path();
+    let l = Late::new();
     let mut warnings = String::new();
     for now in ["12:00:30", "12:05:30", "12:10:30", "13:00:30"] {
         let now = format!("2026-11-28T{now}Z");
-        let (code, err) = publish_late(&stub, &brokers, &now, &[], &metrics, 50);
+        let (code, err) = l.publish_late(&now, &[], 50);
         assert_eq!(code, 0, "{err}");
         warnings.push_str(&err);
     }
@@ -145,7 +142,7 @@ fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
         expected.push(z(t));
         t += TimeDelta::minutes(5);
     }
-    assert_eq!(slow_times(&brokers), expected);
+    assert_eq!(l.slow_times(), expected);
     // Said when it is first published, with its rows before the horizon.
     for part in [
         "'DK2/Offshore Wind' from 2026-11-28T10:50:00Z to 2026-11-28T10:55:00Z",
@@ -153,19 +150,16 @@ fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
     ] {
         assert!(warnings.contains(part), "{part} not in: {warnings}");
     }
-    assert_eq!(gauge(&metrics), "0", "nothing behind in the last run");
+    assert_eq!(l.gauge(), "0", "nothing behind in the last run");
 }
 
 #[test]
 fn a_known_key_beyond_the_catch_up_is_warned_with_its_range_and_counted() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    let metrics = metrics_path();
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:00:30Z", &[], &metrics);
+    let l = Late::new();
+    let (code, err) = l.publish("2026-11-28T12:00:30Z", &[]);
     assert_eq!(code, 0, "{err}");
     let short = ["--max-catch-up", "30m"];
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:30:30Z", &short, &metrics);
+    let (code, err) = l.publish("2026-11-28T12:30:30Z", &short);
     assert_eq!(code, 0, "{err}");
     // Rows 11:25 .. 11:55 of the slow key are before the 30-minute range:
     // they were lost without a word before.
@@ -177,17 +171,17 @@ fn a_known_key_beyond_the_catch_up_is_warned_with_its_range_and_counted() {
     ] {
         assert!(err.contains(part), "{part} not in: {err}");
     }
-    assert_eq!(gauge(&metrics), "1");
-    assert_eq!(slow_times(&brokers).last().unwrap(), "2026-11-28T11:20:00Z");
+    assert_eq!(l.gauge(), "1");
+    assert_eq!(l.slow_times().last().unwrap(), "2026-11-28T11:20:00Z");
     // With the default range, the slow key resumes at the lateness horizon
     // (the newest key was at 12:25), and what lies before it is warned.
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:50:30Z", &[], &metrics);
+    let (code, err) = l.publish("2026-11-28T12:50:30Z", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("'DK2/Offshore Wind' from 2026-11-28T11:25:00Z to 2026-11-28T11:25:00Z"),
         "{err}"
     );
-    let times = slow_times(&brokers);
+    let times = l.slow_times();
     let resumed: Vec<&str> = times
         .iter()
         .map(String::as_str)
@@ -202,17 +196,14 @@ fn a_known_key_beyond_the_catch_up_is_warned_with_its_range_and_counted() {
 
 #[test]
 fn a_key_never_published_and_beyond_the_catch_up_is_warned() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    let metrics = metrics_path();
+    let l = Late::new();
     let short = ["--max-catch-up", "30m"];
     for now in ["12:00:30", "12:30:30"] {
         let now = format!("2026-11-28T{now}Z");
-        let (code, err) = publish(&stub, &brokers, &now, &short, &metrics);
+        let (code, err) = l.publish(&now, &short);
         assert_eq!(code, 0, "{err}");
     }
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:31:30Z", &short, &metrics);
+    let (code, err) = l.publish("2026-11-28T12:31:30Z", &short);
     assert_eq!(code, 0, "{err}");
     // The slow key was never published: its rows that the fetch saw are named.
     for part in [
@@ -221,20 +212,17 @@ fn a_key_never_published_and_beyond_the_catch_up_is_warned() {
     ] {
         assert!(err.contains(part), "{part} not in: {err}");
     }
-    assert_eq!(gauge(&metrics), "1");
-    assert!(slow_times(&brokers).is_empty());
+    assert_eq!(l.gauge(), "1");
+    assert!(l.slow_times().is_empty());
 }
 
 #[test]
 fn a_key_beyond_the_lateness_is_warned_and_the_others_go_on() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
-    let stub = StubApi::start();
-    let metrics = metrics_path();
+    let l = Late::new();
     let short = ["--max-key-lateness", "20m"];
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:00:30Z", &short, &metrics);
+    let (code, err) = l.publish("2026-11-28T12:00:30Z", &short);
     assert_eq!(code, 0, "{err}");
-    let (code, err) = publish(&stub, &brokers, "2026-11-28T12:30:30Z", &short, &metrics);
+    let (code, err) = l.publish("2026-11-28T12:30:30Z", &short);
     assert_eq!(code, 0, "{err}");
     // The newest key was at 11:55 before this run: the horizon is 11:40.
     assert!(
@@ -242,12 +230,12 @@ fn a_key_beyond_the_lateness_is_warned_and_the_others_go_on() {
         "{err}"
     );
     assert!(err.contains("EDS_MAX_KEY_LATENESS 20m"), "{err}");
-    assert_eq!(gauge(&metrics), "1");
-    let times = slow_times(&brokers);
+    assert_eq!(l.gauge(), "1");
+    let times = l.slow_times();
     let expected =
         ["11:15", "11:20", "11:40", "11:45", "11:50"].map(|hm| format!("2026-11-28T{hm}:00Z"));
     assert_eq!(times, expected);
-    let dk1_solar = read_all(&brokers, RECORDS)
+    let dk1_solar = read_all(&l.brokers, RECORDS)
         .into_iter()
         .filter(|m| m.key.ends_with("/DK1/Solar"))
         .count();

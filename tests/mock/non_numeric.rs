@@ -9,10 +9,10 @@ use crate::support;
 use serde_json::{json, Value};
 use support::args::Args;
 use support::keyed_runs::read_all;
-use support::mock::{cluster, AGGREGATES, NOW, RECORDS};
+use support::mock::{brokers, AGGREGATES, RECORDS};
 use support::schema::assert_valid;
 use support::stub::{psrn_row, StubApi};
-use support::{dry_run, utc};
+use support::{dry_run, utc, NOW};
 
 /// PowerSystemRightNow at 11:55 .. 11:59, Exchange_DK1_DE (not aggregated by
 /// default) "N/A" at 11:56 and 11:58, SolarPower (aggregated) `true` at 11:57.
@@ -79,12 +79,10 @@ fn assert_warned(err: &str) {
 #[test]
 fn publish_writes_null_for_a_known_field_that_is_not_a_number() {
     for fields in [None, Some("all")] {
-        let mock = cluster();
-        let brokers = mock.bootstrap_servers();
+        let (_mock, brokers) = brokers();
         let stub = stub();
-        let dir = std::env::temp_dir().join(support::unique_topic("eds-non-numeric"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let metrics = dir.join("eds.prom");
+        let dir = support::temp_dir();
+        let metrics = dir.path().join("eds.prom");
         let mut args = Args::publish(&stub.url, NOW)
             .brokers(&brokers)
             .flag("--metrics-file", metrics.to_str().unwrap());
@@ -119,14 +117,12 @@ fn publish_writes_null_for_a_known_field_that_is_not_a_number() {
             text.contains("eds_kafka_non_numeric_values{dataset=\"PowerSystemRightNow\"} 0\n"),
             "{text}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
 #[test]
 fn backfill_writes_null_into_the_records_it_writes_from_the_apis_text() {
-    let mock = cluster();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = stub();
     let (code, _, err) = Args::backfill(&stub.url)
         .brokers(&brokers)

@@ -77,13 +77,6 @@ impl Topics {
     }
 }
 
-/// The stub API with its clock at `now`.
-pub fn stub_at(now: &str) -> StubApi {
-    let stub = StubApi::start();
-    stub.set_now(utc(now));
-    stub
-}
-
 /// `consume` of `topic` plus `extra`; asserts exit 0 and returns stdout.
 /// With `--format json`, every message printed is validated against its
 /// committed schema (the dataset from `--dataset`, PowerSystemRightNow by default).

@@ -1,5 +1,6 @@
-//! Shared by the integration tests: the stub API, helpers to run the binary,
-//! and (`broker`) those of the broker suite.
+//! Shared by every integration test binary (tests/*/main.rs): the stub API,
+//! helpers to run the binary, temporary directories, values shared by a
+//! binary's tests, and (`broker`, `kafka`, `mock`) those of the Kafka suites.
 
 #![allow(dead_code)]
 
@@ -15,8 +16,14 @@ pub mod schema;
 pub mod stub;
 pub mod stub_cli;
 
+use std::sync::{Arc, Mutex, Once, PoisonError};
+
 use assert_cmd::Command;
 use chrono::{DateTime, Utc};
+
+/// The time of most runs (`--now`, the stub's clock): its window is
+/// 11:55-12:00.
+pub const NOW: &str = "2026-11-28T12:00:30Z";
 
 pub fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -27,6 +34,81 @@ pub fn utc(text: &str) -> DateTime<Utc> {
 /// `2026-11-28T12:00:30Z`, as `--now` takes it.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The stub API with its clock at `now`.
+pub fn stub_at(now: &str) -> stub::StubApi {
+    let stub = stub::StubApi::start();
+    stub.set_now(utc(now));
+    stub
+}
+
+/// A directory for one test's files (configuration files, keys, locks,
+/// metrics files, charts), removed with everything in it when the guard is
+/// dropped: at the end of the test, also when it panics. Keep the guard
+/// alive (`let dir = temp_dir();`) as long as the files are used.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("eds-kafka-test.")
+        .tempdir()
+        .unwrap()
+}
+
+/// A value made once for all the tests of a binary that ask for it (a
+/// cluster of their own, its certificates): made by the first, kept while
+/// the test process runs, and dropped when it exits, after the last test,
+/// passed or failed, so that its clusters stop and its directories go.
+pub struct Shared<T> {
+    value: Mutex<Option<Arc<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Shared<T> {
+    pub const fn new() -> Shared<T> {
+        Shared {
+            value: Mutex::new(None),
+        }
+    }
+
+    /// The value, made by `make` on the first call.
+    pub fn get(&'static self, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut value = self.value.lock().unwrap_or_else(PoisonError::into_inner);
+        if value.is_none() {
+            *value = Some(Arc::new(make()));
+            at_exit(Box::new(move || {
+                let value = self
+                    .value
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                drop(value);
+            }));
+        }
+        Arc::clone(value.as_ref().unwrap())
+    }
+}
+
+/// Runs `hook` when the test process exits (libtest returns from `main` or
+/// calls `exit`; the hooks run from `atexit`).
+fn at_exit(hook: Box<dyn FnOnce() + Send>) {
+    type Hooks = Mutex<Vec<Box<dyn FnOnce() + Send>>>;
+    static HOOKS: Hooks = Mutex::new(Vec::new());
+    static REGISTERED: Once = Once::new();
+    extern "C" fn run_hooks() {
+        let hooks = std::mem::take(&mut *HOOKS.lock().unwrap_or_else(PoisonError::into_inner));
+        for hook in hooks.into_iter().rev() {
+            // A panic must not unwind into libc.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook));
+        }
+    }
+    REGISTERED.call_once(|| {
+        // SAFETY: registers a function without arguments that never unwinds.
+        let registered = unsafe { libc::atexit(run_hooks) };
+        assert_eq!(registered, 0, "atexit");
+    });
+    HOOKS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(hook);
 }
 
 /// A loopback port nothing listens on (bound once, then released).

@@ -5,7 +5,7 @@ use super::*;
 
 #[test]
 fn without_create_create_topics_says_so() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     refused_publish(
         s,
         &s.user("nocreate"),
@@ -20,7 +20,7 @@ fn without_create_create_topics_says_so() {
 
 #[test]
 fn without_write_publish_names_the_missing_permission() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
     let timeout = format!("{TIMEOUT_S}s");
     let r = publish(
@@ -41,7 +41,7 @@ fn without_write_publish_names_the_missing_permission() {
 
 #[test]
 fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
     let timeout = format!("{TIMEOUT_S}s");
     // At the same time as alice's run: an empty cursor would publish it all again.
@@ -79,7 +79,7 @@ fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
 
 #[test]
 fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
     let timeout = format!("{TIMEOUT_S}s");
     let r = publish(
@@ -112,7 +112,7 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
 /// broker threads still running while the exit freed OpenSSL.
 #[test]
 fn short_tls_runs_never_crash_at_exit() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
     let stub = stub_at("2026-11-20T00:00:30Z");
     let topics = Topics::new("sec.exit");
@@ -141,7 +141,7 @@ fn short_tls_runs_never_crash_at_exit() {
 
 #[test]
 fn consume_group_needs_read_on_the_group() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let (topics, _stub, records, _) = existing_topics(s);
     let timeout = format!("{TIMEOUT_S}s");
     // A group alice may read (eds*): it joins, reads everything and commits.

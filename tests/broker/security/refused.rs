@@ -5,7 +5,7 @@ use super::*;
 
 #[test]
 fn a_wrong_scram_password_fails_clearly_without_showing_it() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     let auth = s.sasl_x("SCRAM-SHA-512", "alice", WRONG);
     let words = ["refused the credentials", "sasl.password", "SCRAM-SHA-512"];
     refused_publish(s, &auth, FAST, &words);
@@ -28,7 +28,7 @@ fn a_wrong_scram_password_fails_clearly_without_showing_it() {
 
 #[test]
 fn a_wrong_plain_password_from_a_file_fails_clearly_without_showing_it() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     refused_publish(
         s,
         &s.sasl_file("SASL_PLAINTEXT", "PLAIN", "alice", WRONG),
@@ -39,7 +39,7 @@ fn a_wrong_plain_password_from_a_file_fails_clearly_without_showing_it() {
 
 #[test]
 fn an_untrusted_server_certificate_fails_clearly() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     // The client trusts only the rogue CA: the broker's certificate is not trusted.
     refused_publish(
         s,
@@ -55,7 +55,7 @@ fn an_untrusted_server_certificate_fails_clearly() {
 
 #[test]
 fn a_client_certificate_from_an_untrusted_ca_is_refused() {
-    let Some(s) = secured() else { return };
+    let s = &secured();
     // The broker's alert comes after the handshake (TLS 1.3) as a transport
     // failure, like a broker going away: only the timeout ends it, and the
     // message carries the broker's alert.

@@ -2,9 +2,9 @@
 
 use super::*;
 
-fn fifo(name: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("eds-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+/// A FIFO named `name` in `dir`.
+fn fifo(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
     let ok = std::process::Command::new("mkfifo")
         .arg(&path)
         .status()
@@ -16,14 +16,13 @@ fn fifo(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn kafka_config_must_be_a_small_regular_file() {
-    let fifo = fifo("client.properties");
-    let big =
-        std::env::temp_dir().join(format!("eds-hostile-{}-big.properties", std::process::id()));
+    let dir = temp_dir();
+    let fifo = fifo(&dir, "client.properties");
+    let big = dir.path().join("big.properties");
     std::fs::write(&big, "# padding\n".repeat(200_000)).unwrap();
-    let dir = std::env::temp_dir();
     for (name, path) in [
         ("FIFO", fifo.as_path()),
-        ("directory", dir.as_path()),
+        ("directory", dir.path()),
         ("/dev/zero", std::path::Path::new("/dev/zero")),
         ("2 MB file", big.as_path()),
     ] {
@@ -44,13 +43,12 @@ fn kafka_config_must_be_a_small_regular_file() {
             assert!(started.elapsed() < Duration::from_secs(5), "{name}");
         }
     }
-    std::fs::remove_file(&fifo).unwrap();
-    std::fs::remove_file(&big).unwrap();
 }
 
 #[test]
 fn a_fifo_named_by_a_librdkafka_location_property_is_refused() {
-    let fifo = fifo("ca.pem");
+    let dir = temp_dir();
+    let fifo = fifo(&dir, "ca.pem");
     let started = Instant::now();
     let (code, _, err) = outcome(
         eds()
@@ -64,14 +62,13 @@ fn a_fifo_named_by_a_librdkafka_location_property_is_refused() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
-    std::fs::remove_file(&fifo).unwrap();
 }
 
 #[test]
 fn lock_and_metrics_files_that_are_fifos_do_not_hang_the_run() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
-    let lock = fifo("lock");
+    let stub = stub_at(NOW);
+    let dir = temp_dir();
+    let lock = fifo(&dir, "lock");
     let (code, _, err) = outcome(
         eds()
             .args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
@@ -81,8 +78,7 @@ fn lock_and_metrics_files_that_are_fifos_do_not_hang_the_run() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--lock-file"), "{err}");
-    std::fs::remove_file(&lock).unwrap();
-    let metrics = fifo("metrics");
+    let metrics = fifo(&dir, "metrics");
     let (code, _, err) = outcome(
         eds()
             .args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
@@ -91,15 +87,13 @@ fn lock_and_metrics_files_that_are_fifos_do_not_hang_the_run() {
             .timeout(Duration::from_secs(20)),
     );
     assert_eq!(code, 0, "{err}");
-    let _ = std::fs::remove_file(&metrics);
 }
 
 // ---- a closed stdout -----------------------------------------------------
 
 #[test]
 fn a_closed_stdout_ends_dry_runs_with_exit_0() {
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let url = stub.url.clone();
     let runs: [&[&str]; 3] = [
         &["publish", "--dry-run", "--api-url", &url, "--now", NOW],
@@ -162,8 +156,8 @@ fn a_closed_stderr_pipe_does_not_turn_an_error_into_a_panic() {
 /// the properties fuzzer) used to panic the reader.
 #[test]
 fn a_kafka_config_with_unicode_spaces_is_read_without_a_panic() {
-    let path =
-        std::env::temp_dir().join(format!("eds-hostile-{}-nel.properties", std::process::id()));
+    let dir = temp_dir();
+    let path = dir.path().join("nel.properties");
     std::fs::write(&path, "acks\u{85}all\nlinger.ms\u{3000}5\n").unwrap();
     // An unknown -X property fails right after the file is read: exit 2.
     let (code, _, err) = outcome(
@@ -178,7 +172,6 @@ fn a_kafka_config_with_unicode_spaces_is_read_without_a_panic() {
             .arg("--kafka-config")
             .arg(&path),
     );
-    std::fs::remove_file(&path).unwrap();
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("no.such.property") && !err.contains("panicked"),

@@ -32,8 +32,7 @@ fn a_query_in_api_url_is_a_usage_error_that_hides_it() {
 #[test]
 fn the_password_in_api_url_appears_on_no_error_path() {
     use support::stub::Fault;
-    let stub = StubApi::start();
-    stub.set_now(utc(NOW));
+    let stub = stub_at(NOW);
     let url = with_password(&stub.url);
     let faults = [
         ("5xx", Some(Fault::Status(503, "down")), 75),
