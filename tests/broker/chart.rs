@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use support::args::Args;
 use support::broker::{prodex_backfilled, test_broker, Topics};
+use support::feed;
 
 const NOW: &str = "2026-11-28T10:00:30Z";
 const DATASET: &str = "ElectricityProdex5MinRealtime";
@@ -135,7 +136,7 @@ fn render_with_rsvg(svg: &str) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let mut child = match spawned {
+    let child = match spawned {
         Ok(c) => c,
         Err(e) if std::env::var_os("CI").is_some() => {
             panic!("CI is set but rsvg-convert cannot run ({e}): apt-get install librsvg2-bin")
@@ -148,13 +149,7 @@ fn render_with_rsvg(svg: &str) {
             return;
         }
     };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(svg.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = feed(child, svg.as_bytes());
     assert!(
         out.status.success(),
         "{}",

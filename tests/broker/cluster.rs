@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use support::broker::{test_broker, Topics};
-use support::kafka::{read_all, unique_keys, Cluster, Spec};
+use support::kafka::{read_all, read_field_once, Cluster, Spec};
 use support::stub::StubApi;
-use support::{eds, outcome, rfc3339, stub_at, utc, Shared};
+use support::{eds, minutes, outcome, rfc3339, stub_at, utc, Shared};
 
 const REPLICATED: [&str; 5] = [
     "--replication-factor",
@@ -165,23 +165,13 @@ impl<'a> Pipeline<'a> {
     fn check(&self, end: DateTime<Utc>) {
         let first = self.first.unwrap();
         let brokers = self.cluster.plaintext();
-        let records = read_all(brokers, &self.topics.records);
-        unique_keys(&self.topics.records, &records);
-        let times: Vec<String> = records
-            .iter()
-            .map(|r| r.value["Minutes1UTC"].as_str().unwrap().to_string())
-            .collect();
+        let times = read_field_once(brokers, &self.topics.records, "Minutes1UTC");
         assert_eq!(
             times,
             minutes(first, end - TimeDelta::minutes(1)),
             "records"
         );
-        let aggregates = read_all(brokers, &self.topics.aggregates);
-        unique_keys(&self.topics.aggregates, &aggregates);
-        let ends: Vec<String> = aggregates
-            .iter()
-            .map(|a| a.value["window_end"].as_str().unwrap().to_string())
-            .collect();
+        let ends = read_field_once(brokers, &self.topics.aggregates, "window_end");
         assert_eq!(
             ends,
             minutes(first + TimeDelta::minutes(5), end),
@@ -199,16 +189,6 @@ impl<'a> Pipeline<'a> {
 
 fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
     t - TimeDelta::seconds(t.timestamp().rem_euclid(60))
-}
-
-fn minutes(from: DateTime<Utc>, to_inclusive: DateTime<Utc>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut t = from;
-    while t <= to_inclusive {
-        out.push(rfc3339(t));
-        t += TimeDelta::minutes(1);
-    }
-    out
 }
 
 fn at(t0: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
@@ -377,24 +357,14 @@ fn leader_killed_during_a_backfill_leaves_no_gap_and_no_duplicate() {
     }
     let from = utc("2026-11-10T00:00:00Z");
     let to = utc("2026-11-13T23:59:00Z");
-    let records = read_all(cluster.plaintext(), &t.records);
-    unique_keys(&t.records, &records);
-    let times: Vec<String> = records
-        .iter()
-        .map(|r| r.value["Minutes1UTC"].as_str().unwrap().to_string())
-        .collect();
+    let times = read_field_once(cluster.plaintext(), &t.records, "Minutes1UTC");
     assert_eq!(
         times,
         minutes(from, to),
         "records after {runs} backfill run(s)"
     );
     // Aggregates: exactly the windows a dry run of the same backfill prints.
-    let aggregates = read_all(cluster.plaintext(), &t.aggregates);
-    unique_keys(&t.aggregates, &aggregates);
-    let ends: Vec<String> = aggregates
-        .iter()
-        .map(|a| a.value["window_end"].as_str().unwrap().to_string())
-        .collect();
+    let ends = read_field_once(cluster.plaintext(), &t.aggregates, "window_end");
     let (code, dry, err) = outcome(eds().args([
         "backfill",
         "--api-url",

@@ -8,11 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
 use support::args::Args;
 use support::broker::{test_broker, Topics};
 use support::stub::{Fault, StubApi};
-use support::{eds, free_port, outcome, rfc3339, utc};
+use support::{eds, free_port, json_field, minutes, outcome, rfc3339, utc};
 
 fn topics() -> Topics {
     Topics::new("c")
@@ -28,38 +27,12 @@ fn consume(brokers: &str, topic: &str, format: &str) -> String {
 
 /// `Minutes1UTC` of every record, in topic order.
 fn record_minutes(brokers: &str, topic: &str) -> Vec<String> {
-    consume(brokers, topic, "json")
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["Minutes1UTC"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    json_field(&consume(brokers, topic, "json"), "Minutes1UTC")
 }
 
 /// `window_end` of every aggregate, in topic order.
 fn aggregate_ends(brokers: &str, topic: &str) -> Vec<String> {
-    consume(brokers, topic, "json")
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["window_end"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
-fn minutes(from: DateTime<Utc>, to_inclusive: DateTime<Utc>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut t = from;
-    while t <= to_inclusive {
-        out.push(rfc3339(t));
-        t += TimeDelta::minutes(1);
-    }
-    out
+    json_field(&consume(brokers, topic, "json"), "window_end")
 }
 
 fn closed_address() -> String {

@@ -17,7 +17,7 @@ use support::broker::{test_broker, Topics};
 use support::forge::{self, Forger};
 use support::kafka::Cluster;
 use support::stub::StubApi;
-use support::{keyed, stub_at, utc, NOW};
+use support::{feed, keyed, stub_at, utc, NOW};
 
 /// `NOW` plus `minutes`.
 fn at(minutes: i64) -> String {
@@ -260,9 +260,8 @@ fn assert_no_raw_controls(what: &str, text: &str) {
 /// Parses `svg` as XML 1.0 with Python's expat (strict about the characters
 /// XML forbids).
 fn assert_well_formed_xml(svg: &str) {
-    use std::io::Write as _;
     use std::process::{Command, Stdio};
-    let mut python = Command::new("python3")
+    let python = Command::new("python3")
         .args([
             "-c",
             "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.stdin.buffer)",
@@ -271,13 +270,7 @@ fn assert_well_formed_xml(svg: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    python
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(svg.as_bytes())
-        .unwrap();
-    let out = python.wait_with_output().unwrap();
+    let out = feed(python, svg.as_bytes());
     assert!(
         out.status.success(),
         "not XML: {}",

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::broker::{test_broker, Topics};
-use support::kafka::{read_all, Cluster, Spec};
+use support::kafka::{read_all, topic_exists, Cluster, Spec};
 use support::stub::StubApi;
 use support::{eds, outcome, stub_at, temp_dir, unique_topic, Shared, NOW};
 
@@ -285,19 +285,7 @@ impl Secured {
 
     /// Whether `topic` exists (asked on the plaintext listener, as the super user).
     fn exists(&self, topic: &str) -> bool {
-        use rdkafka::consumer::{BaseConsumer, Consumer};
-        let client: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", self.cluster.plaintext())
-            .set("allow.auto.create.topics", "false")
-            .create()
-            .unwrap();
-        let metadata = client
-            .fetch_metadata(Some(topic), Duration::from_secs(30))
-            .unwrap();
-        metadata
-            .topics()
-            .iter()
-            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        topic_exists(self.cluster.plaintext(), topic, Duration::from_secs(30))
     }
 
     fn count(&self, topic: &str) -> usize {

@@ -6,7 +6,7 @@ use crate::support;
 use std::process::{Command, Stdio};
 
 use support::stub::Fault;
-use support::{eds, outcome, stub_at, temp_dir, utc, NOW};
+use support::{eds, feed, outcome, stub_at, temp_dir, utc, NOW};
 
 fn gauge(text: &str, name: &str) -> Option<f64> {
     text.lines()
@@ -16,21 +16,14 @@ fn gauge(text: &str, name: &str) -> Option<f64> {
 
 /// `promtool check metrics` must accept the text (Debian package `prometheus`; scripts/test installs it).
 fn promtool_accepts(text: &str) {
-    use std::io::Write;
-    let mut child = Command::new("promtool")
+    let child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is needed (apt-get install prometheus; scripts/test does it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = feed(child, text.as_bytes());
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -301,13 +301,7 @@ fn env_example_works_with_the_wrapper() {
 
 /// The `[env: NAME=]` names of `eds-kafka publish --help`.
 fn publish_env_vars() -> Vec<String> {
-    let out = assert_cmd::Command::cargo_bin("eds-kafka")
-        .unwrap()
-        .args(["publish", "--help"])
-        .env("COLUMNS", "1000")
-        .output()
-        .unwrap();
-    let help = text(&out.stdout);
+    let help = crate::manifests::publish_help();
     let names: Vec<String> = help
         .split("[env: ")
         .skip(1)

@@ -76,7 +76,8 @@ fn keys(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn publish_help() -> String {
+/// `eds-kafka publish --help`, unwrapped (one line an option).
+pub(crate) fn publish_help() -> String {
     let out = assert_cmd::Command::cargo_bin("eds-kafka")
         .unwrap()
         .args(["publish", "--help"])

@@ -16,7 +16,7 @@ fn read(path: &str) -> String {
 }
 
 /// README.md and every docs/*.md, as paths relative to the repository.
-fn pages() -> Vec<String> {
+pub(crate) fn pages() -> Vec<String> {
     let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -112,25 +112,11 @@ fn run(command: &str, dir: &Path) -> (Option<i32>, String) {
     )
 }
 
-/// README.md and every docs/*.md, relative to the repository.
-fn pages() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut docs: Vec<String> = std::fs::read_dir(root.join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".md"))
-        .map(|name| format!("docs/{name}"))
-        .collect();
-    docs.sort();
-    assert!(docs.len() >= 8, "{docs:?}");
-    [vec!["README.md".to_string()], docs].concat()
-}
-
 /// Each command once, with the pages that write it.
 fn all_commands() -> Vec<(String, Vec<String>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut all: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for page in pages() {
+    for page in crate::readme::pages() {
         let text = std::fs::read_to_string(root.join(&page)).unwrap();
         for command in code(&text).iter().flat_map(|c| commands(c)) {
             all.entry(command).or_default().push(page.clone());

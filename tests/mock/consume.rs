@@ -7,10 +7,9 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::mock::{brokers, publish_at, RECORDS};
 use support::stub::StubApi;
-use support::{dry_run, eds, outcome, NOW};
+use support::{dry_run, eds, json_field, outcome, read_stderr, NOW};
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
     publish_at(stub, brokers, NOW, extra)
@@ -91,17 +90,12 @@ fn follow_waits_for_the_idle_timeout() {
 /// published; SIGINT and SIGTERM end it with exit 0 and nothing lost.
 #[test]
 fn follow_prints_new_messages_until_a_signal() {
-    use std::io::{BufRead, BufReader, Read as _};
+    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let (_mock, brokers) = brokers();
     let stub = StubApi::start();
     assert_eq!(publish(&stub, &brokers, &[]).0, 0);
-    let minute = |line: &str| {
-        serde_json::from_str::<Value>(line).unwrap()["Minutes1UTC"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let minute = |line: &str| json_field(line, "Minutes1UTC").remove(0);
     for (signal, now, new_row) in [
         ("INT", "2026-11-28T12:01:30Z", "2026-11-28T12:00:00Z"),
         ("TERM", "2026-11-28T12:02:30Z", "2026-11-28T12:01:00Z"),
@@ -127,13 +121,7 @@ fn follow_prints_new_messages_until_a_signal() {
             .unwrap();
         assert!(kill.success());
         let status = child.wait().unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = read_stderr(&mut child);
         assert_eq!(status.code(), Some(0), "SIG{signal}: {err}");
         assert!(err.contains("printed 2 messages"), "{err}");
         assert!(

@@ -6,28 +6,16 @@ use std::time::{Duration, Instant};
 use crate::support;
 use support::args::Args;
 use support::hostile::{huge_values, server, with_closed_stdout};
-use support::mock::empty;
+use support::mock::{brokers, empty};
 use support::stub::StubApi;
 use support::{eds, outcome, stub_at, NOW};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::ClientConfig;
 
 /// Whether `topic` exists, asked without allowing auto-creation.
 fn exists(brokers: &str, topic: &str) -> bool {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("allow.auto.create.topics", "false")
-        .create()
-        .unwrap();
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(5))
-        .unwrap();
-    metadata
-        .topics()
-        .iter()
-        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+    support::kafka::topic_exists(brokers, topic, Duration::from_secs(5))
 }
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
@@ -217,12 +205,7 @@ fn produce(brokers: &str, topic: &str, payload: &str, ours: bool) {
 /// ends consume with exit 0.
 #[test]
 fn consume_skips_bogus_aggregates_and_takes_a_closed_stdout() {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic("eds.PowerSystemRightNow.aggregates", 1, 1)
-        .unwrap();
-    mock.create_topic("eds.PowerSystemRightNow.records", 1, 1)
-        .unwrap();
-    let brokers = mock.bootstrap_servers();
+    let (_mock, brokers) = brokers();
     let stub = stub_at(NOW);
     let (code, _, err) = publish(&stub, &brokers, &[]);
     assert_eq!(code, 0, "{err}");

@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::args::Args;
 use support::mock::{brokers, empty, publish_at, AGGREGATES, RECORDS};
 use support::stub::StubApi;
-use support::{dry_run, eds, outcome, stub_at, utc, NOW};
+use support::{assert_says, dry_run, eds, json_field, outcome, stub_at, utc, words, NOW};
 
 struct Read {
     key: String,
@@ -160,15 +160,7 @@ fn consume_csv_equals_dry_run() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, dry_records);
     let (_, out, _) = consume(&["--topic", RECORDS, "--last", "2", "--format", "json"]);
-    let minutes: Vec<String> = out
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["Minutes1UTC"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let minutes = json_field(&out, "Minutes1UTC");
     assert_eq!(minutes, ["2026-11-28T11:58:00Z", "2026-11-28T11:59:00Z"]);
     let (_, out, _) = consume(&[
         "--topic",
@@ -196,18 +188,9 @@ fn empty_topic_name_publishes_nothing_there() {
 fn missing_topic_needs_create_topics() {
     let (mock, brokers) = empty();
     let stub = stub_at(NOW);
-    let (code, _, err) = publish(
-        &stub,
-        &brokers,
-        &[
-            "--records-topic",
-            "fresh.records",
-            "--aggregates-topic",
-            "fresh.aggs",
-            "-X",
-            "allow.auto.create.topics=false",
-        ],
-    );
+    let fresh = words("--records-topic fresh.records --aggregates-topic fresh.aggs");
+    let no_auto = ["-X", "allow.auto.create.topics=false"];
+    let (code, _, err) = publish(&stub, &brokers, &[&fresh[..], &no_auto].concat());
     assert_eq!(code, 4, "{err}");
     assert!(
         err.contains("does not exist") && err.contains("--create-topics / EDS_CREATE_TOPICS=true"),
@@ -221,16 +204,7 @@ fn missing_topic_needs_create_topics() {
     // tested against Apache Kafka (broker_kafka.rs); here the topics are made by hand.
     mock.create_topic("fresh.records", 1, 1).unwrap();
     mock.create_topic("fresh.aggs", 1, 1).unwrap();
-    let (code, _, err) = publish(
-        &stub,
-        &brokers,
-        &[
-            "--records-topic",
-            "fresh.records",
-            "--aggregates-topic",
-            "fresh.aggs",
-        ],
-    );
+    let (code, _, err) = publish(&stub, &brokers, &fresh);
     assert_eq!(code, 0, "{err}");
     assert_eq!(read_all(&brokers, "fresh.records").len(), 5);
 }
@@ -552,14 +526,15 @@ fn a_message_larger_than_kafka_takes_is_a_data_error() {
     for _ in 0..2 {
         let (code, out, err) = publish(&stub, &brokers, &big);
         assert_eq!((code, out.as_str()), (3, ""), "{err}");
-        for part in [
-            "producing to eds.PowerSystemRightNow.aggregates",
-            "bytes, more than Kafka takes",
-            "--window / EDS_WINDOW",
-            "message.max.bytes",
-        ] {
-            assert!(err.contains(part), "{part} not in: {err}");
-        }
+        assert_says(
+            &err,
+            &[
+                "producing to eds.PowerSystemRightNow.aggregates",
+                "bytes, more than Kafka takes",
+                "--window / EDS_WINDOW",
+                "message.max.bytes",
+            ],
+        );
     }
     // The window's five records went out once; with the default limit the
     // aggregate follows.

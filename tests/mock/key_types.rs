@@ -10,7 +10,7 @@ use support::args::Args;
 use support::keyed_runs::read_all;
 use support::schema::assert_valid;
 use support::stub::StubApi;
-use support::{dry_run, NOW};
+use support::{assert_says, dry_run, NOW};
 
 const RECORDS: &str = "eds.CO2Emis.records";
 const AGGREGATES: &str = "eds.CO2Emis.aggregates";
@@ -41,14 +41,15 @@ fn a_key_value_sent_as_a_number_and_as_a_string_is_refused() {
     let same_time = stub(vec![row(55, json!(1), 10.0), row(55, json!("1"), 20.0)]);
     let (code, out, err) = co2_dry_run(&same_time);
     assert_eq!((code, out.as_str()), (3, ""), "{err}");
-    for part in [
-        "key column PriceArea of CO2Emis",
-        "the number 1",
-        "the string \"1\"",
-        "2026-11-28T11:55:00Z",
-    ] {
-        assert!(err.contains(part), "{part}: {err}");
-    }
+    assert_says(
+        &err,
+        &[
+            "key column PriceArea of CO2Emis",
+            "the number 1",
+            "the string \"1\"",
+            "2026-11-28T11:55:00Z",
+        ],
+    );
     // Other times: one key's cursor and window would have mixed the two.
     let other_times = stub(vec![
         row(45, json!("1"), 5.0),

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::Duration;
@@ -114,13 +114,7 @@ pub fn with_closed_stdout(args: &[&str]) -> (i32, String) {
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = super::read_stderr(&mut child);
     (child.wait().unwrap().code().unwrap_or(-1), err)
 }
 

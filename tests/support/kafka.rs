@@ -243,6 +243,31 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
     out
 }
 
+/// The string `field` of every message of `topic` (see [`read_all`]),
+/// asserting that no key repeats.
+pub fn read_field_once(brokers: &str, topic: &str, field: &str) -> Vec<String> {
+    let messages = read_all(brokers, topic);
+    unique_keys(topic, &messages);
+    messages
+        .iter()
+        .map(|m| m.value[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether `topic` exists, asked without allowing its creation.
+pub fn topic_exists(brokers: &str, topic: &str, timeout: Duration) -> bool {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+    metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+}
+
 /// The keys of `messages`, asserting that none repeats.
 pub fn unique_keys(topic: &str, messages: &[Read]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

@@ -19,7 +19,7 @@ pub mod stub_cli;
 use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use assert_cmd::Command;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// The time of most runs (`--now`, the stub's clock): its window is
 /// 11:55-12:00.
@@ -34,6 +34,67 @@ pub fn utc(text: &str) -> DateTime<Utc> {
 /// `2026-11-28T12:00:30Z`, as `--now` takes it.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Times from `from` to `to_inclusive`, `step` apart, as `--now` takes them.
+pub fn times(from: DateTime<Utc>, to_inclusive: DateTime<Utc>, step: TimeDelta) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut t = from;
+    while t <= to_inclusive {
+        out.push(rfc3339(t));
+        t += step;
+    }
+    out
+}
+
+/// Every minute from `from` to `to_inclusive`.
+pub fn minutes(from: DateTime<Utc>, to_inclusive: DateTime<Utc>) -> Vec<String> {
+    times(from, to_inclusive, TimeDelta::minutes(1))
+}
+
+/// The words of `text`, for argument lists (no argument holds a space).
+pub fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
+}
+
+/// Asserts that `text` (a run's stderr) says each of `parts`.
+pub fn assert_says(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part} not in: {text}");
+    }
+}
+
+/// The string `field` of each JSON line of `out` (`consume --format json`).
+pub fn json_field(out: &str, field: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()[field]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Writes `input` to the stdin of `child` (spawned with piped stdin), then
+/// waits for it: its output.
+pub fn feed(mut child: std::process::Child, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Everything `child` (spawned with piped stderr) writes to stderr, to its end.
+pub fn read_stderr(child: &mut std::process::Child) -> String {
+    use std::io::Read;
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
 }
 
 /// The stub API with its clock at `now`.
