@@ -17,8 +17,7 @@ fn publish_then_consume_equals_dry_run() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = topics();
+    let (stub, t) = (stub_at(NOW), topics());
     let (code, out, err) = t.publish(&stub, &brokers, NOW, &[]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     let (_, dry, _) = dry_run(&stub, NOW, &[]);
@@ -59,8 +58,7 @@ fn x_and_kafka_config_reach_librdkafka() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = topics();
+    let (stub, t) = (stub_at(NOW), topics());
     let (code, _, err) = t.publish(&stub, &brokers, NOW, &["-X", "security.protocol=bogus"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("security.protocol"), "{err}");
@@ -109,8 +107,7 @@ fn stopped_broker_exits_4() {
     }
     let broker = Cluster::single();
     let address = broker.plaintext().to_string();
-    let stub = stub_at(NOW);
-    let t = topics();
+    let (stub, t) = (stub_at(NOW), topics());
     let (code, _, err) = t.publish(&stub, &address, NOW, &[]);
     assert_eq!(code, 0, "{err}");
     drop(broker);
@@ -130,8 +127,7 @@ fn new_topics_get_replication_and_config_or_a_clear_refusal() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = topics();
+    let (stub, t) = (stub_at(NOW), topics());
     let (code, _, err) = t.publish(
         &stub,
         &brokers,

@@ -6,7 +6,7 @@
 use crate::support;
 
 use support::broker::{test_broker, Topics};
-use support::keyed_runs::run_and_check;
+use support::keyed_runs::{run_and_check, stub_serving};
 
 #[test]
 fn keyed_cron_runs_on_kafka_publish_each_time_and_key_once() {
@@ -35,23 +35,18 @@ fn an_old_message_at_the_end_of_the_log_does_not_cause_duplicates() {
 fn keyed_backfill_then_cron_runs_on_kafka_continue_exactly_once() {
     use support::keyed::{self, z};
     use support::keyed_runs::{check, Expected};
-    use support::stub::StubApi;
     use support::{eds, outcome, utc};
     let Some(brokers) = test_broker() else {
         return;
     };
     let t = Topics::new("kb");
     let shape = keyed::forecasts();
-    let stub = StubApi::start();
-    let rows = keyed::rows(
+    let stub = stub_serving(
         &shape,
-        utc("2026-11-28T04:00:00Z"),
-        utc("2026-11-28T11:00:00Z"),
-    )
-    .into_iter()
-    .map(|(t, k)| keyed::row(&shape, t, k))
-    .collect();
-    stub.serve_sorted_rows(rows);
+        "2026-11-28T04:00:00Z",
+        "2026-11-28T11:00:00Z",
+        |_, _| true,
+    );
     let common = |cmd: &mut assert_cmd::Command| {
         cmd.args(["--api-url", &stub.url, "--brokers", &brokers])
             .args(["--dataset", "Forecasts_5Min", "--window", "15m"])

@@ -72,6 +72,15 @@ fn chart(brokers: &str, topic: &str, now: &str) -> String {
 
 /// Publishes the minute before `now` (the first run: five minutes) and
 /// checks it published exactly that much.
+/// The stub at [`NOW`] and new topics named after `prefix`, published to
+/// once (five records).
+fn first_publish(brokers: &str, prefix: &str) -> (StubApi, Topics) {
+    let stub = stub_at(NOW);
+    let t = Topics::new(prefix);
+    publish(brokers, &stub, &t, NOW, 5);
+    (stub, t)
+}
+
 fn publish(brokers: &str, stub: &StubApi, t: &Topics, now: &str, records: u64) {
     stub.set_now(utc(now));
     let (_, err) = ok(Args::new("publish")
@@ -116,9 +125,7 @@ fn transaction_markers_and_aborted_transactions_stop_no_reader() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = Topics::new("read-txn");
-    publish(&brokers, &stub, &t, NOW, 5);
+    let (stub, t) = first_publish(&brokers, "read-txn");
     let other = Forger::transactional(&brokers);
     let foreign = |minute: i64| {
         for topic in [&t.records, &t.aggregates] {
@@ -172,9 +179,7 @@ fn deleted_records_stop_no_reader() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = Topics::new("read-deleted");
-    publish(&brokers, &stub, &t, NOW, 5);
+    let (stub, t) = first_publish(&brokers, "read-deleted");
     publish(&brokers, &stub, &t, &at(1), 1);
     forge::delete_records(&brokers, &t.records, Offset::Offset(4));
     forge::delete_records(&brokers, &t.aggregates, Offset::Offset(1));
@@ -474,9 +479,7 @@ fn a_fields_typo_is_a_usage_error_and_dash_o_is_stdout() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = Topics::new("read-chart");
-    publish(&brokers, &stub, &t, NOW, 5);
+    let (_stub, t) = first_publish(&brokers, "read-chart");
     let chart = |extra: &[&str]| {
         Args::new("chart")
             .brokers(&brokers)
@@ -591,9 +594,7 @@ fn status_says_when_the_aggregates_fall_behind_or_are_not_aggregates() {
     let Some(brokers) = test_broker() else {
         return;
     };
-    let stub = stub_at(NOW);
-    let t = Topics::new("read-behind");
-    publish(&brokers, &stub, &t, NOW, 5);
+    let (stub, t) = first_publish(&brokers, "read-behind");
     let forged = Forger::new(&brokers);
     let key = "2026-11-28T11:58:00Z";
     let ts = Some(utc(key).timestamp_millis());

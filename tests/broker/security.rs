@@ -31,6 +31,8 @@ use support::stub::StubApi;
 use support::{eds, outcome, stub_at, temp_dir, unique_topic, Shared, NOW};
 
 const LATER: &str = "2026-11-28T12:10:30Z";
+/// The stub's clock for the backfills (from 2026-11-10).
+const BACKFILL_NOW: &str = "2026-11-20T00:00:30Z";
 /// `--kafka-timeout` of the runs that must fail.
 const TIMEOUT_S: u64 = 10;
 
@@ -278,6 +280,11 @@ impl Secured {
         }
     }
 
+    /// alice, SCRAM-SHA-512 over SASL_SSL, from a client.properties file.
+    fn alice_over_sasl_ssl(&self) -> Auth {
+        self.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret")
+    }
+
     /// `user` with their password over SASL/PLAIN (`-X`).
     fn user(&self, user: &str) -> Auth {
         self.sasl_x("PLAIN", user, password(user))
@@ -367,6 +374,18 @@ fn publish(auth: &Auth, stub: &StubApi, topics: &Topics, now: &str, extra: &[&st
     ]);
     args.extend(strings(extra));
     run(auth, &args)
+}
+
+/// [`publish`] with `-vv` and the `--kafka-timeout` of the runs that must fail.
+fn publish_vv(auth: &Auth, stub: &StubApi, topics: &Topics, now: &str) -> Run {
+    let timeout = format!("{TIMEOUT_S}s");
+    publish(
+        auth,
+        stub,
+        topics,
+        now,
+        &["-vv", "--kafka-timeout", &timeout],
+    )
 }
 
 /// A failure the brokers state (a refused password or certificate, a
@@ -459,11 +478,7 @@ fn sasl_scram_sha_512_as_x_properties() {
 #[test]
 fn sasl_ssl_scram_from_a_java_client_properties_file() {
     let s = &secured();
-    round_trip(
-        s,
-        &s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret"),
-        &[],
-    );
+    round_trip(s, &s.alice_over_sasl_ssl(), &[]);
 }
 
 #[test]
@@ -475,8 +490,8 @@ fn mtls_with_a_client_certificate() {
 #[test]
 fn backfill_over_sasl_ssl() {
     let s = &secured();
-    let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
-    let stub = stub_at("2026-11-20T00:00:30Z");
+    let auth = s.alice_over_sasl_ssl();
+    let stub = stub_at(BACKFILL_NOW);
     let topics = Topics::new("sec.bf");
     let args = backfill_args(
         &stub,
@@ -501,14 +516,7 @@ fn backfill_over_sasl_ssl() {
 fn refused_publish(s: &Secured, auth: &Auth, limit: Duration, words: &[&str]) {
     let stub = stub_at(NOW);
     let topics = Topics::new("sec.no");
-    let timeout = format!("{TIMEOUT_S}s");
-    let r = publish(
-        auth,
-        &stub,
-        &topics,
-        NOW,
-        &["-vv", "--kafka-timeout", &timeout],
-    );
+    let r = publish_vv(auth, &stub, &topics, NOW);
     assert_refused(&r, limit, words);
     for topic in [&topics.records, &topics.aggregates] {
         assert!(!s.exists(topic), "{topic} was created");

@@ -8,21 +8,15 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use support::keyed::{self, same_number, z, Shape};
+use support::keyed_runs::stub_serving;
 use support::stub::StubApi;
-use support::{dry_run, utc};
+use support::{dry_run, utc, words};
 
 /// Serves `shape`'s rows in `[from, to)` except `missing` (time, key index).
 fn serve(shape: &Shape, from: &str, to: &str, missing: &[(&str, usize)]) -> StubApi {
-    let stub = StubApi::start();
     let missing: HashSet<(DateTime<Utc>, usize)> =
         missing.iter().map(|(t, k)| (utc(t), *k)).collect();
-    let rows = keyed::rows(shape, utc(from), utc(to))
-        .into_iter()
-        .filter(|r| !missing.contains(r))
-        .map(|(t, k)| keyed::row(shape, t, k))
-        .collect();
-    stub.serve_sorted_rows(rows);
-    stub
+    stub_serving(shape, from, to, |t, k| !missing.contains(&(t, k)))
 }
 
 /// Checks an aggregates CSV: one line per key combination (sorted), each
@@ -232,16 +226,9 @@ fn any_dataset_can_be_described_by_flags() {
 
 #[test]
 fn backfill_without_named_fields_says_why() {
-    let (code, _, err) = support::outcome(support::eds().args([
-        "backfill",
-        "--dry-run",
-        "--dataset",
-        "Forecasts_5Min",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-02",
-    ]));
+    let (code, _, err) = support::outcome(support::eds().args(words(
+        "backfill --dry-run --dataset Forecasts_5Min --from 2026-11-01 --to 2026-11-02",
+    )));
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("named --fields") && err.contains("'all'"),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use serde_json::Value;
 use support::stub::{Fault, StubApi};
-use support::{dry_run, eds, outcome, stub_at, utc};
+use support::{assert_says, dry_run, eds, outcome, stub_at, utc};
 
 fn fixture_rows() -> Vec<Value> {
     let text = std::fs::read_to_string("tests/fixtures/psrn-sample.json").unwrap();
@@ -290,6 +290,14 @@ fn with_fault(fault: Fault, extra: &[&str]) -> (i32, String, String, usize) {
     (code, out, err, stub.requests().len())
 }
 
+/// A run whose API answers with `fault`: a data error (exit 3, nothing on
+/// stdout) whose message says each of `parts`.
+fn assert_permanent(fault: Fault, parts: &[&str]) {
+    let (code, out, err, _) = with_fault(fault, &[]);
+    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    assert_says(&err, parts);
+}
+
 #[test]
 fn server_error_is_temporary() {
     let (code, out, err, n) = with_fault(Fault::Status(500, "Internal Server Error"), &[]);
@@ -327,29 +335,20 @@ fn rate_limit_with_long_retry_after_gives_up() {
 
 #[test]
 fn bad_request_is_permanent() {
-    let (code, out, err, _) = with_fault(Fault::Status(400, "Invalid period specified"), &[]);
-    assert_eq!((code, out.as_str()), (3, ""), "{err}");
-    assert!(
-        err.contains("HTTP 400") && err.contains("Invalid period specified"),
-        "{err}"
+    assert_permanent(
+        Fault::Status(400, "Invalid period specified"),
+        &["HTTP 400", "Invalid period specified"],
     );
 }
 
 #[test]
 fn html_instead_of_json_is_permanent() {
-    let (code, out, err, _) = with_fault(Fault::Html, &[]);
-    assert_eq!((code, out.as_str()), (3, ""), "{err}");
-    assert!(
-        err.contains("not the expected JSON") && err.contains("<!DOCTYPE html>"),
-        "{err}"
-    );
+    assert_permanent(Fault::Html, &["not the expected JSON", "<!DOCTYPE html>"]);
 }
 
 #[test]
 fn truncated_json_is_permanent() {
-    let (code, out, err, _) = with_fault(Fault::Truncated, &[]);
-    assert_eq!((code, out.as_str()), (3, ""), "{err}");
-    assert!(err.contains("not the expected JSON"), "{err}");
+    assert_permanent(Fault::Truncated, &["not the expected JSON"]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::support;
 
 use serde_json::{json, Value};
 use support::schema::{assert_valid, committed, errors};
-use support::{dry_run, eds, outcome, stub_at, utc};
+use support::{dry_run, eds, outcome, stub_at, utc, words};
 
 const KNOWN: [&str; 6] = [
     "PowerSystemRightNow",
@@ -36,19 +36,7 @@ fn schema_prints_the_committed_files() {
         }
     }
     // A described dataset gets its own columns.
-    let (code, out, err) = outcome(eds().args([
-        "schema",
-        "--dataset",
-        "Elspotprices",
-        "--time-column",
-        "HourUTC",
-        "--key-columns",
-        "PriceArea",
-        "--resolution",
-        "1h",
-        "--kind",
-        "aggregates",
-    ]));
+    let (code, out, err) = outcome(eds().args(words("schema --dataset Elspotprices --time-column HourUTC --key-columns PriceArea --resolution 1h --kind aggregates")));
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(s["properties"]["dataset"]["const"], "Elspotprices");

@@ -6,7 +6,7 @@
 use crate::support;
 
 use support::stub_cli::{self, Options, Parsed};
-use support::{dry_run, utc};
+use support::{dry_run, utc, words};
 
 fn parse(args: &[&str]) -> Result<Parsed, String> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -159,18 +159,7 @@ fn keys_serve_a_described_dataset_with_that_many_combinations() {
     let (code, out, err) = dry_run(
         &stub,
         "2026-11-28T12:00:30Z",
-        &[
-            "--dataset",
-            "Synthetic",
-            "--time-column",
-            "Minutes5UTC",
-            "--dk-time-column",
-            "Minutes5DK",
-            "--key-columns",
-            "Area",
-            "--resolution",
-            "5m",
-        ],
+        &words("--dataset Synthetic --time-column Minutes5UTC --dk-time-column Minutes5DK --key-columns Area --resolution 5m"),
     );
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().skip(1).collect();

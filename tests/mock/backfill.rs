@@ -9,7 +9,7 @@ use rdkafka::mocking::MockCluster;
 use serde_json::Value;
 use support::args::Args;
 use support::stub::{Fault, StubApi};
-use support::{eds, outcome, stub_at, utc};
+use support::{consume_of, eds, outcome, stub_at, utc, words};
 
 const RECORDS: &str = "eds.PowerSystemRightNow.records";
 const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
@@ -28,15 +28,7 @@ fn dry_run_windows_equal_publish_windows() {
     let stub = stub();
     let (code, out, err) = backfill(
         &stub,
-        &[
-            "--from",
-            "2026-11-28T10:00:00Z",
-            "--to",
-            "2026-11-28T11:00:00Z",
-            "--chunk",
-            "20m",
-            "--dry-run",
-        ],
+        &words("--from 2026-11-28T10:00:00Z --to 2026-11-28T11:00:00Z --chunk 20m --dry-run"),
     );
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
@@ -55,14 +47,7 @@ fn dry_run_windows_equal_publish_windows() {
     }
     let (code, out, _) = backfill(
         &stub,
-        &[
-            "--from",
-            "2026-11-28T10:00:00Z",
-            "--to",
-            "2026-11-28T11:00:00Z",
-            "--dry-run",
-            "--records",
-        ],
+        &words("--from 2026-11-28T10:00:00Z --to 2026-11-28T11:00:00Z --dry-run --records"),
     );
     assert_eq!(code, 0);
     let minutes: Vec<&str> = out.lines().skip(1).map(|l| &l[11..16]).collect();
@@ -85,14 +70,9 @@ fn failed_chunks_are_retried_and_requests_are_paced() {
         "--dry-run",
         "--records",
     ])
-    .args([
-        "--from",
-        "2026-11-28T10:00:00Z",
-        "--to",
-        "2026-11-28T10:30:00Z",
-        "--chunk",
-        "15m",
-    ]);
+    .args(words(
+        "--from 2026-11-28T10:00:00Z --to 2026-11-28T10:30:00Z --chunk 15m",
+    ));
     let (code, out, err) = outcome(&mut cmd);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -134,18 +114,12 @@ fn keys(brokers: &str, topic: &str) -> Vec<String> {
 
 /// Every message value of `topic`, in order.
 fn values(brokers: &str, topic: &str) -> Vec<Value> {
-    let (code, out, err) = outcome(
-        eds()
-            .args([
-                "consume",
-                "--brokers",
-                brokers,
-                "--topic",
-                topic,
-                "--from-beginning",
-            ])
-            .args(["--format", "json", "--idle-timeout", "1500ms"]),
-    );
+    let (code, out, err) = outcome(consume_of(brokers, topic).arg("--from-beginning").args([
+        "--format",
+        "json",
+        "--idle-timeout",
+        "1500ms",
+    ]));
     assert_eq!(code, 0, "{err}");
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -238,15 +212,7 @@ fn backfill_refuses_all_fields_and_bad_ranges() {
     let stub = stub();
     let (code, _, err) = backfill(
         &stub,
-        &[
-            "--from",
-            "2026-11-28",
-            "--to",
-            "2026-11-29",
-            "--dry-run",
-            "--fields",
-            "all",
-        ],
+        &words("--from 2026-11-28 --to 2026-11-29 --dry-run --fields all"),
     );
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = backfill(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use support::mock::{brokers, publish_at, RECORDS};
 use support::stub::StubApi;
-use support::{dry_run, eds, json_field, outcome, read_stderr, NOW};
+use support::{consume_of, dry_run, eds, json_field, outcome, read_stderr, NOW};
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
     publish_at(stub, brokers, NOW, extra)
@@ -19,8 +19,7 @@ fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, Strin
 fn consume_records(brokers: &str, extra: &[&str]) -> (i32, String, String, Duration) {
     let started = Instant::now();
     let (code, out, err) = outcome(
-        eds()
-            .args(["consume", "--brokers", brokers, "--topic", RECORDS])
+        consume_of(brokers, RECORDS)
             .args(["--format", "json"])
             .args(extra),
     );
@@ -55,11 +54,7 @@ fn consume_stops_at_the_end_of_the_log_and_logs_what_it_printed() {
 
     mock.create_topic("empty", 1, 1).unwrap();
     let started = Instant::now();
-    let (code, out, err) = outcome(
-        eds()
-            .args(["consume", "--brokers", &brokers, "--topic", "empty"])
-            .args(idle),
-    );
+    let (code, out, err) = outcome(consume_of(&brokers, "empty").args(idle));
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert!(started.elapsed() < Duration::from_secs(8));
     assert!(err.contains("printed 0 messages"), "{err}");

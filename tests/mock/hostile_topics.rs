@@ -8,7 +8,7 @@ use support::args::Args;
 use support::hostile::{huge_values, server, with_closed_stdout};
 use support::mock::{brokers, empty};
 use support::stub::StubApi;
-use support::{eds, outcome, stub_at, NOW};
+use support::{consume_of, eds, outcome, stub_at, NOW};
 
 use rdkafka::mocking::MockCluster;
 use rdkafka::ClientConfig;
@@ -68,14 +68,7 @@ fn consume_of_a_missing_topic_says_so_and_creates_nothing() {
     ] {
         let started = Instant::now();
         let (code, _, err) = outcome(
-            eds()
-                .args([
-                    "consume",
-                    "--brokers",
-                    &brokers,
-                    "--topic",
-                    "nobody.wrote.this",
-                ])
+            consume_of(&brokers, "nobody.wrote.this")
                 .args(["--kafka-timeout", "5s", "--idle-timeout", "1s"])
                 .args(start),
         );

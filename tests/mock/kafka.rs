@@ -12,7 +12,9 @@ use serde_json::Value;
 use support::args::Args;
 use support::mock::{brokers, empty, publish_at, AGGREGATES, RECORDS};
 use support::stub::StubApi;
-use support::{assert_says, dry_run, eds, json_field, outcome, stub_at, utc, words, NOW};
+use support::{
+    assert_says, consume_of, dry_run, eds, json_field, outcome, stub_at, utc, words, NOW,
+};
 
 struct Read {
     key: String,
@@ -473,20 +475,9 @@ fn consume_with_a_group_commits_what_it_read() {
     assert_eq!(publish(&stub, &brokers, &[]).0, 0);
     let consume = || {
         outcome(
-            eds()
-                .args([
-                    "consume",
-                    "--brokers",
-                    &brokers,
-                    "--topic",
-                    RECORDS,
-                    "--group",
-                    "readers",
-                    "-X",
-                    "session.timeout.ms=6000",
-                    "--kafka-timeout",
-                    "20s",
-                ])
+            consume_of(&brokers, RECORDS)
+                .args(["--group", "readers", "-X", "session.timeout.ms=6000"])
+                .args(["--kafka-timeout", "20s"])
                 .args(["--format", "json", "--idle-timeout", "3s"]),
         )
     };

@@ -5,7 +5,9 @@
 use crate::support;
 
 use support::keyed::{self, z};
-use support::keyed_runs::{check, produce_ours, produce_ours_bytes, run_and_check, Expected};
+use support::keyed_runs::{
+    check, produce_ours, produce_ours_bytes, run_and_check, stub_serving, Expected,
+};
 use support::mock::brokers_for;
 use support::stub::{Fault, StubApi};
 use support::{assert_says, eds, outcome, utc};
@@ -88,19 +90,12 @@ fn publish_forecasts(stub: &StubApi, brokers: &str, now: &str) -> (i32, String, 
 
 /// Forecasts_5Min rows from 10:45 to 12:15, key combination 5 only from `new_key_from`.
 fn forecasts_stub(new_key_from: &str) -> StubApi {
-    let shape = keyed::forecasts();
-    let stub = StubApi::start();
-    let rows = keyed::rows(
-        &shape,
-        utc("2026-11-28T10:45:00Z"),
-        utc("2026-11-28T12:15:00Z"),
+    stub_serving(
+        &keyed::forecasts(),
+        "2026-11-28T10:45:00Z",
+        "2026-11-28T12:15:00Z",
+        |t, k| k != 5 || t >= utc(new_key_from),
     )
-    .into_iter()
-    .filter(|(t, k)| *k != 5 || *t >= utc(new_key_from))
-    .map(|(t, k)| keyed::row(&shape, t, k))
-    .collect();
-    stub.serve_sorted_rows(rows);
-    stub
 }
 
 #[test]

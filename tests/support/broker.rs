@@ -81,11 +81,7 @@ impl Topics {
 /// With `--format json`, every message printed is validated against its
 /// committed schema (the dataset from `--dataset`, PowerSystemRightNow by default).
 pub fn consume(brokers: &str, topic: &str, extra: &[&str]) -> String {
-    let (code, out, err) = outcome(
-        eds()
-            .args(["consume", "--brokers", brokers, "--topic", topic])
-            .args(extra),
-    );
+    let (code, out, err) = outcome(super::consume_of(brokers, topic).args(extra));
     assert_eq!(code, 0, "{err}");
     let after = |flag: &str| extra.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
     if after("--format") == Some("json") {

@@ -193,6 +193,13 @@ pub fn eds() -> Command {
     cmd
 }
 
+/// `consume` of `topic` on `brokers` (add the other arguments).
+pub fn consume_of(brokers: &str, topic: &str) -> Command {
+    let mut cmd = eds();
+    cmd.args(["consume", "--brokers", brokers, "--topic", topic]);
+    cmd
+}
+
 /// Output of a finished command: (exit code, stdout, stderr).
 pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();

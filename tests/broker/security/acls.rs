@@ -22,14 +22,7 @@ fn without_create_create_topics_says_so() {
 fn without_write_publish_names_the_missing_permission() {
     let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
-    let timeout = format!("{TIMEOUT_S}s");
-    let r = publish(
-        &s.user("nowrite"),
-        &stub,
-        &topics,
-        LATER,
-        &["-vv", "--kafka-timeout", &timeout],
-    );
+    let r = publish_vv(&s.user("nowrite"), &stub, &topics, LATER);
     assert_refused(
         &r,
         FAST,
@@ -46,13 +39,7 @@ fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
     let timeout = format!("{TIMEOUT_S}s");
     // At the same time as alice's run: an empty cursor would publish it all again.
     for now in [NOW, LATER] {
-        let r = publish(
-            &s.user("noread"),
-            &stub,
-            &topics,
-            now,
-            &["-vv", "--kafka-timeout", &timeout],
-        );
+        let r = publish_vv(&s.user("noread"), &stub, &topics, now);
         assert_refused(
             &r,
             FAST,
@@ -82,13 +69,7 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
     let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
     let timeout = format!("{TIMEOUT_S}s");
-    let r = publish(
-        &s.user("nobody"),
-        &stub,
-        &topics,
-        LATER,
-        &["-vv", "--kafka-timeout", &timeout],
-    );
+    let r = publish_vv(&s.user("nobody"), &stub, &topics, LATER);
     assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
     assert!(!r.err.contains("does not exist"), "{}", r.err);
     assert_eq!(s.count(&topics.records), records);
@@ -113,8 +94,8 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
 #[test]
 fn short_tls_runs_never_crash_at_exit() {
     let s = &secured();
-    let auth = s.sasl_file("SASL_SSL", "SCRAM-SHA-512", "alice", "alice-secret");
-    let stub = stub_at("2026-11-20T00:00:30Z");
+    let auth = s.alice_over_sasl_ssl();
+    let stub = stub_at(BACKFILL_NOW);
     let topics = Topics::new("sec.exit");
     let args = backfill_args(&stub, &topics, "2026-11-10T00:10:00Z", &["--create-topics"]);
     let first = run(&auth, &args);

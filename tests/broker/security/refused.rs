@@ -19,7 +19,7 @@ fn a_wrong_scram_password_fails_clearly_without_showing_it() {
     );
     assert_refused(&r, FAST, &words);
     assert!(r.out.is_empty(), "{}", r.out);
-    let stub = stub_at("2026-11-20T00:00:30Z");
+    let stub = stub_at(BACKFILL_NOW);
     let extra = ["-vv", "--kafka-timeout", &timeout];
     let backfill = backfill_args(&stub, &topics, "2026-11-10T01:00:00Z", &extra);
     assert_refused(&run(&auth, &backfill), FAST, &words);
