@@ -38,11 +38,6 @@ fn minutes_of_records(csv: &str) -> Vec<String> {
         .collect()
 }
 
-fn live_stub(now: &str) -> StubApi {
-    let stub = stub_at(now);
-    stub
-}
-
 /// The sample's three real rows, aggregated: every value checked.
 #[test]
 fn fixture_aggregate_value_by_value() {
@@ -88,7 +83,7 @@ fn fixture_records_oldest_first() {
 
 #[test]
 fn now_exactly_on_a_minute_excludes_that_minute() {
-    let stub = live_stub("2026-11-28T12:00:00Z");
+    let stub = stub_at("2026-11-28T12:00:00Z");
     // The stub also serves the row of 12:00 (the current, incomplete minute).
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:00Z", &[]);
     assert_eq!(code, 0, "{err}");
@@ -109,7 +104,7 @@ fn now_exactly_on_a_minute_excludes_that_minute() {
 
 #[test]
 fn seconds_into_the_minute_and_delayed_data() {
-    let stub = live_stub("2026-11-28T12:00:59Z");
+    let stub = stub_at("2026-11-28T12:00:59Z");
     stub.serve_current_minute(false);
     // The API has nothing after 11:58 yet (publication delay): the window ends after 11:58.
     stub.set_now(utc("2026-11-28T11:59:30Z"));
@@ -127,7 +122,7 @@ fn seconds_into_the_minute_and_delayed_data() {
 
 #[test]
 fn missing_minute_gives_four_rows() {
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     stub.drop_minute(utc("2026-11-28T11:57:00Z"));
     let (code, out, err) = dry_run(
         &stub,
@@ -143,7 +138,7 @@ fn missing_minute_gives_four_rows() {
 
 #[test]
 fn one_request_in_danish_time() {
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!(code, 0, "{err}");
     let requests = stub.requests();
@@ -172,7 +167,7 @@ fn dst_days() {
         "2026-10-25T01:32:10Z", // 02:32 CET, second pass
         "2026-10-25T01:02:10Z", // 02:02 CET, just after the change
     ] {
-        let stub = live_stub(now);
+        let stub = stub_at(now);
         let (code, out, err) = dry_run(&stub, now, &["--records", "--fields", "CO2Emission"]);
         assert_eq!(code, 0, "{now}: {err}");
         let t = utc(now);
@@ -256,7 +251,7 @@ fn all_fields_takes_every_numeric_one() {
 
 #[test]
 fn options_read_the_environment() {
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     let mut cmd = eds();
     cmd.args(["publish", "--dry-run"])
         .env("EDS_API_URL", &stub.url)
@@ -284,7 +279,7 @@ fn options_read_the_environment() {
 
 /// Runs against a stub with `fault` queued; returns (code, stdout, stderr, requests).
 fn with_fault(fault: Fault, extra: &[&str]) -> (i32, String, String, usize) {
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     stub.fault(fault);
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", extra);
     (code, out, err, stub.requests().len())
@@ -391,14 +386,14 @@ fn connection_refused_is_temporary() {
 
 #[test]
 fn stale_data_is_temporary_and_says_how_stale() {
-    let stub = live_stub("2026-11-28T11:20:00Z");
+    let stub = stub_at("2026-11-28T11:20:00Z");
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!((code, out.as_str()), (75, ""), "{err}");
     assert!(
         err.contains("stale data") && err.contains("no rows"),
         "{err}"
     );
-    let stub = live_stub("2026-11-28T11:30:00Z");
+    let stub = stub_at("2026-11-28T11:30:00Z");
     stub.serve_current_minute(false);
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &["--max-lag", "31m"]);
     assert_eq!(code, 75, "{err}");
@@ -412,7 +407,7 @@ fn stale_data_is_temporary_and_says_how_stale() {
 
 #[test]
 fn unknown_field_is_a_usage_error_and_a_non_numeric_one_a_data_error() {
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     let (code, out, err) = dry_run(
         &stub,
         "2026-11-28T12:00:30Z",
@@ -501,7 +496,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn redirects_to_another_host_are_not_followed() {
-    let other = live_stub("2026-11-28T12:00:30Z");
+    let other = stub_at("2026-11-28T12:00:30Z");
     // 127.0.0.2 is another host name for the same loopback stub.
     let elsewhere = other.url.replace("127.0.0.1", "127.0.0.2");
     let (code, out, err, _) = with_fault(
@@ -515,7 +510,7 @@ fn redirects_to_another_host_are_not_followed() {
         "the other host was never asked"
     );
     // The same host is followed.
-    let stub = live_stub("2026-11-28T12:00:30Z");
+    let stub = stub_at("2026-11-28T12:00:30Z");
     stub.fault(Fault::Redirect(format!("{}/dataset/PowerSystemRightNow?start=2026-11-28T12:25&end=2026-11-28T13:00&sort=Minutes1UTC%20asc&limit=0", stub.url)));
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!(code, 0, "{err}");
@@ -534,7 +529,7 @@ fn negative_zero_is_written_as_zero() {
     }
     // The current minute is incomplete: t is the newest row a minute later.
     let now = support::rfc3339(t + chrono::TimeDelta::seconds(90));
-    let stub = live_stub(&now);
+    let stub = stub_at(&now);
     assert_eq!(
         support::stub::psrn_row(t)["Exchange_Sum"]
             .as_f64()

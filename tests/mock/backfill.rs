@@ -15,8 +15,7 @@ const RECORDS: &str = "eds.PowerSystemRightNow.records";
 const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
 
 fn stub() -> StubApi {
-    let stub = stub_at("2026-11-28T23:59:30Z");
-    stub
+    stub_at("2026-11-28T23:59:30Z")
 }
 
 fn backfill(stub: &StubApi, extra: &[&str]) -> (i32, String, String) {
