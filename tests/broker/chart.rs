@@ -129,13 +129,8 @@ fn an_empty_period_is_exit_3_said_plainly() {
 /// installed, a failure in CI.
 fn render_with_rsvg(svg: &str) {
     use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let spawned = Command::new("rsvg-convert")
-        .args(["--format", "png"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+    use std::process::Command;
+    let spawned = support::spawn_piped(Command::new("rsvg-convert").args(["--format", "png"]));
     let child = match spawned {
         Ok(c) => c,
         Err(e) if std::env::var_os("CI").is_some() => {

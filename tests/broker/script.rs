@@ -35,6 +35,18 @@ fn wait_gone(dir: &std::path::Path, within: Duration) -> bool {
 /// cluster in it is stopped, if it still runs, and the folder removed.
 struct Folder(tempfile::TempDir);
 
+impl Folder {
+    /// A folder for a test of the broker suite (its rule first: see [`test_broker`]).
+    fn new() -> Folder {
+        test_broker();
+        Folder(support::temp_dir())
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
 impl Drop for Folder {
     fn drop(&mut self) {
         let _ = script_in("stop", self.0.path()).status();
@@ -51,11 +63,8 @@ fn start(dir: &std::path::Path, owner: u32) -> String {
 
 #[test]
 fn start_answers_and_stop_leaves_no_jvm() {
-    if test_broker().is_none() {
-        return;
-    }
-    let tmp = Folder(support::temp_dir());
-    let dir = tmp.0.path();
+    let folder = Folder::new();
+    let dir = folder.path();
     let printed = start(dir, std::process::id());
     let address = printed
         .strip_prefix("PLAINTEXT ")
@@ -83,11 +92,8 @@ fn start_answers_and_stop_leaves_no_jvm() {
 
 #[test]
 fn the_watchdog_stops_a_cluster_whose_owner_died() {
-    if test_broker().is_none() {
-        return;
-    }
-    let tmp = Folder(support::temp_dir());
-    let dir = tmp.0.path();
+    let folder = Folder::new();
+    let dir = folder.path();
     let mut owner = Command::new("sleep").arg("600").spawn().unwrap();
     start(dir, owner.id());
     assert_eq!(jvms(dir).len(), 1);

@@ -388,6 +388,29 @@ fn publish_vv(auth: &Auth, stub: &StubApi, topics: &Topics, now: &str) -> Run {
     )
 }
 
+/// `consume` of `topic` plus `extra`, with the `--kafka-timeout` of the
+/// runs that must fail.
+fn consume_vv(auth: &Auth, topic: &str, extra: &[&str]) -> Run {
+    let timeout = format!("{TIMEOUT_S}s");
+    let args = [
+        &["consume", "--topic", topic],
+        extra,
+        &["--kafka-timeout", &timeout],
+    ]
+    .concat();
+    run(auth, &strings(&args))
+}
+
+/// What a backfill as alice over SASL_SSL needs: her authentication, the
+/// stub at [`BACKFILL_NOW`], new topics named after `prefix`.
+fn alice_backfilling(s: &Secured, prefix: &str) -> (Auth, StubApi, Topics) {
+    (
+        s.alice_over_sasl_ssl(),
+        stub_at(BACKFILL_NOW),
+        Topics::new(prefix),
+    )
+}
+
 /// A failure the brokers state (a refused password or certificate, a
 /// missing ACL): told well before `--kafka-timeout`.
 const FAST: Duration = Duration::from_secs(TIMEOUT_S / 2);
@@ -490,9 +513,7 @@ fn mtls_with_a_client_certificate() {
 #[test]
 fn backfill_over_sasl_ssl() {
     let s = &secured();
-    let auth = s.alice_over_sasl_ssl();
-    let stub = stub_at(BACKFILL_NOW);
-    let topics = Topics::new("sec.bf");
+    let (auth, stub, topics) = alice_backfilling(s, "sec.bf");
     let args = backfill_args(
         &stub,
         &topics,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use support::args::Args;
 use support::hostile::*;
-use support::{eds, outcome, stub_at, temp_dir, words, NOW};
+use support::{assert_says, eds, outcome, stub_at, temp_dir, words, NOW};
 
 mod files;
 mod http;

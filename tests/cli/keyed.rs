@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use support::keyed::{self, same_number, z, Shape};
 use support::keyed_runs::stub_serving;
 use support::stub::StubApi;
-use support::{dry_run, utc, words};
+use support::{assert_says, dry_run, dry_run_ok, utc, words};
 
 /// Serves `shape`'s rows in `[from, to)` except `missing` (time, key index).
 fn serve(shape: &Shape, from: &str, to: &str, missing: &[(&str, usize)]) -> StubApi {
@@ -83,12 +83,11 @@ fn forecasts_aggregate_each_area_and_forecast_type() {
     let shape = keyed::forecasts();
     let stub = serve(&shape, "2026-11-28T11:00:00Z", "2026-11-28T12:15:00Z", &[]);
     // No --fields: every numeric field of a dataset other than PowerSystemRightNow.
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-11-28T12:10:30Z",
         &["--dataset", "Forecasts_5Min", "--window", "15m"],
     );
-    assert_eq!(code, 0, "{err}");
     let end = utc("2026-11-28T12:10:00Z");
     check_aggregates(&shape, &out, TimeDelta::minutes(15), &[end; 6], &[]);
     assert!(out.contains(",DK1,Offshore Wind,"), "{out}");
@@ -105,7 +104,7 @@ fn a_late_area_keeps_its_own_window() {
         "2026-11-28T12:10:00Z",
         &missing,
     );
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-11-28T12:10:30Z",
         &[
@@ -115,7 +114,6 @@ fn a_late_area_keeps_its_own_window() {
             "10m",
         ],
     );
-    assert_eq!(code, 0, "{err}");
     let ends = [utc("2026-11-28T12:05:00Z"), utc("2026-11-28T12:10:00Z")];
     check_aggregates(&shape, &out, TimeDelta::minutes(10), &ends, &missing);
 }
@@ -124,12 +122,11 @@ fn a_late_area_keeps_its_own_window() {
 fn day_ahead_prices_ignore_tomorrows_rows() {
     let shape = keyed::day_ahead();
     let stub = serve(&shape, "2026-11-28T00:00:00Z", "2026-11-30T00:00:00Z", &[]);
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-11-28T12:20:00Z",
         &["--dataset", "DayAheadPrices", "--window", "1h"],
     );
-    assert_eq!(code, 0, "{err}");
     let end = utc("2026-11-28T12:15:00Z");
     check_aggregates(&shape, &out, TimeDelta::hours(1), &[end; 2], &[]);
 }
@@ -138,7 +135,7 @@ fn day_ahead_prices_ignore_tomorrows_rows() {
 fn records_have_every_key_column_after_the_time_columns() {
     let shape = keyed::forecasts();
     let stub = serve(&shape, "2026-11-28T11:00:00Z", "2026-11-28T12:15:00Z", &[]);
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-11-28T12:10:30Z",
         &[
@@ -149,7 +146,6 @@ fn records_have_every_key_column_after_the_time_columns() {
             "ForecastCurrent",
         ],
     );
-    assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
@@ -191,8 +187,7 @@ fn any_dataset_can_be_described_by_flags() {
         "--max-lag",
         "2h",
     ];
-    let (code, out, err) = dry_run(&stub, "2026-11-28T12:30:00Z", &describe);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-11-28T12:30:00Z", &describe);
     let end = utc("2026-11-28T12:00:00Z");
     check_aggregates(&shape, &out, TimeDelta::hours(3), &[end; 2], &[]);
     assert!(stub
@@ -207,10 +202,7 @@ fn any_dataset_can_be_described_by_flags() {
         &["--dataset", "Elspotprices"],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("Forecasts_5Min") && err.contains("--time-column"),
-        "{err}"
-    );
+    assert_says(&err, &["Forecasts_5Min", "--time-column"]);
     // The description is checked: an odd resolution, a key column named twice.
     for bad in [
         &["--resolution", "7m"][..],
@@ -230,10 +222,7 @@ fn backfill_without_named_fields_says_why() {
         "backfill --dry-run --dataset Forecasts_5Min --from 2026-11-01 --to 2026-11-02",
     )));
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("named --fields") && err.contains("'all'"),
-        "{err}"
-    );
+    assert_says(&err, &["named --fields", "'all'"]);
 }
 
 /// The Elspotprices description of docs/reference.md, exactly as written there, works
@@ -252,8 +241,7 @@ fn the_documented_elspotprices_example_runs_as_written() {
     );
     let shape = elspotprices();
     let stub = serve(&shape, "2026-11-28T00:00:00Z", "2026-11-28T14:00:00Z", &[]);
-    let (code, out, err) = dry_run(&stub, "2026-11-28T12:30:00Z", &flags);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-11-28T12:30:00Z", &flags);
     // The default window is one hour: each area's 11:00 row alone.
     let end = utc("2026-11-28T12:00:00Z");
     check_aggregates(&shape, &out, TimeDelta::hours(1), &[end; 2], &[]);

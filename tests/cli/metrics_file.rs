@@ -3,10 +3,10 @@
 
 use crate::support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::stub::Fault;
-use support::{eds, feed, outcome, stub_at, temp_dir, utc, NOW};
+use support::{eds, feed, outcome, spawn_piped, stub_at, temp_dir, utc, NOW};
 
 fn gauge(text: &str, name: &str) -> Option<f64> {
     text.lines()
@@ -16,12 +16,7 @@ fn gauge(text: &str, name: &str) -> Option<f64> {
 
 /// `promtool check metrics` must accept the text (Debian package `prometheus`; scripts/test installs it).
 fn promtool_accepts(text: &str) {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let child = spawn_piped(Command::new("promtool").args(["check", "metrics"]))
         .expect("promtool is needed (apt-get install prometheus; scripts/test does it)");
     let out = feed(child, text.as_bytes());
     let said = format!(
@@ -40,15 +35,16 @@ fn metrics_after_success_and_failure() {
     let stub = stub_at(NOW);
     let dir = temp_dir();
     let path = dir.path().join("eds-metrics.prom");
-    let run = || {
+    // A run that exits `expected`: the metrics file it wrote.
+    let run = |expected: i32| {
         let mut cmd = eds();
         cmd.args(["publish", "--dry-run", "--api-url", &stub.url, "--now", NOW])
             .args(["--metrics-file", path.to_str().unwrap()]);
-        outcome(&mut cmd)
+        let (code, _, err) = outcome(&mut cmd);
+        assert_eq!(code, expected, "{err}");
+        std::fs::read_to_string(&path).unwrap()
     };
-    let (code, _, err) = run();
-    assert_eq!(code, 0, "{err}");
-    let ok = std::fs::read_to_string(&path).unwrap();
+    let ok = run(0);
     promtool_accepts(&ok);
     assert_eq!(gauge(&ok, "eds_kafka_exit_code"), Some(0.0));
     assert_eq!(
@@ -70,9 +66,7 @@ fn metrics_after_success_and_failure() {
 
     // A minute missing from the window: the aggregate is counted as incomplete.
     stub.drop_minute(utc("2026-11-28T11:57:00Z"));
-    let (code, _, err) = run();
-    assert_eq!(code, 0, "{err}");
-    let gap = std::fs::read_to_string(&path).unwrap();
+    let gap = run(0);
     assert_eq!(
         gauge(&gap, "eds_kafka_incomplete_windows_published"),
         Some(1.0)
@@ -81,9 +75,7 @@ fn metrics_after_success_and_failure() {
 
     std::thread::sleep(std::time::Duration::from_millis(20));
     stub.fault(Fault::Status(503, "Service Unavailable"));
-    let (code, _, err) = run();
-    assert_eq!(code, 75, "{err}");
-    let failed = std::fs::read_to_string(&path).unwrap();
+    let failed = run(75);
     promtool_accepts(&failed);
     assert_eq!(gauge(&failed, "eds_kafka_exit_code"), Some(75.0));
     assert_eq!(

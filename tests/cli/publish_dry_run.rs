@@ -8,7 +8,7 @@ use serde_json::json;
 
 use serde_json::Value;
 use support::stub::{Fault, StubApi};
-use support::{assert_says, dry_run, eds, outcome, stub_at, utc};
+use support::{assert_says, dry_run, dry_run_ok, eds, outcome, stub_at, utc};
 
 fn fixture_rows() -> Vec<Value> {
     let text = std::fs::read_to_string("tests/fixtures/psrn-sample.json").unwrap();
@@ -43,12 +43,11 @@ fn minutes_of_records(csv: &str) -> Vec<String> {
 fn fixture_aggregate_value_by_value() {
     let stub = StubApi::start();
     stub.serve_rows(fixture_rows());
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-04-08T21:31:10Z",
         &["--fields", "CO2Emission,mFRR_ActivatedDK1,SolarPower"],
     );
-    assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
         "window_start,window_end,rows,\
@@ -66,12 +65,11 @@ fn fixture_aggregate_value_by_value() {
 fn fixture_records_oldest_first() {
     let stub = StubApi::start();
     stub.serve_rows(fixture_rows());
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-04-08T21:31:10Z",
         &["--records", "--fields", "CO2Emission,mFRR_ActivatedDK1"],
     );
-    assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
         "Minutes1UTC,Minutes1DK,CO2Emission,mFRR_ActivatedDK1\r\n\
@@ -85,8 +83,7 @@ fn fixture_records_oldest_first() {
 fn now_exactly_on_a_minute_excludes_that_minute() {
     let stub = stub_at("2026-11-28T12:00:00Z");
     // The stub also serves the row of 12:00 (the current, incomplete minute).
-    let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:00Z", &[]);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-11-28T12:00:00Z", &[]);
     assert_eq!(
         window_of(&out),
         (
@@ -108,8 +105,7 @@ fn seconds_into_the_minute_and_delayed_data() {
     stub.serve_current_minute(false);
     // The API has nothing after 11:58 yet (publication delay): the window ends after 11:58.
     stub.set_now(utc("2026-11-28T11:59:30Z"));
-    let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:59Z", &[]);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-11-28T12:00:59Z", &[]);
     assert_eq!(
         window_of(&out),
         (
@@ -124,12 +120,11 @@ fn seconds_into_the_minute_and_delayed_data() {
 fn missing_minute_gives_four_rows() {
     let stub = stub_at("2026-11-28T12:00:30Z");
     stub.drop_minute(utc("2026-11-28T11:57:00Z"));
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-11-28T12:00:30Z",
         &["--fields", "CO2Emission", "--stats", "count"],
     );
-    assert_eq!(code, 0, "{err}");
     assert_eq!(
         cells(&out)[1],
         ["2026-11-28T11:55:00Z", "2026-11-28T12:00:00Z", "4", "4"]
@@ -139,8 +134,7 @@ fn missing_minute_gives_four_rows() {
 #[test]
 fn one_request_in_danish_time() {
     let stub = stub_at("2026-11-28T12:00:30Z");
-    let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
-    assert_eq!(code, 0, "{err}");
+    let _ = dry_run_ok(&stub, "2026-11-28T12:00:30Z", &[]);
     let requests = stub.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     // UTC 11:25 .. 12:00 (max lag 30m + window 5m) is 12:25 .. 13:00 in Copenhagen in November.
@@ -191,12 +185,11 @@ fn duplicated_and_unsorted_rows() {
     rows.swap(0, 2);
     rows.insert(1, rows[3].clone());
     stub.serve_rows(rows);
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-04-08T21:31:10Z",
         &["--records", "--fields", "CO2Emission"],
     );
-    assert_eq!(code, 0, "{err}");
     assert_eq!(minutes_of_records(&out), ["21:28", "21:29", "21:30"]);
     let (_, agg, _) = dry_run(
         &stub,
@@ -217,8 +210,7 @@ fn nulls_and_missing_fields_are_no_value() {
         .unwrap()
         .insert("NewField".into(), json!("unknown fields pass"));
     stub.serve_rows(rows);
-    let (code, out, err) = dry_run(&stub, "2026-04-08T21:31:10Z", &["--fields", "CO2Emission"]);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-04-08T21:31:10Z", &["--fields", "CO2Emission"]);
     // Only 21:28 has a value: count 1, and `last` is the newest row that has one.
     assert_eq!(
         cells(&out)[1][2..],
@@ -237,12 +229,11 @@ fn nulls_and_missing_fields_are_no_value() {
 fn all_fields_takes_every_numeric_one() {
     let stub = StubApi::start();
     stub.serve_rows(fixture_rows());
-    let (code, out, err) = dry_run(
+    let out = dry_run_ok(
         &stub,
         "2026-04-08T21:31:10Z",
         &["--fields", "all", "--stats", "count"],
     );
-    assert_eq!(code, 0, "{err}");
     let header = &cells(&out)[0];
     assert_eq!(header.len(), 3 + 22, "{header:?}");
     assert_eq!(header[3], "CO2Emission_count");
@@ -322,10 +313,7 @@ fn rate_limit_with_long_retry_after_gives_up() {
     let (code, out, err, n) = with_fault(Fault::RateLimited { retry_after: 60 }, &[]);
     assert_eq!((code, out.as_str(), n), (75, "", 1), "{err}");
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(
-        err.contains("429") && err.contains("Retry-After 60s"),
-        "{err}"
-    );
+    assert_says(&err, &["429", "Retry-After 60s"]);
 }
 
 #[test]
@@ -389,10 +377,7 @@ fn stale_data_is_temporary_and_says_how_stale() {
     let stub = stub_at("2026-11-28T11:20:00Z");
     let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!((code, out.as_str()), (75, ""), "{err}");
-    assert!(
-        err.contains("stale data") && err.contains("no rows"),
-        "{err}"
-    );
+    assert_says(&err, &["stale data", "no rows"]);
     let stub = stub_at("2026-11-28T11:30:00Z");
     stub.serve_current_minute(false);
     let (code, _, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &["--max-lag", "31m"]);
@@ -504,7 +489,7 @@ fn redirects_to_another_host_are_not_followed() {
         &[],
     );
     assert_eq!((code, out.as_str()), (3, ""), "{err}");
-    assert!(err.contains("302") && err.contains("not followed"), "{err}");
+    assert_says(&err, &["302", "not followed"]);
     assert!(
         other.requests().is_empty(),
         "the other host was never asked"
@@ -512,8 +497,7 @@ fn redirects_to_another_host_are_not_followed() {
     // The same host is followed.
     let stub = stub_at("2026-11-28T12:00:30Z");
     stub.fault(Fault::Redirect(format!("{}/dataset/PowerSystemRightNow?start=2026-11-28T12:25&end=2026-11-28T13:00&sort=Minutes1UTC%20asc&limit=0", stub.url)));
-    let (code, out, err) = dry_run(&stub, "2026-11-28T12:00:30Z", &[]);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, "2026-11-28T12:00:30Z", &[]);
     assert_eq!(window_of(&out).2, "5");
     assert_eq!(stub.requests().len(), 2);
 }
@@ -538,11 +522,9 @@ fn negative_zero_is_written_as_zero() {
         "the stub serves -0.0 at {t}"
     );
     let stats = ["--fields", "Exchange_Sum", "--stats", "max,last"];
-    let (code, out, err) = dry_run(&stub, &now, &stats);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, &now, &stats);
     assert_eq!(cells(&out)[1][3..], ["0", "0"], "{out}");
-    let (code, out, err) = dry_run(&stub, &now, &["--records", "--fields", "Exchange_Sum"]);
-    assert_eq!(code, 0, "{err}");
+    let out = dry_run_ok(&stub, &now, &["--records", "--fields", "Exchange_Sum"]);
     assert_eq!(cells(&out).last().unwrap()[2], "0", "{out}");
     assert!(!out.contains("-0\r\n") && !out.contains("-0,"), "{out}");
 }

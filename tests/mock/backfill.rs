@@ -9,7 +9,7 @@ use rdkafka::mocking::MockCluster;
 use serde_json::Value;
 use support::args::Args;
 use support::stub::{Fault, StubApi};
-use support::{consume_of, eds, outcome, stub_at, utc, words};
+use support::{assert_says, consume_of, eds, outcome, stub_at, utc, words};
 
 const RECORDS: &str = "eds.PowerSystemRightNow.records";
 const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
@@ -243,10 +243,7 @@ fn an_api_that_cannot_be_reached_before_any_data_fails_at_once() {
         "60s",
     ]));
     assert_eq!(code, 75, "{err}");
-    assert!(
-        err.contains("cannot be reached") && err.contains("--api-url"),
-        "{err}"
-    );
+    assert_says(&err, &["cannot be reached", "--api-url"]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "no paced retries: {:?}",

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use support::mock::{brokers, publish_at, RECORDS};
 use support::stub::StubApi;
-use support::{consume_of, dry_run, eds, json_field, outcome, read_stderr, NOW};
+use support::{assert_says, consume_of, dry_run, eds, json_field, outcome, read_stderr, NOW};
 
 fn publish(stub: &StubApi, brokers: &str, extra: &[&str]) -> (i32, String, String) {
     publish_at(stub, brokers, NOW, extra)
@@ -159,11 +159,7 @@ fn an_idle_timeout_before_the_end_is_an_error_not_a_short_success() {
         match code {
             0 => assert_eq!(printed, 360, "exit 0 with part of the log: {err}"),
             4 => {
-                assert!(
-                    err.contains("before the end of the log")
-                        && err.contains("--idle-timeout 50ms"),
-                    "{err}"
-                );
+                assert_says(&err, &["before the end of the log", "--idle-timeout 50ms"]);
                 stopped += 1;
             }
             _ => panic!("exit {code}: {err}"),

@@ -58,10 +58,12 @@ fn a_key_value_sent_as_a_number_and_as_a_string_is_refused() {
     ]);
     let (code, _, err) = co2_dry_run(&other_times);
     assert_eq!(code, 3, "{err}");
-    assert!(
-        err.contains("the string \"1\" (row 2026-11-28T11:45:00Z)")
-            && err.contains("the number 1 (row 2026-11-28T11:50:00Z)"),
-        "{err}"
+    assert_says(
+        &err,
+        &[
+            "the string \"1\" (row 2026-11-28T11:45:00Z)",
+            "the number 1 (row 2026-11-28T11:50:00Z)",
+        ],
     );
     // Numbers and strings that print differently are different keys.
     let distinct = stub(vec![row(55, json!(1), 10.0), row(55, json!("DK1"), 20.0)]);

@@ -139,10 +139,7 @@ fn a_key_with_the_wrong_number_of_values_is_a_data_error() {
     );
     let (code, _, err) = publish_forecasts(&stub, &brokers, "2026-11-28T12:00:30Z");
     assert_eq!(code, 3, "{err}");
-    assert!(
-        err.contains("PriceArea,ForecastType") && err.contains("new topics"),
-        "{err}"
-    );
+    assert_says(&err, &["PriceArea,ForecastType", "new topics"]);
 }
 
 #[test]

@@ -76,6 +76,15 @@ pub fn json_field(out: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// Spawns `cmd` with its stdin, stdout and stderr piped.
+pub fn spawn_piped(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
 /// Writes `input` to the stdin of `child` (spawned with piped stdin), then
 /// waits for it: its output.
 pub fn feed(mut child: std::process::Child, input: &[u8]) -> std::process::Output {
@@ -213,6 +222,13 @@ pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
 /// `publish --dry-run` against `stub` at `now`, plus `extra`: (code, stdout, stderr).
 pub fn dry_run(stub: &stub::StubApi, now: &str, extra: &[&str]) -> (i32, String, String) {
     args::Args::dry_run(&stub.url, now).extra(extra).run()
+}
+
+/// [`dry_run`] that must exit 0: its stdout.
+pub fn dry_run_ok(stub: &stub::StubApi, now: &str, extra: &[&str]) -> String {
+    let (code, out, err) = dry_run(stub, now, extra);
+    assert_eq!(code, 0, "{err}");
+    out
 }
 
 /// A topic name no other test (or earlier run against the same broker) uses.

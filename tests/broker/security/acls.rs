@@ -36,7 +36,6 @@ fn without_write_publish_names_the_missing_permission() {
 fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
     let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
-    let timeout = format!("{TIMEOUT_S}s");
     // At the same time as alice's run: an empty cursor would publish it all again.
     for now in [NOW, LATER] {
         let r = publish_vv(&s.user("noread"), &stub, &topics, now);
@@ -49,17 +48,7 @@ fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
         assert_eq!(s.count(&topics.aggregates), aggregates, "published again");
     }
     // consume says the same.
-    let r = run(
-        &s.user("noread"),
-        &strings(&[
-            "consume",
-            "--topic",
-            &topics.records,
-            "--from-beginning",
-            "--kafka-timeout",
-            &timeout,
-        ]),
-    );
+    let r = consume_vv(&s.user("noread"), &topics.records, &["--from-beginning"]);
     assert_refused(&r, FAST, &["not authorized", "Read (to read"]);
     assert!(r.out.is_empty(), "{}", r.out);
 }
@@ -68,22 +57,12 @@ fn without_read_the_cursor_read_fails_and_nothing_is_published_again() {
 fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
     let s = &secured();
     let (topics, stub, records, aggregates) = existing_topics(s);
-    let timeout = format!("{TIMEOUT_S}s");
     let r = publish_vv(&s.user("nobody"), &stub, &topics, LATER);
     assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
     assert!(!r.err.contains("does not exist"), "{}", r.err);
     assert_eq!(s.count(&topics.records), records);
     assert_eq!(s.count(&topics.aggregates), aggregates);
-    let r = run(
-        &s.user("nobody"),
-        &strings(&[
-            "consume",
-            "--topic",
-            &topics.records,
-            "--kafka-timeout",
-            &timeout,
-        ]),
-    );
+    let r = consume_vv(&s.user("nobody"), &topics.records, &[]);
     assert_refused(&r, FAST, &["no Describe ACL", &topics.records]);
 }
 
@@ -94,9 +73,7 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
 #[test]
 fn short_tls_runs_never_crash_at_exit() {
     let s = &secured();
-    let auth = s.alice_over_sasl_ssl();
-    let stub = stub_at(BACKFILL_NOW);
-    let topics = Topics::new("sec.exit");
+    let (auth, stub, topics) = alice_backfilling(s, "sec.exit");
     let args = backfill_args(&stub, &topics, "2026-11-10T00:10:00Z", &["--create-topics"]);
     let first = run(&auth, &args);
     assert_eq!(first.code, 0, "{}", first.err);
@@ -124,7 +101,6 @@ fn short_tls_runs_never_crash_at_exit() {
 fn consume_group_needs_read_on_the_group() {
     let s = &secured();
     let (topics, _stub, records, _) = existing_topics(s);
-    let timeout = format!("{TIMEOUT_S}s");
     // A group alice may read (eds*): it joins, reads everything and commits.
     let group = unique_topic("eds-sec-group");
     let consume = [
@@ -140,17 +116,10 @@ fn consume_group_needs_read_on_the_group() {
     assert_eq!(ok.code, 0, "{}", ok.err);
     assert_eq!(ok.out.lines().count(), records);
     // alice may read the topic, and groups named eds*, not this one.
-    let r = run(
+    let r = consume_vv(
         &s.user("alice"),
-        &strings(&[
-            "consume",
-            "--topic",
-            &topics.records,
-            "--group",
-            "other-group",
-            "--kafka-timeout",
-            &timeout,
-        ]),
+        &topics.records,
+        &["--group", "other-group"],
     );
     assert_refused(
         &r,
