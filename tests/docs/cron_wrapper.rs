@@ -56,7 +56,7 @@ impl Scratch {
     /// An env file pointing the wrapper at this directory, plus `extra` lines.
     fn env_file(&self, name: &str, extra: &str) -> String {
         let text = format!(
-            "# written by tests/cron_wrapper.rs\n\
+            "# written by tests/docs/cron_wrapper.rs\n\
              EDS_KAFKA_BIN={bin}\n\
              EDS_CRON_LOCK={lock}\n\
              EDS_LOG_FILE={log}\n\

@@ -1,5 +1,5 @@
 //! `publish` to Kafka and `consume` back, against librdkafka's in-process mock
-//! cluster (fast; no broker to install). The real-broker suite is broker_kafka.rs (Apache Kafka).
+//! cluster (fast; no broker to install). The real-broker suite is tests/broker/ (Apache Kafka).
 
 use crate::support;
 
@@ -203,7 +203,7 @@ fn missing_topic_needs_create_topics() {
         "no API request is spent when Kafka is not ready"
     );
     // librdkafka's mock cluster has no CreateTopics, so --create-topics is
-    // tested against Apache Kafka (broker_kafka.rs); here the topics are made by hand.
+    // tested against Apache Kafka (tests/broker/kafka.rs); here the topics are made by hand.
     mock.create_topic("fresh.records", 1, 1).unwrap();
     mock.create_topic("fresh.aggs", 1, 1).unwrap();
     let (code, _, err) = publish(&stub, &brokers, &fresh);

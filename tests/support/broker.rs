@@ -1,4 +1,4 @@
-//! Helpers of the broker suite (tests/broker_*.rs): the shared test broker
+//! Helpers of the broker suite (tests/broker/): the shared test broker
 //! (one Apache Kafka node, started by scripts/test), unique topics, and
 //! publish/consume runs against them. Clusters of a test's own are in
 //! [`super::kafka`].

@@ -8,8 +8,14 @@
 //!
 //! The tests share one cluster (started once, stopped and removed when the
 //! test process exits) and take turns: each begins with every broker up.
+//!
+//! A test binary of its own (built with `--features broker-tests`, like
+//! tests/broker/): no other test shares the machine's cores while brokers
+//! are killed and leaders elected, and runs must fail within their
+//! `--kafka-timeout`.
 
-use crate::support;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::ops::Deref;
 use std::process::{Child, Command, Stdio};
