@@ -1,4 +1,4 @@
-//! Helpers of the broker suite (tests/broker_*.rs): the shared test broker
+//! Helpers of the broker suite (tests/broker/): the shared test broker
 //! (one Apache Kafka node, started by scripts/test), unique topics, and
 //! publish/consume runs against them. Clusters of a test's own are in
 //! [`super::kafka`].
@@ -77,22 +77,11 @@ impl Topics {
     }
 }
 
-/// The stub API with its clock at `now`.
-pub fn stub_at(now: &str) -> StubApi {
-    let stub = StubApi::start();
-    stub.set_now(utc(now));
-    stub
-}
-
 /// `consume` of `topic` plus `extra`; asserts exit 0 and returns stdout.
 /// With `--format json`, every message printed is validated against its
 /// committed schema (the dataset from `--dataset`, PowerSystemRightNow by default).
 pub fn consume(brokers: &str, topic: &str, extra: &[&str]) -> String {
-    let (code, out, err) = outcome(
-        eds()
-            .args(["consume", "--brokers", brokers, "--topic", topic])
-            .args(extra),
-    );
+    let (code, out, err) = outcome(super::consume_of(brokers, topic).args(extra));
     assert_eq!(code, 0, "{err}");
     let after = |flag: &str| extra.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
     if after("--format") == Some("json") {

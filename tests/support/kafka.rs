@@ -1,7 +1,9 @@
 //! Apache Kafka clusters of a test's own, started by `scripts/kafka` from
 //! Maven Central's jars: one KRaft node, or three brokers with a controller.
-//! A cluster is stopped on drop, and by `scripts/kafka`'s watchdog when the
-//! test process ends (a static cluster, a killed test binary). Also an
+//! A cluster lives in a temporary directory (its nodes' data, logs and the
+//! JVMs' temporary files): on drop it is stopped and the directory removed;
+//! `scripts/kafka`'s watchdog stops it when the test process ends otherwise
+//! (a killed test binary). Also an
 //! independent reader: a plain librdkafka consumer, written here and sharing
 //! no code with the binary's `consume` or cursor read, that returns every
 //! message of a partition with its key.
@@ -21,6 +23,29 @@ pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka")
 }
 
+/// `scripts/kafka COMMAND DIR` whose JVMs keep their temporary files (the
+/// native libraries they unpack) in `dir`, not in /tmp, and write no
+/// hsperfdata file there: a killed broker leaves nothing behind.
+pub fn script_in(command: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(script());
+    cmd.arg(command).arg(dir).env(
+        "JAVA_TOOL_OPTIONS",
+        format!("-Djava.io.tmpdir={} -XX:-UsePerfData", dir.display()),
+    );
+    cmd
+}
+
+/// Asserts that a `scripts/kafka` run succeeded; its stdout.
+pub fn succeeded(what: &str, out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// What to start: `scripts/kafka start` options.
 #[derive(Default)]
 pub struct Spec<'a> {
@@ -35,7 +60,8 @@ pub struct Spec<'a> {
 }
 
 pub struct Cluster {
-    dir: PathBuf,
+    /// Removed after the cluster stopped (fields drop after `Drop::drop`).
+    dir: tempfile::TempDir,
     /// Bootstrap list per listener name (PLAINTEXT, SSL, ...).
     bootstrap: HashMap<String, String>,
     pub nodes: u8,
@@ -43,18 +69,15 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(spec: &Spec) -> Cluster {
-        let dir = std::env::temp_dir().join(super::unique_topic("eds-kafka-cluster"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut cmd = Command::new(script());
-        cmd.arg("start")
-            .arg(&dir)
-            .args(["--nodes", &spec.nodes.max(1).to_string()])
+        let dir = super::temp_dir();
+        let mut cmd = script_in("start", dir.path());
+        cmd.args(["--nodes", &spec.nodes.max(1).to_string()])
             .args(["--owner", &std::process::id().to_string()]);
         if !spec.listeners.is_empty() {
             cmd.args(["--listeners", &spec.listeners.join(",")]);
         }
         if !spec.config.is_empty() {
-            let file = dir.join("extra.properties");
+            let file = dir.path().join("extra.properties");
             std::fs::write(&file, spec.config).unwrap();
             cmd.arg("--config").arg(file);
         }
@@ -62,13 +85,7 @@ impl Cluster {
             cmd.args(["--scram", s]);
         }
         let out = cmd.output().expect("scripts/kafka runs");
-        assert!(
-            out.status.success(),
-            "scripts/kafka start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bootstrap = String::from_utf8(out.stdout)
-            .unwrap()
+        let bootstrap = succeeded("scripts/kafka start", out)
             .lines()
             .filter_map(|l| l.split_once(' '))
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -97,21 +114,15 @@ impl Cluster {
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     fn script(&self, args: &[&str]) {
-        let out = Command::new(script())
-            .arg(args[0])
-            .arg(&self.dir)
+        let out = script_in(args[0], self.dir())
             .args(&args[1..])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/kafka {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&format!("scripts/kafka {args:?}"), out);
     }
 
     /// SIGKILL broker `node` (1-based).
@@ -137,19 +148,12 @@ impl Cluster {
 
     /// Runs a Kafka tool class (e.g. `org.apache.kafka.tools.AclCommand`).
     pub fn tool(&self, class: &str, args: &[&str]) {
-        let out = Command::new(script())
-            .arg("tool")
-            .arg(&self.dir)
+        let out = script_in("tool", self.dir())
             .arg(class)
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{class} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&format!("{class} {args:?}"), out);
     }
 
     /// The node id leading partition 0 of `topic`, as the cluster says now.
@@ -175,8 +179,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(script()).arg("stop").arg(&self.dir).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = script_in("stop", self.dir()).status();
     }
 }
 
@@ -238,6 +241,31 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
         }
     }
     out
+}
+
+/// The string `field` of every message of `topic` (see [`read_all`]),
+/// asserting that no key repeats.
+pub fn read_field_once(brokers: &str, topic: &str, field: &str) -> Vec<String> {
+    let messages = read_all(brokers, topic);
+    unique_keys(topic, &messages);
+    messages
+        .iter()
+        .map(|m| m.value[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether `topic` exists, asked without allowing its creation.
+pub fn topic_exists(brokers: &str, topic: &str, timeout: Duration) -> bool {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+    metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
 }
 
 /// The keys of `messages`, asserting that none repeats.

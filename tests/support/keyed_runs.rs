@@ -50,6 +50,24 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
     out
 }
 
+/// A stub API serving the rows of `shape` from `from` to `to` that `keep`
+/// keeps (by time and key index).
+pub fn stub_serving(
+    shape: &Shape,
+    from: &str,
+    to: &str,
+    keep: impl Fn(DateTime<Utc>, usize) -> bool,
+) -> StubApi {
+    let stub = StubApi::start();
+    let rows = keyed::rows(shape, utc(from), utc(to))
+        .into_iter()
+        .filter(|(t, k)| keep(*t, *k))
+        .map(|(t, k)| keyed::row(shape, t, k))
+        .collect();
+    stub.serve_sorted_rows(rows);
+    stub
+}
+
 /// Row (time, key index) is late: it reaches the API a run (ten minutes) after its time.
 const LATE: [(&str, usize); 2] = [("2026-11-28T11:20:00Z", 0), ("2026-11-28T11:40:00Z", 3)];
 /// Key combination 5 (DK2, Solar) has rows only from this time on.
@@ -262,16 +280,12 @@ pub fn produce_ours_bytes(brokers: &str, topic: &str, dataset: &str, key: &[u8])
 /// end of both topics, then one more run: no message may be in a topic twice.
 pub fn old_message_at_the_end(brokers: &str, records: &str, aggregates: &str, create: bool) {
     let shape = keyed::synthetic(40);
-    let stub = StubApi::start();
-    let rows = keyed::rows(
+    let stub = stub_serving(
         &shape,
-        utc("2026-11-28T10:00:00Z"),
-        utc("2026-11-28T13:00:00Z"),
-    )
-    .into_iter()
-    .map(|(t, k)| keyed::row(&shape, t, k))
-    .collect();
-    stub.serve_sorted_rows(rows);
+        "2026-11-28T10:00:00Z",
+        "2026-11-28T13:00:00Z",
+        |_, _| true,
+    );
     let run = |now: &str, create: bool| {
         let mut cmd = eds();
         cmd.args(["publish", "--api-url", &stub.url, "--brokers", brokers])

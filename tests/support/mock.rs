@@ -1,6 +1,6 @@
 //! Helpers of the tests against librdkafka's in-process mock cluster
-//! (tests/kafka_mock.rs, tests/consume_mock.rs): a cluster with the default
-//! topics, and `publish` runs against it.
+//! (tests/mock/): a cluster with a dataset's default topics, and `publish`
+//! runs against it.
 
 #![allow(dead_code)]
 
@@ -10,16 +10,45 @@ use super::args::Args;
 use super::stub::StubApi;
 use super::utc;
 
-pub const NOW: &str = "2026-11-28T12:00:30Z";
 pub const RECORDS: &str = "eds.PowerSystemRightNow.records";
 pub const AGGREGATES: &str = "eds.PowerSystemRightNow.aggregates";
 
+/// librdkafka's mock cluster, removed on drop.
+pub type Mock = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
+
 /// A one-broker mock cluster with the default records and aggregates topics.
-pub fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+pub fn cluster() -> Mock {
+    cluster_for("PowerSystemRightNow")
+}
+
+/// A one-broker mock cluster with `dataset`'s default topics
+/// (`eds.DATASET.records`, `eds.DATASET.aggregates`).
+pub fn cluster_for(dataset: &str) -> Mock {
     let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(RECORDS, 1, 1).unwrap();
-    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    for kind in ["records", "aggregates"] {
+        mock.create_topic(&format!("eds.{dataset}.{kind}"), 1, 1)
+            .unwrap();
+    }
     mock
+}
+
+/// A one-broker mock cluster without topics, and its bootstrap list.
+pub fn empty() -> (Mock, String) {
+    let mock = MockCluster::new(1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    (mock, brokers)
+}
+
+/// [`cluster`] and its bootstrap list.
+pub fn brokers() -> (Mock, String) {
+    brokers_for("PowerSystemRightNow")
+}
+
+/// [`cluster_for`] `dataset` and its bootstrap list.
+pub fn brokers_for(dataset: &str) -> (Mock, String) {
+    let mock = cluster_for(dataset);
+    let brokers = mock.bootstrap_servers();
+    (mock, brokers)
 }
 
 /// `publish` at `now`, with the stub's clock set to it.

@@ -1,7 +1,7 @@
 //! The command line of `examples/stub_api.rs` (the stub API as a server):
 //! its options, parsed strictly (an unknown option is an error), and the
 //! stub they start. Here, not in the example, so that the tests check it
-//! (`tests/stub_cli.rs`).
+//! (`tests/cli/stub_cli.rs`).
 
 #![allow(dead_code)]
 
