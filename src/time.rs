@@ -54,6 +54,10 @@ pub fn parse_duration_upto(
     if text.is_empty() {
         return Err(bad());
     }
+    // A zero needs no unit (`--max-revision-age 0`): the same as `0s`.
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
     let mut total_ms: u64 = 0;
     let mut rest = text;
     while !rest.is_empty() {
@@ -267,6 +271,8 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
         assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
         assert_eq!(parse_duration("1d").unwrap().as_secs(), 86_400);
+        assert_eq!(parse_duration("0"), Ok(std::time::Duration::ZERO));
+        assert!(parse_duration("00").is_err() && parse_duration("5").is_err());
         for bad in ["", "5", "m", "5x", "-5m", "5 m", "1.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }

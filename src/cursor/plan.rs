@@ -59,7 +59,9 @@ impl Reviews {
     /// A `publish` run's spans up to `limit`: revisable `--max-revision-age`
     /// back, reviewed (what lies beyond is reported) as far again; never
     /// before the `--max-catch-up` range. The aggregates' are the windows
-    /// whose rows all lie in the records' span (a window later).
+    /// whose newest row lies in the records' span (a resolution later): a
+    /// window that holds a revisable row is revisable, computed from the
+    /// rows the API serves now (the fetch reaches a window further back).
     pub fn publish(limit: DateTime<Utc>, s: Spans) -> Reviews {
         if s.max_revision_age <= TimeDelta::zero() {
             return Reviews::default();
@@ -68,7 +70,7 @@ impl Reviews {
         let earliest = floor(minus(limit, s.max_catch_up), res);
         let revisable = floor(minus(limit, s.max_revision_age), res).max(earliest);
         let since = floor(minus(revisable, s.max_revision_age), res).max(earliest);
-        Reviews::of(ReviewSpan { since, revisable }, s.window)
+        Reviews::of(ReviewSpan { since, revisable }, res)
     }
 
     /// A backfill of `[from, to)`: the whole range is reviewed and revisable.
@@ -78,12 +80,14 @@ impl Reviews {
                 since: from,
                 revisable: from,
             },
-            s.window,
+            s.resolution,
         )
     }
 
-    fn of(records: ReviewSpan, window: TimeDelta) -> Reviews {
-        let later = |t| plus(t, window);
+    /// The records' spans, and the aggregates': the window ending at `t` is
+    /// due with the row at `t - resolution`.
+    fn of(records: ReviewSpan, resolution: TimeDelta) -> Reviews {
+        let later = |t| plus(t, resolution);
         Reviews {
             records: Some(records),
             aggregates: Some(ReviewSpan {
@@ -256,7 +260,11 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
         .map(|c| topic_plan(c, publish_from, s));
     // The aggregate ending at `t` is due with the row at `t - resolution`.
     let aggregates = (cursors.aggregates.as_ref()).map(|c| topic_plan(c, publish_from + res, s));
-    let reviews = Reviews::publish(limit, s);
+    // Only a topic read back is reviewed (none with --dry-run).
+    let read_back = |c: &Option<TopicCursor>| c.as_ref().is_some_and(|c| c.review.since.is_some());
+    let mut reviews = Reviews::publish(limit, s);
+    reviews.records = reviews.records.filter(|_| read_back(&cursors.records));
+    reviews.aggregates = (reviews.aggregates).filter(|_| read_back(&cursors.aggregates));
     let topics = (&records, &aggregates);
     let fetch_from = fetch_start(cursors, topics, limit, publish_from, &reviews, s);
     // Such a key is new in what the fetch covers: its rows, and its windows
@@ -323,8 +331,12 @@ fn fetch_start(
         aggregates,
         s.window,
     ));
-    // The reviewed span is fetched whole (its windows' rows too).
-    let reviewed = reviews.records.map_or(limit, |r| r.since);
+    // The reviewed span is fetched whole, and every row of its windows.
+    let reviewed = (reviews.records.map_or(limit, |r| r.since)).min(
+        reviews
+            .aggregates
+            .map_or(limit, |a| minus(a.since, s.window)),
+    );
     floor(
         records_from
             .min(aggregates_from)

@@ -255,8 +255,12 @@ impl Dataset {
     /// Whether `field` is a value field that is a number or null: a known
     /// one, or one asked for.
     pub fn is_numeric(&self, field: &str) -> bool {
+        self.is_known(field) || self.numbers.iter().any(|n| n == field)
+    }
+
+    /// Whether `field` is one of the dataset's known value fields.
+    fn is_known(&self, field: &str) -> bool {
         known_fields(&self.name).iter().any(|k| k.name == field)
-            || self.numbers.iter().any(|n| n == field)
     }
 }
 
@@ -348,8 +352,10 @@ impl Dataset {
     }
 
     /// Replaces each numeric field's value that is neither a number nor
-    /// null ([`Fixed`]); returns what was replaced. Only a value that is not
-    /// a number is looked up among the numeric fields: no cost for numbers.
+    /// null ([`Fixed`]); returns what was replaced. A field only asked for
+    /// (not a known one) keeps a value that is no number at all: the
+    /// aggregation refuses it (exit 3), never a silent null. Only a value
+    /// that is not a number is looked up: no cost for numbers.
     fn fix_numbers(&self, fields: &mut Map<String, Value>) -> Vec<Fixed> {
         let mut fixed = Vec::new();
         for (name, value) in fields.iter_mut() {
@@ -358,6 +364,9 @@ impl Dataset {
                 || self.is_index_column(name)
                 || !self.is_numeric(name)
             {
+                continue;
+            }
+            if !self.is_known(name) && number_in(value).is_none() {
                 continue;
             }
             let f = Fixed::of(name, std::mem::take(value));

@@ -109,6 +109,17 @@ fn known_value_fields_that_are_not_numbers_become_null_or_the_number_of_their_te
         ))
         .unwrap();
     assert_eq!(row.fields["Other"], json!(5));
+    // ... and one that is no number at all stays as it is (the aggregation
+    // refuses it), where a known field's becomes null.
+    let row = asked
+        .parse_row(obj(
+            json!({"Minutes1UTC": "2026-04-08T21:30:00", "Other": "n/a"}),
+        ))
+        .unwrap();
+    assert_eq!(
+        (row.fields["Other"].clone(), row.fixed.len()),
+        (json!("n/a"), 0)
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod kafka;
 mod keyed;
 mod read;
 mod registry;
+mod revisions;
 mod script;
 mod security;
 mod status;

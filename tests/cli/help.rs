@@ -73,3 +73,36 @@ fn consume_help_does_not_mention_dry_run() {
         "{err}"
     );
 }
+
+/// The completion scripts and the man page come from the clap definition:
+/// every subcommand and a flag of each are in them; a shell clap does not
+/// know is a usage error.
+#[test]
+fn completions_and_the_man_page_list_every_subcommand() {
+    let subcommands = [
+        "publish", "consume", "backfill", "status", "chart", "schema",
+    ];
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, out, err) = outcome(eds().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {err}");
+        for s in subcommands {
+            assert!(out.contains(s), "{shell}: no {s}");
+        }
+        assert!(out.contains("max-revision-age"), "{shell}");
+    }
+    let (code, _, err) = outcome(eds().args(["completions", "tcsh"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("tcsh"), "{err}");
+    let (code, page, err) = outcome(eds().arg("man"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH eds-kafka"),
+        "{page}"
+    );
+    assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+    for s in subcommands {
+        let section = format!(".SH \"EDS-KAFKA {}\"", s.to_uppercase());
+        assert!(page.contains(&section), "no {section}");
+    }
+    assert!(page.contains("max\\-revision\\-age"), "publish's flags");
+}

@@ -55,7 +55,7 @@ fn fixture_aggregate_value_by_value() {
          mFRR_ActivatedDK1_count,mFRR_ActivatedDK1_mean,mFRR_ActivatedDK1_min,mFRR_ActivatedDK1_max,mFRR_ActivatedDK1_last,\
          SolarPower_count,SolarPower_mean,SolarPower_min,SolarPower_max,SolarPower_last\r\n\
          2026-04-08T21:26:00Z,2026-04-08T21:31:00Z,3,\
-         3,107.02333333333333,107,107.050003,107,\
+         3,107.023333333,107,107.050003,107,\
          2,0,0,0,0,\
          3,0,0,0,0\r\n"
     );

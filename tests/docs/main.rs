@@ -5,8 +5,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod architecture;
 mod broker_skip;
 mod cron_wrapper;
 mod manifests;
 mod readme;
 mod readme_commands;
+mod sql;

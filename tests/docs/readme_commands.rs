@@ -11,10 +11,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const SUBCOMMANDS: [&str; 6] = [
-    "publish", "consume", "backfill", "status", "chart", "schema",
+/// `man` takes no arguments, so the docs never write it with any: it is
+/// run by tests/cli/help.rs instead.
+const SUBCOMMANDS: [&str; 7] = [
+    "publish",
+    "consume",
+    "backfill",
+    "status",
+    "chart",
+    "schema",
+    "completions",
 ];
-const PLACEHOLDERS: [&str; 6] = ["NAME", "FILE", "STUB", "BROKER", "--now T", "DATE"];
+const PLACEHOLDERS: [&str; 7] = ["NAME", "FILE", "STUB", "BROKER", "--now T", "DATE", "SHELL"];
 
 /// A page's code: fenced blocks (continuation lines joined) and inline spans.
 fn code(readme: &str) -> Vec<String> {

@@ -198,6 +198,8 @@ fn plain_consumer(brokers: &str) -> BaseConsumer {
 pub struct Read {
     pub key: String,
     pub value: serde_json::Value,
+    /// Its `eds-revision` header (0 without one).
+    pub revision: u32,
 }
 
 /// Every message of partition 0 of `topic`, in order, read with a plain
@@ -235,12 +237,46 @@ pub fn read_all(brokers: &str, topic: &str) -> Vec<Read> {
         };
         let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
         let value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-        out.push(Read { key, value });
+        let revision = header(&message, "eds-revision").map_or(0, |v| v.parse().unwrap());
+        out.push(Read {
+            key,
+            value,
+            revision,
+        });
         if message.offset() + 1 >= high {
             break;
         }
     }
     out
+}
+
+/// A header's value as text.
+fn header(message: &rdkafka::message::BorrowedMessage<'_>, name: &str) -> Option<String> {
+    use rdkafka::message::Headers;
+    let headers = message.headers()?;
+    (headers.iter())
+        .find(|h| h.key == name)
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8(v.to_vec()).unwrap())
+}
+
+/// The latest message of each key (a changelog), in key order.
+pub fn latest(messages: &[Read]) -> std::collections::BTreeMap<String, Read> {
+    let by_key = messages.iter().map(|m| (m.key.clone(), m.clone()));
+    by_key.collect()
+}
+
+/// Asserts that no (key, value) was published twice.
+pub fn once_per_value(topic: &str, messages: &[Read]) {
+    let mut seen = std::collections::HashSet::new();
+    for m in messages {
+        let pair = (m.key.clone(), m.value.to_string());
+        assert!(
+            seen.insert(pair),
+            "{topic}: key {} twice with one value",
+            m.key
+        );
+    }
 }
 
 /// The string `field` of every message of `topic` (see [`read_all`]),

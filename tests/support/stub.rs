@@ -45,6 +45,8 @@ struct State {
     /// Serve the row of the current (incomplete) minute too, as the real API may.
     serve_current_minute: bool,
     missing: HashSet<DateTime<Utc>>,
+    /// Values served in place of the generated ones: (minute, field) -> value.
+    corrected: HashMap<(DateTime<Utc>, String), Value>,
     faults: VecDeque<Fault>,
     fixed: Option<Vec<Value>>,
     /// Sort the rows given to `serve_rows` by time when asked to, as the API does.
@@ -214,6 +216,15 @@ impl StubApi {
     }
     pub fn drop_minute(&self, t: DateTime<Utc>) {
         self.state.lock().unwrap().missing.insert(t);
+    }
+    /// Serve a dropped minute again (a row the API serves late).
+    pub fn restore_minute(&self, t: DateTime<Utc>) {
+        self.state.lock().unwrap().missing.remove(&t);
+    }
+    /// Serve `value` as `field` of minute `t` from now on (a correction).
+    pub fn correct(&self, t: DateTime<Utc>, field: &str, value: Value) {
+        let mut st = self.state.lock().unwrap();
+        st.corrected.insert((t, field.to_string()), value);
     }
     pub fn fault(&self, fault: Fault) {
         self.state.lock().unwrap().faults.push_back(fault);
@@ -387,11 +398,16 @@ fn psrn_rows(
     let mut out = Vec::new();
     while t < end && t <= newest {
         if !st.missing.contains(&t) {
-            out.push(if st.full_rows {
-                psrn_full_row(t)
-            } else {
-                psrn_row(t)
-            });
+            let mut row = match st.full_rows {
+                true => psrn_full_row(t),
+                false => psrn_row(t),
+            };
+            for ((at, field), value) in &st.corrected {
+                if *at == t {
+                    row[field.as_str()] = value.clone();
+                }
+            }
+            out.push(row);
         }
         t += TimeDelta::minutes(1);
     }
