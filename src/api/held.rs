@@ -43,13 +43,17 @@ impl Held {
     }
 
     /// The rows in time order (the response's order within a time), each
-    /// parsed as it is taken; a text is freed once its row is.
+    /// parsed as it is taken and keeping its text: a record is written from
+    /// the API's text, as `backfill` writes it, so that the same row is the
+    /// same message value (and digest) whichever command published it.
     pub fn rows(self, dataset: &Dataset) -> impl Iterator<Item = Result<Row>> + '_ {
         let mut texts = self.texts;
         texts.sort_by_key(|(time, _)| *time);
-        texts
-            .into_iter()
-            .map(move |(_, text)| parse_record(dataset, None, false, text.as_bytes()))
+        texts.into_iter().map(move |(_, text)| {
+            let mut row = parse_record(dataset, None, false, text.as_bytes())?;
+            row.raw = Some(text);
+            Ok(row)
+        })
     }
 }
 
@@ -93,9 +97,21 @@ mod tests {
             ]
         );
         assert!(
-            rows.iter().all(|r| r.raw.is_none()),
-            "written from its fields"
+            rows.iter().all(|r| r.raw.is_some()),
+            "written from its text"
         );
+        // The same row, as backfill parses it (a few fields and the text):
+        // the same record value.
+        let text = br#"{"Minutes5UTC":"2026-11-28T12:00:00","Minutes5DK":"2026-11-28T13:00:00","PriceArea":"DK1","CO2Emission":2.500000}"#;
+        let mut held = Held::default();
+        held.push(parse_record(&d, None, true, text).unwrap()).unwrap();
+        let published = held.rows(&d).next().unwrap().unwrap();
+        let wanted = ["Minutes5UTC", "PriceArea", "CO2Emission"];
+        let backfilled = parse_record(&d, Some(&wanted), true, text).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        published.write_json("Minutes5UTC", &mut a).unwrap();
+        backfilled.write_json("Minutes5UTC", &mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
         let unparsed = parse_record(
             &d,
             None,
