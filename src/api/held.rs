@@ -104,7 +104,8 @@ mod tests {
         // the same record value.
         let text = br#"{"Minutes5UTC":"2026-11-28T12:00:00","Minutes5DK":"2026-11-28T13:00:00","PriceArea":"DK1","CO2Emission":2.500000}"#;
         let mut held = Held::default();
-        held.push(parse_record(&d, None, true, text).unwrap()).unwrap();
+        held.push(parse_record(&d, None, true, text).unwrap())
+            .unwrap();
         let published = held.rows(&d).next().unwrap().unwrap();
         let wanted = ["Minutes5UTC", "PriceArea", "CO2Emission"];
         let backfilled = parse_record(&d, Some(&wanted), true, text).unwrap();

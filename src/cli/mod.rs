@@ -324,6 +324,9 @@ pub struct BackfillArgs {
     /// Reference clock (RFC 3339): rows at or after it (floored to the resolution) are left to publish; default: the system clock
     #[arg(long, env = "EDS_NOW", value_parser = parse_now, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
+    /// How far before the point it resumes at (never before --from) the range is compared with the topics: a row they lack or hold with another value is published, once (header eds-revision on a correction); 0 turns this off [default: 1h]
+    #[arg(long, env = "EDS_MAX_REVISION_AGE", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_revision_age: Option<Duration>,
     /// Advisory lock file, the one publish takes: a backfill finding it held exits 75
     #[arg(long, env = "EDS_LOCK_FILE", value_name = "PATH")]
     pub lock_file: Option<PathBuf>,

@@ -52,10 +52,11 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         .to_vec();
     let res = dataset.resolution;
     let spans = Spans::backfill(res, config.aggregate.window);
-    let (mut sink, cursors) = open(config, &fields, spans)?;
-    let range = cursor::plan_range(&cursors, config.from, config.to, spans);
+    let (mut sink, mut cursors) = open(config, &fields, spans)?;
+    let review = review(config, spans, &mut cursors)?;
+    let range = cursor::plan_range(&cursors, config.from, config.to, spans, review);
     let start = range.start;
-    if start >= config.to {
+    if range.first >= config.to {
         log::warn!(
             "nothing to backfill: the topics' cursors (records {}, aggregates {}) are at or past --to {}. \
              Backfill before starting the cron job, or into other topics.",
@@ -66,8 +67,16 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         sink.finish()?;
         return Ok(());
     }
-    if start > config.from {
+    if start > config.from && start < config.to {
         log::info!("resuming after the cursors: from {}", format_utc(start));
+    }
+    if range.first < start {
+        log::info!(
+            "comparing the rows from {} (--max-revision-age / EDS_MAX_REVISION_AGE {} before) \
+             with what the topics hold",
+            format_utc(range.first),
+            format_span(config.max_revision_age)
+        );
     }
     let stats = &config.aggregate.stats;
     let mut emitter = Emitter::new(dataset, &fields, stats, sink.as_mut(), range.rules);
@@ -76,19 +85,19 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         api: api(config, &fields)?,
         slider: Slider::new(dataset, config.aggregate.window),
         pacer: Pacer::new(config.min_request_interval, sleep),
-        progress: Progress::new(config, start),
+        progress: Progress::new(config, range.first),
         pushed: None,
         rows: 0,
         any_succeeded: false,
     };
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
-    for (from, to) in chunks(range.context, start, config) {
+    for (from, to) in chunks(range.context, range.first, config) {
         run.chunk(from, to, &mut emitter)?;
     }
     emitter.report(&run.slider);
     let revised = std::mem::take(&mut emitter.revised);
-    let withdrawn = (emitter.records.as_ref()).map_or(0, |r| r.withdrawn(start));
+    let withdrawn = (emitter.records.as_ref()).map_or(0, |r| r.withdrawn(range.first));
     drop(emitter);
     let written = sink.finish()?;
     cursor::describe::warn_revised(chrono::TimeDelta::zero(), &revised, withdrawn);
@@ -105,9 +114,7 @@ fn open(
     let dataset = &config.source.dataset;
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
-        // The range is compared with what the topics hold: a row they lack
-        // or hold with another value is published, once.
-        let reviews = cursor::plan::Reviews::backfill(config.from, spans);
+        let reviews = cursor::plan::Reviews::default();
         let (sink, cursors) = cursor::connect(kafka, dataset, spans.backfill_tail(), reviews)?;
         // Connected within one deadline; the range then takes as long as it
         // takes, each wait on the brokers bounded by --kafka-timeout.
@@ -118,6 +125,34 @@ fn open(
     let table =
         Table::of(records, dataset, fields, stats).with_completeness(config.aggregate.completeness);
     Ok((Box::new(CsvSink::stdout(table)), Cursors::empty(records)))
+}
+
+/// Where the range is compared with what the topics hold (a row they lack
+/// or hold with another value is published, once): `--max-revision-age`
+/// before the point the backfill resumes at, never before `--from`, read
+/// back from the topics into `cursors`; `None` without Kafka or with 0.
+fn review(
+    config: &BackfillConfig,
+    spans: Spans,
+    cursors: &mut Cursors,
+) -> Result<Option<DateTime<Utc>>> {
+    let Output::Kafka(kafka) = &config.output else {
+        return Ok(None);
+    };
+    if config.max_revision_age <= chrono::TimeDelta::zero() {
+        return Ok(None);
+    }
+    let start = cursor::plan_range(cursors, config.from, config.to, spans, None).start;
+    let back = start.checked_sub_signed(config.max_revision_age);
+    let since = crate::time::floor(back.unwrap_or(config.from), spans.resolution).max(config.from);
+    cursor::review(
+        kafka,
+        &config.source.dataset,
+        spans.backfill_tail(),
+        cursors,
+        since,
+    )?;
+    Ok(Some(since))
 }
 
 /// The API, keeping only the aggregated fields of each row (and the row's

@@ -21,6 +21,9 @@ pub struct BackfillConfig {
     /// floored to the resolution: later rows are `publish`'s).
     pub requested_to: Option<DateTime<Utc>>,
     pub lock_file: Option<std::path::PathBuf>,
+    /// How far before where it resumes the range is compared with the
+    /// topics (0: not at all).
+    pub max_revision_age: TimeDelta,
 }
 
 impl BackfillConfig {
@@ -46,6 +49,8 @@ impl BackfillConfig {
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
         }
+        let age = args.max_revision_age;
+        let max_revision_age = super::max_revision_age(age, TimeDelta::zero(), dataset)?;
         Ok(BackfillConfig {
             source,
             aggregate,
@@ -56,6 +61,7 @@ impl BackfillConfig {
             output,
             requested_to: (args.to > limit).then_some(args.to),
             lock_file: args.lock_file.clone(),
+            max_revision_age,
         })
     }
 }

@@ -516,7 +516,7 @@ fn max_key_lateness(given: Option<std::time::Duration>, dataset: &Dataset) -> Re
 /// `--max-revision-age`: as given (`0` turns the review off; otherwise at
 /// least one resolution), or an hour, and never shorter than
 /// `--max-key-lateness` (a key that late is fetched, so its rows are compared).
-fn max_revision_age(
+pub(super) fn max_revision_age(
     given: Option<std::time::Duration>,
     lateness: TimeDelta,
     dataset: &Dataset,

@@ -96,3 +96,43 @@ fn read_when_created<T>(kafka: &KafkaOutput, read: impl Fn() -> Result<T>) -> Re
         }
     }
 }
+
+/// Reads what the topics hold from `since` on (records; aggregates a
+/// resolution later: the window ending then is due with the row at `since`)
+/// into the cursors' reviews: a backfill's reviewed span, known only once
+/// its cursors are.
+pub fn review(
+    kafka: &KafkaOutput,
+    dataset: &Dataset,
+    tail: TailSpan,
+    cursors: &mut Cursors,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let later = since
+        .checked_add_signed(dataset.resolution)
+        .unwrap_or(since);
+    let topics: Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)> = [
+        (kafka.topics.records.as_deref(), since),
+        (kafka.topics.aggregates.as_deref(), later),
+    ]
+    .into_iter()
+    .filter_map(|(topic, at)| Some((topic?, Some(at))))
+    .collect();
+    let read = super::read(
+        &kafka.settings,
+        &topics,
+        kafka.topics.partition,
+        dataset,
+        tail,
+    )?;
+    let mut read = read.into_iter();
+    for cursor in [&mut cursors.records, &mut cursors.aggregates]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(found) = read.next() {
+            cursor.review = found.review;
+        }
+    }
+    Ok(())
+}

@@ -23,7 +23,7 @@ pub mod rule;
 mod simulation;
 mod tail;
 
-pub use connect::connect;
+pub use connect::{connect, review};
 pub use describe::describe;
 pub use emit::Emitter;
 pub use error::CursorError;

@@ -73,7 +73,7 @@ impl Reviews {
         Reviews::of(ReviewSpan { since, revisable }, res)
     }
 
-    /// A backfill of `[from, to)`: the whole range is reviewed and revisable.
+    /// A backfill's review: every row from `from` on is revisable.
     pub fn backfill(from: DateTime<Utc>, s: Spans) -> Reviews {
         Reviews::of(
             ReviewSpan {
@@ -260,8 +260,12 @@ pub fn plan(cursors: &Cursors, now: DateTime<Utc>, s: Spans) -> Plan {
         .map(|c| topic_plan(c, publish_from, s));
     // The aggregate ending at `t` is due with the row at `t - resolution`.
     let aggregates = (cursors.aggregates.as_ref()).map(|c| topic_plan(c, publish_from + res, s));
-    // Only a topic read back is reviewed (none with --dry-run).
-    let read_back = |c: &Option<TopicCursor>| c.as_ref().is_some_and(|c| c.review.since.is_some());
+    // Only a topic read back that holds messages of ours is reviewed: an
+    // empty one (and --dry-run's) gets each key's current window, as the
+    // rules say, from the same fetch with or without Kafka.
+    let read_back = |c: &Option<TopicCursor>| {
+        (c.as_ref()).is_some_and(|c| c.review.since.is_some() && !c.is_empty())
+    };
     let mut reviews = Reviews::publish(limit, s);
     reviews.records = reviews.records.filter(|_| read_back(&cursors.records));
     reviews.aggregates = (reviews.aggregates).filter(|_| read_back(&cursors.aggregates));
@@ -417,6 +421,9 @@ impl Plan {
 pub struct Range {
     /// The earliest row time some topic still needs (at least `from`).
     pub start: DateTime<Utc>,
+    /// The first row time fetched and judged: `start`, or the start of the
+    /// reviewed span before it.
+    pub first: DateTime<Utc>,
     /// The fetch begins here: a window's worth of rows before `start`, as
     /// context for the first aggregates.
     pub context: DateTime<Utc>,
@@ -426,10 +433,18 @@ pub struct Range {
 }
 
 /// Plans a backfill of `[from, to)` from the cursors: the same rule as
-/// [`plan`], over the range given instead of the trailing `--max-catch-up`.
-pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: Spans) -> Range {
+/// [`plan`], over the range given instead of the trailing `--max-catch-up`;
+/// with `review`, the rows from then on are compared with what the
+/// topics hold (the cursors' reviewed span), and fetched.
+pub fn plan_range(
+    cursors: &Cursors,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    s: Spans,
+    review: Option<DateTime<Utc>>,
+) -> Range {
     let res = s.resolution;
-    let reviews = Reviews::backfill(from, s);
+    let reviews = review.map_or_else(Reviews::default, |since| Reviews::backfill(since, s));
     let records = cursors
         .records
         .as_ref()
@@ -445,9 +460,11 @@ pub fn plan_range(cursors: &Cursors, from: DateTime<Utc>, to: DateTime<Utc>, s: 
         .min()
         .unwrap_or(to)
         .max(from);
+    let first = review.map_or(start, |since| since.max(from).min(start));
     Range {
         start,
-        context: start - s.window + res,
+        first,
+        context: first - s.window + res,
         rules: Rules {
             records: (cursors.records.as_ref())
                 .map(|c| Published::within(c, from, to).reviewing(c, reviews.records)),

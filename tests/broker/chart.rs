@@ -69,7 +69,13 @@ fn a_keyed_chart_has_axes_a_line_per_key_and_the_gap() {
     assert_eq!(code, 0, "{err}");
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     let texts = texts(&svg);
-    for wanted in ["ProductionLt100MW (MW)", "UTC", "DK1", "DK2", "11-28 06:00"] {
+    for wanted in [
+        "ProductionLt100MW (MW)",
+        "time (UTC)",
+        "DK1",
+        "DK2",
+        "2026-11-28 06:00",
+    ] {
         assert!(texts.contains(&wanted), "{wanted} in {texts:?}");
     }
     assert!(

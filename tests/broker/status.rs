@@ -123,8 +123,18 @@ fn an_incomplete_window_exits_5_naming_the_missing_minute() {
     assert_eq!(k["incomplete_windows"], 1);
     assert_eq!(k["missing"], serde_json::json!(["2026-11-28T11:57:00Z"]));
     assert_eq!(k["largest_gap_seconds"], 60);
+    assert_eq!(k["missing_records"], 1);
+    assert_eq!(
+        k["missing_record_times"],
+        serde_json::json!(["2026-11-28T11:57:00Z"])
+    );
+    // The record time missing is a reason of its own, and so is the window.
     let (code, _, err) = status(&brokers, &t, NOW, &["--max-incomplete", "1"]);
-    assert_eq!(code, 0, "one allowed: {err}");
+    assert_eq!(code, 5, "{err}");
+    assert_says(&err, &["1 record time(s) missing", "2026-11-28T11:57:00Z"]);
+    let lenient = ["--max-incomplete", "1", "--max-missing", "1"];
+    let (code, _, err) = status(&brokers, &t, NOW, &lenient);
+    assert_eq!(code, 0, "one of each allowed: {err}");
 }
 
 /// Published topics plus a forged record message of ours with `key`, and
@@ -221,10 +231,14 @@ fn each_key_combination_is_reported_on_its_own() {
     );
     assert_eq!(
         report["reasons"],
-        serde_json::json!(["2 incomplete window(s) (more than --max-incomplete 0)"])
+        serde_json::json!([
+            "2 incomplete window(s) (more than --max-incomplete 0)",
+            "1 record time(s) missing between records of the same key (more than \
+             --max-missing 0): DK1 2026-11-28T07:00:00Z"
+        ])
     );
     let mut lenient = dataset.to_vec();
-    lenient.extend(["--max-incomplete", "2"]);
+    lenient.extend(["--max-incomplete", "2", "--max-missing", "1"]);
     let (code, _, err) = status(&brokers, &t, now, &lenient);
     assert_eq!(code, 0, "{err}");
 }

@@ -141,11 +141,12 @@ fn a_new_key_later_than_the_max_lag_is_found_back_to_the_horizon() {
         TimeDelta::minutes(5),
     );
     assert_eq!(l.slow_times(), expected);
-    // Said when it is first published, with its rows before the horizon.
+    // Said when it is first published, with its rows before the horizon
+    // (from the first one fetched: the reviewed span reaches 09:55).
     assert_says(
         &warnings,
         &[
-            "'DK2/Offshore Wind' from 2026-11-28T10:50:00Z to 2026-11-28T10:55:00Z",
+            "'DK2/Offshore Wind' from 2026-11-28T09:55:00Z to 2026-11-28T10:55:00Z",
             "not yet in eds.Forecasts_5Min.records",
         ],
     );

@@ -383,7 +383,7 @@ fn a_backfill_resumes_after_the_older_cursor() {
         cursor(&[("DK1", "10:00")], Some("11:00")),
         cursor(&[("DK1", "09:31")], Some("11:00")),
     );
-    let r = plan_range(&c, t("08:00"), t("12:00"), s);
+    let r = plan_range(&c, t("08:00"), t("12:00"), s, None);
     assert_eq!(
         r.start,
         t("09:31"),
@@ -399,7 +399,7 @@ fn a_backfill_resumes_after_the_older_cursor() {
     let aggregates = r.rules.aggregates.unwrap();
     assert!(!aggregates.is_new(&k("DK1"), t("09:31")) && aggregates.is_new(&k("DK1"), t("09:32")));
     let empty = cursors(TopicCursor::default(), TopicCursor::default());
-    let r = plan_range(&empty, t("08:00"), t("12:00"), s);
+    let r = plan_range(&empty, t("08:00"), t("12:00"), s, None);
     assert_eq!(r.start, t("08:00"), "empty topics take the whole range");
     assert!(r.rules.records.unwrap().is_new(&k("DK2"), t("08:00")));
     assert_eq!(

@@ -67,7 +67,7 @@ fn a_topic_invisible_to_the_principal_is_neither_missing_nor_empty() {
 }
 
 /// Many short runs over TLS, each ending right after its cursor read
-/// ("nothing to backfill"): every one exits 0. A consumer left to the
+/// (nothing new to backfill): every one exits 0. A consumer left to the
 /// process exit (not destroyed) made about one in 40 end with SIGSEGV, its
 /// broker threads still running while the exit freed OpenSSL.
 #[test]
