@@ -64,7 +64,9 @@ pub fn read(
         partition,
         dataset,
         tail,
+        found: Default::default(),
     };
+    reader.start_at_reviews(&mut tails);
     let result = reader.read_tails(&mut tails);
     kread::close(consumer);
     result?;
@@ -92,9 +94,25 @@ struct Passes<'a> {
     partition: i32,
     dataset: &'a Dataset,
     tail: TailSpan,
+    /// The broker's answers for (topic, time): each asked once.
+    found: std::cell::RefCell<std::collections::HashMap<(String, DateTime<Utc>), Option<i64>>>,
 }
 
 impl Passes<'_> {
+    /// A reviewed span is read whole: the first pass starts at its first
+    /// offset (the broker's time index), so that one pass reads both the
+    /// newest messages and the span (the search still checks the answer).
+    fn start_at_reviews(&self, tails: &mut [Tail]) {
+        for t in tails.iter_mut().filter(|t| !t.done) {
+            let Some(reach) = t.cursor.review.reach() else {
+                continue;
+            };
+            if let Some(offset) = self.offset_at(&t.cursor.topic, reach) {
+                t.from = t.from.min(offset).max(t.low);
+            }
+        }
+    }
+
     /// Reads every partition not done from `from` to the end of its pass;
     /// goes further back for those that need it, until the start of the log.
     fn read_tails(&self, tails: &mut [Tail]) -> Result<()> {
@@ -167,6 +185,17 @@ impl Passes<'_> {
     /// watermark when there is none; `None` when the broker cannot say (then
     /// the read goes back by its own estimate).
     fn offset_at(&self, topic: &str, t: DateTime<Utc>) -> Option<i64> {
+        let asked = (topic.to_string(), t);
+        if let Some(found) = self.found.borrow().get(&asked) {
+            return *found;
+        }
+        let found = self.ask_offset_at(topic, t);
+        self.found.borrow_mut().insert(asked, found);
+        found
+    }
+
+    /// [`Passes::offset_at`], asked of the broker.
+    fn ask_offset_at(&self, topic: &str, t: DateTime<Utc>) -> Option<i64> {
         let remaining = self.settings.remaining();
         let found = crate::kafka::topics::offset_for_time(
             self.consumer,
