@@ -2,7 +2,8 @@
 #
 #   measure FILE command [args...]
 #
-# Runs the command and appends one line to FILE: wall time in seconds, the
+# Runs the command and appends one line to FILE: wall time in seconds (perf's
+# "time elapsed", to the microsecond), the
 # CPU time of all its threads in seconds (perf's task-clock, to the
 # microsecond: /usr/bin/time's two decimals cannot tell 8 ms from 12 ms), 0,
 # and its peak RSS in KiB (/usr/bin/time, whose child is the command itself,
@@ -13,10 +14,12 @@ measure() {
   local out=$1 tmp rc=0
   shift
   tmp=$(mktemp -d)
-  perf stat -x, -e task-clock -o "$tmp/perf" -- /usr/bin/time -f "%e %M" -o "$tmp/time" "$@" || rc=$?
-  local wall rss
-  read -r wall rss < <(tail -n 1 "$tmp/time")
-  echo "$wall $(awk -F, '/task-clock/ {printf "%.6f", $1 / 1000}' "$tmp/perf") 0 $rss" >>"$out"
+  perf stat -e task-clock -o "$tmp/perf" -- /usr/bin/time -f "%M" -o "$tmp/time" "$@" || rc=$?
+  local rss cpu wall
+  rss=$(tail -n 1 "$tmp/time")
+  cpu=$(awk '/task-clock/ {gsub(",", "", $1); printf "%.6f", $1 / 1000}' "$tmp/perf")
+  wall=$(awk '/seconds time elapsed/ {print $1}' "$tmp/perf")
+  echo "$wall $cpu 0 $rss" >>"$out"
   rm -rf "$tmp"
   return "$rc"
 }

@@ -145,15 +145,16 @@ impl KafkaSink {
             .payload(payload)
             .timestamp(at)
             .headers(self.headers(&message));
-        let deadline = self.settings.deadline();
+        let mut deadline = None;
         loop {
             match self.producer.send(record) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
-                    if Instant::now() < deadline =>
+                    if Instant::now()
+                        < *deadline.get_or_insert_with(|| self.settings.deadline()) =>
                 {
                     record = back;
-                    self.producer.poll(Duration::from_millis(5));
+                    self.serve_or_wait();
                 }
                 Err((source, _)) => {
                     let e = self.refused(topic, key, payload.len(), aggregate, source);
@@ -163,11 +164,40 @@ impl KafkaSink {
         }
         let sent = self.written.records + self.written.aggregates;
         if sent.is_multiple_of(1024) {
-            self.producer.poll(Duration::ZERO);
+            self.serve();
         }
         Ok(())
     }
+
+    /// Serves the delivery reports that are there, without waiting: each
+    /// `poll(0)` takes one event (a batch of reports), as long as they come.
+    fn serve(&self) -> bool {
+        let mut served = false;
+        loop {
+            let before = self.producer.in_flight_count();
+            self.producer.poll(Duration::ZERO);
+            if self.producer.in_flight_count() == before {
+                return served;
+            }
+            served = true;
+        }
+    }
+
+    /// Serves the reports there are, or sleeps a moment when there are none.
+    /// rust-rdkafka's `poll(timeout)` serves until the timeout has passed and
+    /// spins through its last millisecond (librdkafka's waits are whole
+    /// milliseconds): waiting on acknowledgements that way cost a cron run
+    /// most of its CPU. Sleeping a quarter of a millisecond between looks
+    /// costs a few microseconds each.
+    fn serve_or_wait(&self) {
+        if !self.serve() {
+            std::thread::sleep(WAIT_STEP);
+        }
+    }
 }
+
+/// How long the sink sleeps between two looks at its delivery reports.
+const WAIT_STEP: Duration = Duration::from_micros(250);
 
 impl KafkaSink {
     /// A message's headers: the dataset, the value's digest, and on a
@@ -318,7 +348,7 @@ impl Sink for KafkaSink {
     fn finish(&mut self) -> Result<Written> {
         let deadline = self.settings.deadline();
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            self.producer.poll(Duration::from_millis(1));
+            self.serve_or_wait();
         }
         self.check_delivered()?;
         let total = self.written.records + self.written.aggregates;
