@@ -7,7 +7,9 @@
 //! no message of the period comes before that offset, and a day's period
 //! does not read a year of topic. Only messages of ours (header
 //! `eds-dataset`) with a key of the dataset's shape are handed on; the
-//! others of ours are counted ([`Tally`]) and said once.
+//! others of ours are counted ([`Tally`]) and said once. Their values are
+//! handed on as they are: [`crate::registry::Values`] reads one in any of
+//! our formats.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -47,8 +49,9 @@ pub struct Ours<'m> {
 
 impl Scan<'_> {
     /// Calls `each` for every message of ours from the period's start to
-    /// the end of each topic; returns those of ours skipped for their key.
-    pub fn run(&self, mut each: impl FnMut(Ours<'_>)) -> Result<Tally> {
+    /// the end of each topic (an error of `each` ends the read); returns
+    /// those of ours skipped for their key.
+    pub fn run(&self, mut each: impl FnMut(Ours<'_>) -> Result<()>) -> Result<Tally> {
         let settings = self.settings;
         crate::probe::check_bootstrap(settings, || settings.consumer(None).map(drop))?;
         let consumer = settings.consumer(None)?;
@@ -67,7 +70,7 @@ impl Scan<'_> {
     fn read(
         &self,
         consumer: &rdkafka::consumer::BaseConsumer<crate::kafka::Context>,
-        each: &mut impl FnMut(Ours<'_>),
+        each: &mut impl FnMut(Ours<'_>) -> Result<()>,
         refused: &mut Tally,
     ) -> Result<()> {
         let mut spans = Vec::new();
@@ -90,10 +93,7 @@ impl Scan<'_> {
             spans.push(span);
         }
         let mut reader = Reader::assign(consumer, self.settings, spans, &self.topics.join(", "))?;
-        reader.to_end("", |i, m| {
-            self.take(i, m, each, refused);
-            Ok(())
-        })
+        reader.to_end("", |i, m| self.take(i, m, each, refused))
     }
 
     /// One message: handed on when it is ours with a key of this dataset's shape.
@@ -101,11 +101,11 @@ impl Scan<'_> {
         &self,
         topic: usize,
         m: &BorrowedMessage<'_>,
-        each: &mut impl FnMut(Ours<'_>),
+        each: &mut impl FnMut(Ours<'_>) -> Result<()>,
         refused: &mut Tally,
-    ) {
+    ) -> Result<()> {
         if !is_ours(kread::header(m, DATASET_HEADER), &self.dataset.name) {
-            return;
+            return Ok(());
         }
         match parse_key(m.key().unwrap_or_default(), self.dataset.key_columns.len()) {
             Ok(key) => each(Ours {
@@ -117,7 +117,10 @@ impl Scan<'_> {
                     .and_then(parse_revision)
                     .unwrap_or(0),
             }),
-            Err(e) => refused.add(format!("{} offset {}: {e}", m.topic(), m.offset())),
+            Err(e) => {
+                refused.add(format!("{} offset {}: {e}", m.topic(), m.offset()));
+                Ok(())
+            }
         }
     }
 }

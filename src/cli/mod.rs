@@ -111,6 +111,12 @@ pub enum SchemaKind {
     Aggregates,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFormat {
+    Json,
+    Avro,
+}
+
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     #[command(flatten)]
@@ -118,6 +124,68 @@ pub struct SchemaArgs {
     /// Which message value: records or aggregates
     #[arg(long, value_enum)]
     pub kind: SchemaKind,
+    /// Which schema: json (the JSON Schema, draft 2020-12; json-sr registers it) or avro (the Avro schema --value-format avro registers)
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: SchemaFormat,
+}
+
+/// How to reach a schema registry (its Confluent-compatible API).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Schema registry base URL (Confluent-compatible API: http://host:8081, Apicurio's .../apis/ccompat/v7); needed to write or read values in its wire format
+    #[arg(
+        long = "schema-registry",
+        env = "EDS_SCHEMA_REGISTRY",
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+    /// File holding USER:PASSWORD for the registry's basic auth (or the variable EDS_SCHEMA_REGISTRY_USER_INFO; there is no flag: a command line is visible to other users)
+    #[arg(
+        long = "schema-registry-user-info-file",
+        env = "EDS_SCHEMA_REGISTRY_USER_INFO_FILE",
+        value_name = "FILE"
+    )]
+    pub user_info_file: Option<PathBuf>,
+    /// USER:PASSWORD from the environment only (EDS_SCHEMA_REGISTRY_USER_INFO).
+    #[arg(skip = std::env::var("EDS_SCHEMA_REGISTRY_USER_INFO").ok())]
+    pub user_info: Option<String>,
+    /// File holding a bearer token for the registry (one line)
+    #[arg(
+        long = "schema-registry-token-file",
+        env = "EDS_SCHEMA_REGISTRY_TOKEN_FILE",
+        value_name = "FILE"
+    )]
+    pub token_file: Option<PathBuf>,
+    /// PEM file of CA certificates trusted for the registry, besides the built-in roots
+    #[arg(
+        long = "schema-registry-ca",
+        env = "EDS_SCHEMA_REGISTRY_CA",
+        value_name = "FILE"
+    )]
+    pub ca: Option<PathBuf>,
+    /// Bound of each registry call, from connecting to the answer's last byte
+    #[arg(long = "schema-registry-timeout", env = "EDS_SCHEMA_REGISTRY_TIMEOUT", default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValueFormat {
+    Json,
+    Avro,
+    JsonSr,
+}
+
+/// How publish and backfill write message values.
+#[derive(Debug, Args)]
+pub struct ValueArgs {
+    /// Message values: json (plain JSON), avro or json-sr (JSON Schema), the last two in the schema registry's wire format (need --schema-registry)
+    #[arg(long, env = "EDS_VALUE_FORMAT", value_enum, default_value = "json")]
+    pub value_format: ValueFormat,
+    /// Only look the schemas up, never register them: a subject without the schema is exit 3
+    #[arg(long, env = "EDS_NO_REGISTER")]
+    pub no_register: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +327,8 @@ pub struct PublishArgs {
     #[command(flatten)]
     pub topics: TopicArgs,
     #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
     pub aggregate: AggregateArgs,
@@ -299,6 +369,8 @@ pub struct BackfillArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub topics: TopicArgs,
+    #[command(flatten)]
+    pub values: ValueArgs,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -353,6 +425,8 @@ pub enum StatusFormat {
 pub struct StatusArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The dataset whose topics are read (names the default topics, reads the key columns)
     #[command(flatten)]
     pub dataset: DatasetArgs,
@@ -385,6 +459,8 @@ pub struct StatusArgs {
 pub struct ChartArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The dataset whose aggregates are drawn (names the default topic, reads the key columns)
     #[command(flatten)]
     pub dataset: DatasetArgs,
@@ -414,6 +490,8 @@ pub enum Format {
 pub struct ConsumeArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The dataset whose messages are read (names the default topic, reads the key columns)
     #[command(flatten)]
     pub dataset: DatasetArgs,

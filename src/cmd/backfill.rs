@@ -30,6 +30,7 @@ pub fn run(config: &BackfillConfig) -> Result<()> {
         Some(path) => Some(crate::files::lock(path)?),
         None => None,
     };
+    super::note_unused_value_format(config.unused_value_format);
     if let Some(asked) = config.requested_to {
         log::warn!(
             "--to {} is after --now: backfilling up to {} only; later rows are not final yet \
@@ -115,7 +116,8 @@ fn open(
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
         let reviews = cursor::plan::Reviews::default();
-        let (sink, cursors) = cursor::connect(kafka, dataset, spans.backfill_tail(), reviews)?;
+        let (sink, cursors) =
+            cursor::connect(kafka, dataset, stats, spans.backfill_tail(), reviews)?;
         // Connected within one deadline; the range then takes as long as it
         // takes, each wait on the brokers bounded by --kafka-timeout.
         kafka.settings.per_wait();

@@ -5,6 +5,8 @@
 //! have. At most `--max-keys` key combinations are drawn: those with the
 //! most windows in the period (ties by name); the title says how many were
 //! left out. Messages that are not valid aggregates are skipped, said once.
+//! Aggregates in the schema registry's wire format are read with
+//! `--schema-registry` (without it: exit 2, naming the flag).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write as _;
@@ -17,8 +19,8 @@ use crate::aggregate::{Aggregate, FieldStats};
 use crate::chart::{downsample, render, unit, Panel, Picture, Point, Series, PLOT_WIDTH};
 use crate::config::chart::MAX_PANELS;
 use crate::config::ChartConfig;
-use crate::contract::aggregate::read_checked;
 use crate::logging::Tally;
+use crate::registry::Values;
 use crate::scan::Scan;
 use crate::text::visible;
 use crate::time::format_utc;
@@ -83,7 +85,9 @@ pub fn run(config: &ChartConfig) -> Result<()> {
 /// and those kept are not the ones with the most windows, reads it again
 /// keeping those.
 fn read_chosen(config: &ChartConfig) -> Result<Read> {
-    let first = read(config, Chosen::First(config.max_keys))?;
+    // One registry client for both reads: each schema id is fetched once.
+    let mut values = Values::connect(config.registry.as_ref())?;
+    let first = read(config, Chosen::First(config.max_keys), &mut values)?;
     if !first.overflow {
         return Ok(first);
     }
@@ -99,7 +103,7 @@ fn read_chosen(config: &ChartConfig) -> Result<Read> {
         "reading again for the {} key combinations drawn",
         chosen.len()
     );
-    read(config, Chosen::These(&chosen))
+    read(config, Chosen::These(&chosen), &mut values)
 }
 
 fn nothing_to_draw(config: &ChartConfig, read: &Read) -> anyhow::Error {
@@ -113,7 +117,7 @@ fn nothing_to_draw(config: &ChartConfig, read: &Read) -> anyhow::Error {
     .into()
 }
 
-fn read(config: &ChartConfig, chosen: Chosen<'_>) -> Result<Read> {
+fn read(config: &ChartConfig, chosen: Chosen<'_>, values: &mut Values) -> Result<Read> {
     let mut read = Read::default();
     let scan = Scan {
         settings: &config.settings,
@@ -125,12 +129,14 @@ fn read(config: &ChartConfig, chosen: Chosen<'_>) -> Result<Read> {
     scan.run(|m| {
         let key = m.key;
         if key.time > config.now || config.now - key.time >= config.since {
-            return;
+            return Ok(());
         }
-        match read_checked(m.payload, &key, &config.dataset) {
+        let got = values.aggregate(m.payload, &key, &config.dataset);
+        match got.map_err(|e| super::status::at(&config.topic, m.offset, e))? {
             Ok(agg) => read.add(config, &chosen, key.key, key.time, agg),
-            Err(e) => read.invalid.add(format!("offset {}: {e:#}", m.offset)),
+            Err(why) => read.invalid.add(format!("offset {}: {why}", m.offset)),
         }
+        Ok(())
     })?;
     let what = format!(
         "in {} that are not aggregates of {}, skipped",

@@ -9,7 +9,10 @@
 //! messages or the start of the log. With `--follow` it prints what it read
 //! up to there and then every new message as it arrives, until SIGINT or
 //! SIGTERM (exit 0, output flushed) or `--idle-timeout`. Messages it cannot
-//! print are skipped and said once, with a count.
+//! print are skipped and said once, with a count. Values in the schema
+//! registry's wire format (Avro, JSON Schema) are decoded by their schema
+//! id with `--schema-registry` (each id fetched once); without it the first
+//! such value ends the run (exit 2, naming the flag).
 
 use std::collections::VecDeque;
 use std::io::{BufWriter, Stdout, Write};
@@ -32,6 +35,7 @@ use crate::dataset::Row;
 use crate::kafka::read::{self as kread, Reader, Seek, Span};
 use crate::kafka::{topics, Context};
 use crate::logging::{count, Tally};
+use crate::registry::Values;
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Watched;
 
@@ -62,7 +66,7 @@ fn consume(consumer: &BaseConsumer<Context>, config: &ConsumeConfig) -> Result<(
     let partition = (config.start != Start::Committed).then_some(config.partition);
     topics::require(consumer, settings, topic, partition, READ_HINT)?;
     let stop = interrupted()?;
-    let mut out = Out::new(config);
+    let mut out = Out::new(config)?;
     let reader = match config.start {
         Start::Committed => joined(consumer, config, &stop)?,
         Start::Beginning => {
@@ -115,7 +119,7 @@ fn last<'c>(
         let mut pass = VecDeque::new();
         reader.to_end(TIMEOUT_HINT, |_, m| {
             out.read += 1;
-            pass.extend(out.value(m));
+            pass.extend(out.value(m)?);
             Ok(())
         })?;
         // Older than everything held: in front of it.
@@ -263,22 +267,25 @@ struct Out<'c> {
     held: VecDeque<Held>,
     /// Messages read.
     read: u64,
-    /// Messages that are not JSON objects.
+    /// Messages that are not JSON objects (or framed values that do not decode).
     not_json: Tally,
+    /// Reads each value, plain or framed.
+    values: Values,
     /// Messages without our header for this dataset (another producer's).
     not_ours: Tally,
 }
 
 impl<'c> Out<'c> {
-    fn new(config: &'c ConsumeConfig) -> Self {
-        Out {
+    fn new(config: &'c ConsumeConfig) -> Result<Self> {
+        Ok(Out {
             config,
             printer: Printer::new(config),
             held: VecDeque::new(),
             read: 0,
             not_json: Tally::default(),
             not_ours: Tally::default(),
-        }
+            values: Values::connect(config.registry.as_ref())?,
+        })
     }
 
     /// Reads to the end (held, then printed); with --follow, then prints
@@ -339,7 +346,7 @@ impl<'c> Out<'c> {
                 .store_offset_from_message(m)
                 .map_err(|e| group_error("storing the offset of", &self.config.topic, e))?;
         }
-        let Some(held) = self.value(m) else {
+        let Some(held) = self.value(m)? else {
             return Ok(());
         };
         if following {
@@ -349,25 +356,30 @@ impl<'c> Out<'c> {
         Ok(())
     }
 
-    /// A message's value when it is a JSON object (else counted, skipped).
-    fn value(&mut self, m: &BorrowedMessage<'_>) -> Option<Held> {
+    /// A message's value when it is a JSON object, plain or decoded (else
+    /// counted, skipped); a framed value without a registry, or a registry
+    /// that fails, is the run's error.
+    fn value(&mut self, m: &BorrowedMessage<'_>) -> Result<Option<Held>> {
         let dataset = &self.config.dataset.name;
         if !is_ours(kread::header(m, DATASET_HEADER), dataset) {
             self.not_ours.add(format!("offset {}", m.offset()));
-            return None;
+            return Ok(None);
         }
-        match serde_json::from_slice::<Value>(m.payload().unwrap_or_default()) {
-            Ok(value) if value.is_object() => Some(Held {
-                key: (m.key())
-                    .and_then(|k| std::str::from_utf8(k).ok())
-                    .and_then(|k| k.parse().ok()),
-                value,
-            }),
-            _ => {
-                self.not_json.add(format!("offset {}", m.offset()));
-                None
+        let why = match self.values.json(m.payload().unwrap_or_default()) {
+            Ok(value) if value.is_object() => {
+                return Ok(Some(Held {
+                    key: (m.key())
+                        .and_then(|k| std::str::from_utf8(k).ok())
+                        .and_then(|k| k.parse().ok()),
+                    value,
+                }))
             }
-        }
+            Ok(_) => "not an object".to_string(),
+            Err(e) if e.is_fatal() => return Err(super::status::at(m.topic(), m.offset(), e)),
+            Err(e) => e.to_string(),
+        };
+        self.not_json.add(format!("offset {}: {why}", m.offset()));
+        Ok(None)
     }
 
     /// Prints what is held.
@@ -395,7 +407,9 @@ impl<'c> Out<'c> {
     /// Says what was skipped and printed.
     fn finish(&self) {
         let topic = &self.config.topic;
-        let what = format!("in {topic} that are not JSON objects, skipped");
+        let what = format!(
+            "in {topic} that are not JSON objects (nor values that decode to one), skipped"
+        );
         for line in [
             self.not_json.summary(&what),
             self.printer.skipped.summary(&format!("in {topic} skipped")),

@@ -19,6 +19,18 @@ use rdkafka::error::KafkaError;
 use crate::exit::{Exit, Staged};
 use crate::time::{format_span, format_utc};
 
+/// `--dry-run` with `--value-format avro` or `json-sr`: it prints CSV, so
+/// the format is not used and the registry is not asked; said, not refused
+/// (an environment file may set the format for the cron job's runs).
+fn note_unused_value_format(format: Option<&str>) {
+    if let Some(format) = format {
+        log::info!(
+            "--dry-run prints CSV: --value-format {format} is not used, and the schema registry \
+             is not contacted (nothing is registered or looked up)"
+        );
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// `publish`: no row in the range fetched (exit 75).

@@ -49,6 +49,7 @@ pub fn run(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
         Some(path) => Some(crate::files::lock(path)?),
         None => None,
     };
+    super::note_unused_value_format(config.unused_value_format);
     publish(config, summary)
 }
 
@@ -166,7 +167,8 @@ fn open(config: &PublishConfig) -> Result<(Option<KafkaSink>, Cursors)> {
     };
     let s = spans(config);
     let reviews = Reviews::publish(floor(config.now, s.resolution), s);
-    let (sink, cursors) = cursor::connect(kafka, dataset, s.tail(), reviews)?;
+    let (sink, cursors) =
+        cursor::connect(kafka, dataset, &config.aggregate.stats, s.tail(), reviews)?;
     for c in cursors.records.iter().chain(cursors.aggregates.iter()) {
         c.check_not_future(config.now, dataset.resolution)?;
     }

@@ -1,7 +1,9 @@
 //! `eds-kafka status`: reads the records and aggregates topics over the last
 //! `--since` ([`crate::scan`]: no group, nothing committed, within
 //! `--kafka-timeout`) and reports their health ([`crate::health`]): a table
-//! or JSON on stdout, exit 5 when unhealthy.
+//! or JSON on stdout, exit 5 when unhealthy. Aggregates in the schema
+//! registry's wire format are read with `--schema-registry` (without it:
+//! exit 2, naming the flag); records are judged by their keys alone.
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -9,8 +11,8 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 
 use crate::config::StatusConfig;
-use crate::contract::aggregate::read_checked;
 use crate::health::Health;
+use crate::registry::Values;
 use crate::scan::Scan;
 
 pub fn run(config: &StatusConfig) -> Result<()> {
@@ -53,18 +55,28 @@ fn read(config: &StatusConfig) -> Result<Health> {
         partition: config.partition,
         from: config.now - config.since,
     };
+    let mut values = Values::connect(config.registry.as_ref())?;
     let refused = scan.run(|m| {
         if topics[m.topic] == config.records_topic {
-            return health.record(m.key, m.revision);
+            health.record(m.key, m.revision);
+            return Ok(());
         }
-        match read_checked(m.payload, &m.key, &config.dataset) {
+        let read = values.aggregate(m.payload, &m.key, &config.dataset);
+        match read.map_err(|e| at(topics[m.topic], m.offset, e))? {
             Ok(agg) => {
                 let missing = agg.completeness.map(|c| c.missing).unwrap_or_default();
                 health.aggregate(m.key, m.revision, missing);
             }
-            Err(e) => health.invalid_aggregate(&m.key, m.offset, &format!("{e:#}")),
+            Err(why) => health.invalid_aggregate(&m.key, m.offset, &why),
         }
+        Ok(())
     })?;
     health.blocking.absorb(refused);
     Ok(health)
+}
+
+/// A value no reader could read (no registry, or the registry failed), with
+/// where it was.
+pub(super) fn at(topic: &str, offset: i64, e: crate::registry::ReadError) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!("reading {topic} offset {offset}"))
 }

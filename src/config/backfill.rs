@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{span, AggregateConfig, ConfigError, Fields, Output, SourceConfig};
+use super::{span, AggregateConfig, ConfigError, Fields, Output, OutputArgs, SourceConfig};
 use crate::cli::BackfillArgs;
 use crate::dataset::Dataset;
 
@@ -24,6 +24,8 @@ pub struct BackfillConfig {
     /// How far before where it resumes the range is compared with the
     /// topics (0: not at all).
     pub max_revision_age: TimeDelta,
+    /// With `--dry-run`: the `--value-format` it does not use (a note).
+    pub unused_value_format: Option<&'static str>,
 }
 
 impl BackfillConfig {
@@ -39,13 +41,14 @@ impl BackfillConfig {
         check_range(dataset, args.from, args.to)?;
         let chunk = chunk(dataset, span(args.chunk))?;
         let limit = limit(dataset, args.from, args.now.unwrap_or(clock))?;
-        let output = Output::from_args(
-            args.dry_run,
-            args.records,
-            &args.kafka,
-            &args.topics,
-            dataset,
-        )?;
+        let output_args = OutputArgs {
+            dry_run: args.dry_run,
+            records: args.records,
+            kafka: &args.kafka,
+            topics: &args.topics,
+            values: &args.values,
+        };
+        let (output, unused_value_format) = Output::from_args(output_args, dataset)?;
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
         }
@@ -62,6 +65,7 @@ impl BackfillConfig {
             requested_to: (args.to > limit).then_some(args.to),
             lock_file: args.lock_file.clone(),
             max_revision_age,
+            unused_value_format,
         })
     }
 }

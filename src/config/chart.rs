@@ -31,6 +31,8 @@ pub struct ChartConfig {
     pub output: Option<PathBuf>,
     /// The most key combinations drawn.
     pub max_keys: usize,
+    /// `--schema-registry`: reads values in its wire format.
+    pub registry: Option<crate::registry::RegistryConfig>,
 }
 
 impl ChartConfig {
@@ -61,6 +63,7 @@ impl ChartConfig {
             now: args.period.now.unwrap_or(clock),
             output: args.output.clone().filter(|p| p.as_os_str() != "-"),
             max_keys: usize::from(args.max_keys),
+            registry: super::registry::registry(&args.registry)?,
         })
     }
 }

@@ -42,6 +42,8 @@ pub struct ConsumeConfig {
     pub group: Option<String>,
     /// `expected_rows,missing` at the end of the aggregates CSV.
     pub completeness: bool,
+    /// `--schema-registry`: reads values in its wire format.
+    pub registry: Option<crate::registry::RegistryConfig>,
 }
 
 impl ConsumeConfig {
@@ -78,6 +80,7 @@ impl ConsumeConfig {
             },
             group: args.group.clone(),
             completeness: args.completeness,
+            registry: super::registry::registry(&args.registry)?,
         })
     }
 }

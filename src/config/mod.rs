@@ -7,18 +7,20 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::aggregate::Stat;
 use crate::api::ApiConfig;
 use crate::cli::{
-    AggregateArgs, DatasetArgs, KafkaArgs, LogArgs, PublishArgs, SchemaArgs, SchemaKind,
-    SourceArgs, TopicArgs,
+    AggregateArgs, DatasetArgs, KafkaArgs, LogArgs, PublishArgs, SchemaArgs, SchemaFormat,
+    SchemaKind, SourceArgs, TopicArgs, ValueArgs,
 };
 use crate::dataset::{Dataset, Description};
 use crate::exit::{Exit, Staged};
 use crate::kafka::KafkaSettings;
 use crate::sink::kafka::{KafkaOutput, NewTopics, Topics};
+use crate::sink::values::ValueFormat;
 use crate::time::{format_span, format_utc};
 
 mod backfill;
 pub mod chart;
 mod consume;
+mod registry;
 mod status;
 
 pub use backfill::BackfillConfig;
@@ -115,6 +117,8 @@ pub struct PublishConfig {
     pub max_revision_age: TimeDelta,
     pub lock_file: Option<std::path::PathBuf>,
     pub output: Output,
+    /// With `--dry-run`: the `--value-format` it does not use (a note).
+    pub unused_value_format: Option<&'static str>,
 }
 
 /// `--max-key-lateness` for a dataset the catalogue does not know.
@@ -166,6 +170,12 @@ pub enum ConfigError {
     Dataset(String),
     #[error("--fields is empty: name fields or use 'all'")]
     NoFields,
+    /// `--value-format avro` or `json-sr` without a registry.
+    #[error(
+        "--value-format {0} writes values in the schema registry's wire format: give \
+         --schema-registry / EDS_SCHEMA_REGISTRY"
+    )]
+    NeedsRegistry(&'static str),
     #[error("--fields: {0} is a time or key column, not a value")]
     IndexField(String),
     #[error("--fields: at most {0} fields fit one chart")]
@@ -319,25 +329,41 @@ fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
     Ok(Fields::Named(names))
 }
 
+/// The flags that say where and how `publish` and `backfill` write.
+struct OutputArgs<'a> {
+    dry_run: bool,
+    records: bool,
+    kafka: &'a KafkaArgs,
+    topics: &'a TopicArgs,
+    values: &'a ValueArgs,
+}
+
 impl Output {
-    /// CSV of the aggregates or the records with `--dry-run`, else Kafka.
+    /// CSV of the aggregates or the records with `--dry-run`, else Kafka;
+    /// and with `--dry-run`, the `--value-format` it does not use (checked
+    /// all the same), for a note.
     fn from_args(
-        dry_run: bool,
-        records: bool,
-        kafka: &KafkaArgs,
-        topics: &TopicArgs,
+        args: OutputArgs<'_>,
         dataset: &Dataset,
-    ) -> Result<Output> {
-        Ok(match (dry_run, records) {
+    ) -> Result<(Output, Option<&'static str>)> {
+        let values = registry::value_format(args.values)?;
+        let unused = (args.dry_run && values != ValueFormat::Json).then(|| values.name());
+        let output = match (args.dry_run, args.records) {
             (true, true) => Output::CsvRecords,
             (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(kafka_output(kafka, topics, dataset)?),
-        })
+            (false, _) => Output::Kafka(kafka_output(args.kafka, args.topics, values, dataset)?),
+        };
+        Ok((output, unused))
     }
 }
 
-/// Where `--kafka-*` and the topic flags send a run's messages.
-fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Result<KafkaOutput> {
+/// Where `--kafka-*` and the topic flags send a run's messages, written as `values`.
+fn kafka_output(
+    kafka: &KafkaArgs,
+    topics: &TopicArgs,
+    values: ValueFormat,
+    dataset: &Dataset,
+) -> Result<KafkaOutput> {
     let args_create = new_topics(topics)?;
     let topic = |given: &Option<String>, kind: &str| match given {
         None => Some(default_topic(dataset, kind)),
@@ -370,6 +396,7 @@ fn kafka_output(kafka: &KafkaArgs, topics: &TopicArgs, dataset: &Dataset) -> Res
         settings: kafka_settings(kafka)?,
         topics,
         create_topics: args_create,
+        values,
     })
 }
 
@@ -470,17 +497,19 @@ impl PublishConfig {
         let max_key_lateness = max_key_lateness(args.max_key_lateness, &source.dataset)?;
         let max_revision_age =
             max_revision_age(args.max_revision_age, max_key_lateness, &source.dataset)?;
-        let output = Output::from_args(
-            args.dry_run,
-            args.records,
-            &args.kafka,
-            &args.topics,
-            &source.dataset,
-        )?;
+        let output_args = OutputArgs {
+            dry_run: args.dry_run,
+            records: args.records,
+            kafka: &args.kafka,
+            topics: &args.topics,
+            values: &args.values,
+        };
+        let (output, unused_value_format) = Output::from_args(output_args, &source.dataset)?;
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
         }
         Ok(PublishConfig {
+            unused_value_format,
             source,
             aggregate,
             now: args.now.unwrap_or(clock),
@@ -542,6 +571,8 @@ pub(super) fn max_revision_age(
 pub struct SchemaConfig {
     pub dataset: Dataset,
     pub kind: crate::contract::schema::Kind,
+    /// `--format avro`: the Avro schema, else the JSON Schema.
+    pub avro: bool,
 }
 
 impl SchemaConfig {
@@ -552,6 +583,7 @@ impl SchemaConfig {
                 SchemaKind::Records => crate::contract::schema::Kind::Records,
                 SchemaKind::Aggregates => crate::contract::schema::Kind::Aggregates,
             },
+            avro: args.format == SchemaFormat::Avro,
         })
     }
 }

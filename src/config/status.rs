@@ -23,6 +23,8 @@ pub struct StatusConfig {
     pub limits: Limits,
     /// `--format json`.
     pub json: bool,
+    /// `--schema-registry`: reads values in its wire format.
+    pub registry: Option<crate::registry::RegistryConfig>,
 }
 
 impl StatusConfig {
@@ -73,6 +75,7 @@ impl StatusConfig {
                 max_missing: args.max_missing,
             },
             json: args.format == StatusFormat::Json,
+            registry: super::registry::registry(&args.registry)?,
         })
     }
 }

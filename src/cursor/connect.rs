@@ -1,19 +1,24 @@
-//! Connecting a run to Kafka: the sink (its topics checked or created) and
-//! both topics' cursors, read side by side. `publish` and `backfill` both
-//! start here.
+//! Connecting a run to Kafka: the sink (its topics checked or created),
+//! both topics' cursors and, for a schema registry's value format, the
+//! topics' schemas (registered or looked up), side by side. `publish` and
+//! `backfill` both start here.
 
 use anyhow::Result;
 
 use super::plan::{Reviews, TailSpan};
 use super::Cursors;
+use crate::aggregate::Stat;
 use crate::dataset::Dataset;
 use crate::sink::kafka::{KafkaOutput, KafkaSink};
+use crate::sink::values::Values;
 
-/// Connects the Kafka sink (topics checked or created) and reads both
-/// cursors, reading each topic's tail back from its newest message.
+/// Connects the Kafka sink (topics checked or created, values written in
+/// `--value-format` with `stats`) and reads both cursors, reading each
+/// topic's tail back from its newest message.
 pub fn connect(
     kafka: &KafkaOutput,
     dataset: &Dataset,
+    stats: &[Stat],
     tail: TailSpan,
     reviews: Reviews,
 ) -> Result<(KafkaSink, Cursors)> {
@@ -35,10 +40,12 @@ pub fn connect(
             tail,
         )
     };
-    // The producer's start (metadata, producer id) and the cursor read each wait
-    // for new connections: side by side they take the time of the longer one.
-    let (sink, early) = std::thread::scope(|scope| {
+    // The producer's start (metadata, producer id), the cursor read and the
+    // registry's answers each wait for new connections: side by side they
+    // take the time of the longest.
+    let (sink, early, values) = std::thread::scope(|scope| {
         let reader = scope.spawn(read);
+        let values = scope.spawn(|| Values::prepare(&kafka.values, &kafka.topics, dataset, stats));
         let sink = KafkaSink::connect(
             &kafka.settings,
             kafka.topics.clone(),
@@ -48,9 +55,10 @@ pub fn connect(
         (
             sink,
             reader.join().expect("the cursor reader does not panic"),
+            values.join().expect("the registry's client does not panic"),
         )
     });
-    let sink = sink?;
+    let sink = sink?.with_values(values?);
     let found = match early {
         Ok(found) => found,
         // A topic the sink has just created could not be read before it

@@ -36,7 +36,7 @@ mod reader;
 mod registrar;
 
 pub use error::RegistryError;
-pub use reader::{ReadError, Schemas, WriterSchema};
+pub use reader::{ReadError, Schemas, Values, WriterSchema};
 pub use registrar::{subject, Calls, Registrar};
 
 /// The content type of the Confluent API's requests and answers.
@@ -63,7 +63,7 @@ impl SchemaType {
 }
 
 /// How to authenticate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
     None,
     Basic {
@@ -94,15 +94,20 @@ impl Auth {
 
     /// A bearer token read from `file` (surrounding whitespace trimmed).
     pub fn bearer_file(file: &Path) -> Result<Auth, RegistryError> {
-        let what = || format!("token file {}", file.display());
         let text = std::fs::read_to_string(file).map_err(|e| RegistryError::Config {
-            what: what(),
+            what: format!("token file {}", file.display()),
             reason: e.to_string(),
         })?;
+        Auth::bearer(&text, file)
+    }
+
+    /// A bearer token, `text` as read from `file` (surrounding whitespace
+    /// trimmed): one token on one line.
+    pub fn bearer(text: &str, file: &Path) -> Result<Auth, RegistryError> {
         let token = text.trim();
         if token.is_empty() || token.contains(['\n', '\r']) {
             return Err(RegistryError::Config {
-                what: what(),
+                what: format!("token file {}", file.display()),
                 reason: "it must hold one token on one line".into(),
             });
         }
@@ -123,7 +128,7 @@ impl Auth {
 }
 
 /// How to reach a registry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RegistryConfig {
     /// The API's base URL: `http://host:8081`, `https://.../apis/ccompat/v7`.
     pub url: String,

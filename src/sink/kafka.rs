@@ -1,7 +1,8 @@
 //! The Kafka sink: one idempotent producer, every message of a topic to one
 //! partition in time order, and a run that ends only when the brokers have
 //! acknowledged every message (or fails with exit 4). Also makes sure the
-//! topics exist (`--create-topics` creates them with one partition).
+//! topics exist (`--create-topics` creates them with one partition). Values
+//! are plain JSON or framed for a schema registry ([`super::values`]).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
 use super::error::SinkError;
+use super::values::{ValueFormat, Values};
 use super::{Message, Sink, Written};
 use crate::aggregate::Aggregate;
 use crate::contract::{digest_text, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER};
@@ -46,6 +48,8 @@ pub struct KafkaOutput {
     pub topics: Topics,
     /// `--create-topics`: how to create a missing topic; `None`: a missing topic is exit 4.
     pub create_topics: Option<NewTopics>,
+    /// `--value-format` and its schema registry.
+    pub values: ValueFormat,
 }
 
 /// How `--create-topics` creates a topic (always one partition).
@@ -64,6 +68,9 @@ pub struct KafkaSink {
     dataset: String,
     written: Written,
     started: Instant,
+    values: Values,
+    /// A framed value being written, reused from message to message.
+    buf: Vec<u8>,
 }
 
 impl KafkaSink {
@@ -87,6 +94,8 @@ impl KafkaSink {
             dataset: dataset.name.clone(),
             written: Written::default(),
             started,
+            values: Values::json(),
+            buf: Vec::new(),
         };
         let topics: Vec<String> = sink.topics.names().map(str::to_string).collect();
         for topic in &topics {
@@ -101,6 +110,12 @@ impl KafkaSink {
         }
         log::debug!("Kafka topics ready in {}", elapsed(started.elapsed()));
         Ok(sink)
+    }
+
+    /// Writes the values with `values` (plain JSON without).
+    pub fn with_values(mut self, values: Values) -> KafkaSink {
+        self.values = values;
+        self
     }
 
     /// The number of partitions of `topic`, or `None` when it does not exist.
@@ -128,17 +143,17 @@ impl KafkaSink {
         .map(|_| ())
     }
 
-    /// Sends one message (`aggregate`: which kind, for the message when it
-    /// is too large).
+    /// Sends one message with `payload` as its value (`aggregate`: which
+    /// kind, for the message when it is too large).
     fn send(
         &mut self,
         topic: &str,
         key: &str,
         at: i64,
         aggregate: bool,
+        payload: &[u8],
         message: Message<'_>,
     ) -> Result<()> {
-        let payload = message.json;
         let mut record = BaseRecord::to(topic)
             .partition(self.topics.partition)
             .key(key)
@@ -318,7 +333,14 @@ impl Sink for KafkaSink {
             return Ok(());
         };
         let key = row.message_key().to_string();
-        let sent = self.send(&topic, &key, row.time.timestamp_millis(), false, message);
+        let mut buf = std::mem::take(&mut self.buf);
+        let sent = (self.values.record(row, message.json, &mut buf))
+            .map_err(anyhow::Error::from)
+            .and_then(|payload| {
+                let at = row.time.timestamp_millis();
+                self.send(&topic, &key, at, false, payload, message)
+            });
+        self.buf = buf;
         self.topics.records = Some(topic);
         sent?;
         self.written.record(message.revision);
@@ -330,13 +352,14 @@ impl Sink for KafkaSink {
             return Ok(());
         };
         let key = agg.message_key().to_string();
-        let sent = self.send(
-            &topic,
-            &key,
-            agg.window_end.timestamp_millis(),
-            true,
-            message,
-        );
+        let mut buf = std::mem::take(&mut self.buf);
+        let sent = (self.values.aggregate(agg, message.json, &mut buf))
+            .map_err(anyhow::Error::from)
+            .and_then(|payload| {
+                let at = agg.window_end.timestamp_millis();
+                self.send(&topic, &key, at, true, payload, message)
+            });
+        self.buf = buf;
         self.topics.aggregates = Some(topic);
         sent?;
         self.written.aggregate(agg, message.revision);

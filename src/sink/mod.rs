@@ -1,9 +1,11 @@
 //! Where a run's results go: CSV on stdout (`--dry-run`, and `consume`) or
-//! Kafka topics. Both take records oldest first, then aggregates.
+//! Kafka topics, their values plain JSON or framed for a schema registry
+//! ([`values`]). Both take records oldest first, then aggregates.
 
 pub mod csv;
 mod error;
 pub mod kafka;
+pub mod values;
 
 pub use error::SinkError;
 
