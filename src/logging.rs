@@ -150,10 +150,14 @@ static LOGGER: Logger = Logger;
 /// The level a record is shown at: rust-rdkafka's own records (its wrapper's
 /// bookkeeping, e.g. the second close of a consumer already closed in
 /// [`crate::cursor`]) at most at debug; librdkafka's messages reach the log
-/// through [`crate::kafka::Context`] instead.
+/// through [`crate::kafka::Context`] instead. apache-avro's notes on each
+/// schema it parses ("Going to parse record schema") at trace.
 fn shown_level(metadata: &Metadata) -> Level {
-    if metadata.target().starts_with("rdkafka::") {
+    let target = metadata.target();
+    if target.starts_with("rdkafka::") {
         metadata.level().max(Level::Debug)
+    } else if target.starts_with("apache_avro") {
+        metadata.level().max(Level::Trace)
     } else {
         metadata.level()
     }

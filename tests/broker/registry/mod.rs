@@ -10,7 +10,11 @@
 //! BACKWARD compatible new version, a 409, decoding by id, credentials
 //! refused (through an auth-checking proxy: Apicurio's own auth needs an
 //! OIDC server), and a registry that is gone. The registry process and its
-//! directory are removed when the test ends, passed or not.
+//! directory are removed when the test ends, passed or not. The binary's
+//! runs against a registry (publish, backfill, consume, status, chart in
+//! Avro and JSON Schema) are in [`runs`], against one registry they share.
+
+mod runs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,14 +40,14 @@ use eds_kafka::registry::{
 use serde_json::{json, Value};
 
 /// A registry for this test; stopped and its directory removed on drop.
-struct Apicurio {
+pub struct Apicurio {
     dir: tempfile::TempDir,
     script: PathBuf,
-    url: String,
+    pub url: String,
 }
 
 impl Apicurio {
-    fn start() -> Apicurio {
+    pub fn start() -> Apicurio {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/registry");
         let out = Command::new(&script)
@@ -91,7 +95,7 @@ fn config(url: &str) -> RegistryConfig {
     }
 }
 
-fn registry(url: &str) -> Registry {
+pub fn registry(url: &str) -> Registry {
     Registry::new(config(url)).unwrap()
 }
 
@@ -334,6 +338,9 @@ fn json_schemas_too(url: &str) {
     assert_eq!((got, back), (id, record));
 }
 
+/// The bearer token [`auth_proxy`] takes.
+pub const TOKEN: &str = "t0ken-0f-the-registry";
+
 /// Base64 of `text`, for the proxy's expected Authorization header.
 fn b64(text: &str) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -353,21 +360,25 @@ fn b64(text: &str) -> String {
     out
 }
 
-/// A proxy in front of the registry that wants basic auth alice:right and
-/// answers 401 as Confluent's registry does otherwise.
-fn auth_proxy(upstream: &str) -> (Arc<tiny_http::Server>, String) {
+/// A proxy in front of the registry that wants basic auth alice:right (or
+/// the bearer token [`TOKEN`]) and answers 401 as Confluent's registry does
+/// otherwise.
+pub fn auth_proxy(upstream: &str) -> (Arc<tiny_http::Server>, String) {
     let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
     let url = format!("http://{}/apis/ccompat/v7", server.server_addr());
     let (s, upstream) = (
         server.clone(),
         upstream.trim_end_matches("/apis/ccompat/v7").to_string(),
     );
-    let want = format!("Basic {}", b64("alice:right"));
+    let want = [
+        format!("Basic {}", b64("alice:right")),
+        format!("Bearer {TOKEN}"),
+    ];
     std::thread::spawn(move || {
         let http = reqwest::blocking::Client::new();
         for mut r in s.incoming_requests() {
             let auth = r.headers().iter().find(|h| h.field.equiv("Authorization"));
-            if auth.map(|h| h.value.as_str()) != Some(want.as_str()) {
+            if !auth.is_some_and(|h| want.iter().any(|w| h.value.as_str() == w)) {
                 let body = r#"{"error_code":40101,"message":"Unauthorized"}"#;
                 let _ = r.respond(tiny_http::Response::from_string(body).with_status_code(401));
                 continue;
