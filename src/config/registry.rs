@@ -37,12 +37,14 @@ pub fn registry(args: &RegistryArgs) -> Result<Option<RegistryConfig>> {
     if let Some(ca) = &args.ca {
         crate::files::check_readable_path(ca, "--schema-registry-ca")?;
     }
-    Ok(Some(RegistryConfig {
+    let config = RegistryConfig {
         url: url.trim().to_string(),
         auth: auth(args, url)?,
         ca_file: args.ca.clone(),
         timeout: args.timeout,
-    }))
+    };
+    config.check_url()?;
+    Ok(Some(config))
 }
 
 /// The one way to authenticate that is given (none: [`Auth::None`], or the
@@ -97,9 +99,9 @@ pub fn value_format(args: &ValueArgs) -> Result<ValueFormat> {
         Format::JsonSr => (SchemaType::Json, "json-sr"),
     };
     let registry = registry(&args.registry)?.ok_or(ConfigError::NeedsRegistry(name))?;
-    Ok(ValueFormat::Registry(RegistryOutput {
+    Ok(ValueFormat::Registry(Box::new(RegistryOutput {
         schema_type,
         registry,
         register: !args.no_register,
-    }))
+    })))
 }

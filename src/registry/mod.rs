@@ -261,6 +261,14 @@ fn client(config: &RegistryConfig) -> Result<Client, RegistryError> {
     })
 }
 
+impl RegistryConfig {
+    /// Whether the URL can be a base URL (http or https, no query or
+    /// fragment), before any call: a usage error (exit 2) otherwise.
+    pub fn check_url(&self) -> Result<(), RegistryError> {
+        base_url(&self.url, Auth::None).map(drop)
+    }
+}
+
 impl Registry {
     pub fn new(config: RegistryConfig) -> Result<Registry, RegistryError> {
         let (base, auth) = base_url(&config.url, config.auth.clone())?;

@@ -27,7 +27,7 @@ pub enum ValueFormat {
     /// Plain JSON (`--value-format json`).
     Json,
     /// Framed for a schema registry (`avro`, `json-sr`).
-    Registry(RegistryOutput),
+    Registry(Box<RegistryOutput>),
 }
 
 /// The registry a framed format writes with.

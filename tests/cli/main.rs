@@ -15,3 +15,4 @@ mod metrics_file;
 mod publish_dry_run;
 mod schemas;
 mod stub_cli;
+mod value_format;
