@@ -34,19 +34,22 @@ Exit codes:
   0   success (also when the reader of stdout went away, as with | head)
   1   unexpected error: a bug
   2   usage or configuration error: a bad flag, duration, stat or dataset, a
-      --fields name no row (or no aggregate) has, an unreadable --kafka-config
-      (retrying will not help)
+      --fields name no row (or no aggregate) has, an unreadable --kafka-config,
+      a --value-format without --schema-registry, a value in the registry's
+      wire format read without --schema-registry (retrying will not help)
   3   permanent API or data error: an HTTP 4xx other than 429, a body that is
       not the expected JSON or is over --max-body, a missing time or key
       column, a row off the dataset's grid, a Danish time that is not one,
       key values differing only in JSON type (1 and \"1\"), a selected field
       that is not numeric; a message of ours whose key is not ours or lies in
-      the future; a message larger than Kafka takes; chart: no aggregates
-      within --since
+      the future; a message larger than Kafka takes; the schema registry
+      refused the schema (409, incompatible) or lacks it (--no-register);
+      chart: no aggregates within --since
   4   Kafka error: no bootstrap broker listening (said at once), brokers
       unreachable within --kafka-timeout, a password or TLS certificate
       refused (said at once), a missing ACL (named), a topic or partition
-      missing, a delivery failed
+      missing, a delivery failed; the schema registry unreachable, failing
+      (5xx) or refusing the credentials
   5   status: unhealthy (a key's newest record older than --max-lag or none
       within --since, a hole longer than --max-gap, aggregates behind the
       records, an invalid aggregate, a message of ours that stops publish, a

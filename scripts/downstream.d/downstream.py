@@ -22,10 +22,18 @@
       and what each file's SELECTs return to OUTPUT, one JSON object per row
       with "_query" (FlinkSql's format).
 
-  downstream.py compare DIR FLINK_OUTPUT CLICKHOUSE_OUTPUT
+  downstream.py avro-checks FILE REGISTRY
+      flink-checks.sql for the topics written with --value-format avro: its
+      JSON table (psrn_records) read with the avro-confluent format from
+      REGISTRY, its TIMESTAMP_LTZ(3) as TIMESTAMP(3) (avro-confluent has no
+      LTZ), topics eds.* as avro.*.
+
+  downstream.py compare DIR FLINK_OUTPUT CLICKHOUSE_OUTPUT [AVRO_DIR AVRO_CLICKHOUSE_OUTPUT]
       Compares Flink's and ClickHouse's results with the messages consumed
-      into DIR (DIR/{forecasts,psrn}.{records,aggregates}.json). Prints every
-      comparison; exit 1 when one differs.
+      into DIR (DIR/{forecasts,psrn}.{records,aggregates}.json); with AVRO_DIR,
+      also the Avro variants' (the *-avro.sql files and flink-checks-avro.sql
+      in FLINK_OUTPUT, AVRO_CLICKHOUSE_OUTPUT) with the Avro topics consumed
+      into AVRO_DIR. Prints every comparison; exit 1 when one differs.
 """
 
 import collections
@@ -81,6 +89,14 @@ def keyless(text):
         stmt = "\n".join(lines).replace("Forecasts_5Min", "PowerSystemRightNow")
         out.append(stmt.replace("forecasts_", "psrn_") + ";\n")
     return "\n".join(out)
+
+
+def avro_checks(text, registry):
+    text = text.replace("TIMESTAMP_LTZ(3)", "TIMESTAMP(3)")
+    text = text.replace("'format' = 'json'", "'format' = 'avro-confluent'")
+    text = text.replace("'json.timestamp-format.standard' = 'ISO-8601'",
+                        "'avro-confluent.url' = '%s'" % registry)
+    return text.replace("'eds.", "'avro.")
 
 
 # ---------------------------------------------------------------- messages
@@ -271,37 +287,51 @@ def results(path):
     return results
 
 
-def compare_flink(report, e, flink):
-    q = lambda name: flink.get(name, [])
-    report.compare("flink: every Forecasts_5Min aggregate (table forecasts_aggregates)", e["fa_all"], {
+def names(variant):
+    """(query name of a file, report label) for the JSON (variant "") or the Avro files."""
+    suffix = "-avro" if variant else ""
+    upsert = "flink-records-avro.sql" if variant else "flink-records-upsert.sql"
+    label = lambda engine: "%s%s" % (engine, " (avro)" if variant else "")
+
+    def name(base, n):
+        base = upsert if base == "flink-records-upsert" else base + suffix + ".sql"
+        return "%s#%d" % (base, n)
+    return name, label
+
+
+def compare_flink(report, e, flink, variant=""):
+    name, label = names(variant)
+    q = lambda base, n: flink.get(name(base, n), [])
+    engine = label("flink")
+    report.compare(engine + ": every Forecasts_5Min aggregate (table forecasts_aggregates)", e["fa_all"], {
         (r["message_key"], r["revision"]): {"window_end": canonical_time(r["window_end"]), "rows": r["rows"],
                                             "mean": r["forecast_current"]}
-        for r in q("flink-checks.sql#1")})
-    report.compare("flink: latest aggregate per key (view forecasts_aggregates_latest)", e["fa_latest"], {
+        for r in q("flink-checks", 1)})
+    report.compare(engine + ": latest aggregate per key (view forecasts_aggregates_latest)", e["fa_latest"], {
         (r["message_key"],): {"window_end": canonical_time(r["window_end"]), "rows": r["rows"],
                               "mean": r["forecast_current"], "revision": r["revision"]}
-        for r in q("flink-checks.sql#2")})
-    report.compare("flink: records, upsert-kafka (table forecasts_records)", e["fr_latest"], {
+        for r in q("flink-checks", 2)})
+    report.compare(engine + ": records, upsert-kafka (table forecasts_records)", e["fr_latest"], {
         (r["message_key"],): {"time": canonical_time(r["Minutes5UTC"]), "PriceArea": r["PriceArea"],
                               "ForecastType": r["ForecastType"], "ForecastCurrent": r["ForecastCurrent"],
                               "revision": r["revision"]}
-        for r in q("flink-checks.sql#3")})
-    report.compare("flink: docs hourly TUMBLE over the latest aggregates (flink-aggregates.sql)", e["fa_hourly"], {
+        for r in q("flink-checks", 3)})
+    report.compare(engine + ": docs hourly TUMBLE over the latest aggregates (flink-aggregates.sql)", e["fa_hourly"], {
         (canonical_time(r["window_start"]), r["PriceArea"], r["ForecastType"]): {
             "windows": r["windows"], "mean": r["forecast_current"]}
-        for r in q("flink-aggregates.sql#1")})
-    report.compare("flink: docs records per area and type (flink-records-upsert.sql)", e["fr_by_key"], {
+        for r in q("flink-aggregates", 1)})
+    report.compare(engine + ": docs records per area and type (flink-records-upsert.sql)", e["fr_by_key"], {
         (r["PriceArea"], r["ForecastType"]): {"row_count": r["row_count"], "mean": r["forecast_current"]}
-        for r in q("flink-records-upsert.sql#1")})
-    report.compare("flink: every PowerSystemRightNow aggregate (keyless, derived table psrn_aggregates)", e["pa_all"], {
+        for r in q("flink-records-upsert", 1)})
+    report.compare(engine + ": every PowerSystemRightNow aggregate (keyless, derived table psrn_aggregates)", e["pa_all"], {
         (r["message_key"],): {"window_end": canonical_time(r["window_end"]), "rows": r["rows"], "mean": r["co2_emission"]}
-        for r in q("flink-checks.sql#4")})
-    report.compare("flink: hourly TUMBLE over psrn_aggregates_latest", e["pa_hourly"], {
+        for r in q("flink-checks", 4)})
+    report.compare(engine + ": hourly TUMBLE over psrn_aggregates_latest", e["pa_hourly"], {
         (canonical_time(r["window_start"]),): {"windows": r["windows"], "mean": r["co2_emission"]}
-        for r in q("flink-checks.sql#5")})
-    report.compare("flink: PowerSystemRightNow records", e["pr_all"], {
+        for r in q("flink-checks", 5)})
+    report.compare(engine + ": PowerSystemRightNow records", e["pr_all"], {
         (canonical_time(r["Minutes1UTC"]),): {"CO2Emission": r["CO2Emission"], "SolarPower": r["SolarPower"]}
-        for r in q("flink-checks.sql#6")})
+        for r in q("flink-checks", 6)})
 
 
 def run_clickhouse(directory, output, files):
@@ -380,25 +410,27 @@ def clickhouse_actual(rows):
     }
 
 
-def compare_clickhouse(report, e, ch):
+def compare_clickhouse(report, e, ch, variant=""):
+    name, label = names(variant)
+    engine = label("clickhouse")
     actual = clickhouse_actual({k: ch.get(k, []) for k in ("ch:fa", "ch:fr", "ch:pa")})
     if "ch:consumers" in ch:
         want = {"forecasts_aggregates_queue": e["counts"]["fa"], "forecasts_records_queue": e["counts"]["fr"],
                 "psrn_aggregates_queue": e["counts"]["pa"]}
         read = {r["table"]: int(r["messages"]) for r in ch["ch:consumers"]}
-        report.compare("clickhouse: messages read by each Kafka table (system.kafka_consumers)",
+        report.compare(engine + ": messages read by each Kafka table (system.kafka_consumers)",
                        {(t,): {"messages": n} for t, n in want.items()},
                        {(t,): {"messages": read.get(t, 0)} for t in want})
-    report.compare("clickhouse: latest aggregate per key (forecasts_aggregates FINAL)", e["fa_latest"],
+    report.compare(engine + ": latest aggregate per key (forecasts_aggregates FINAL)", e["fa_latest"],
                    actual["fa_latest"])
-    report.compare("clickhouse: latest record per key (forecasts_records FINAL)", e["fr_latest"],
+    report.compare(engine + ": latest record per key (forecasts_records FINAL)", e["fr_latest"],
                    actual["fr_latest"])
-    report.compare("clickhouse: every PowerSystemRightNow aggregate (keyless, derived psrn_aggregates FINAL)",
+    report.compare(engine + ": every PowerSystemRightNow aggregate (keyless, derived psrn_aggregates FINAL)",
                    e["pa_all"], actual["pa_all"])
-    report.compare("clickhouse: docs hourly query (clickhouse-aggregates.sql)", e["fa_hourly"], {
+    report.compare(engine + ": docs hourly query (clickhouse-aggregates.sql)", e["fa_hourly"], {
         (canonical_time(r["hour"]), r["PriceArea"], r["ForecastType"]): {
             "windows": r["windows"], "mean": r["forecast_current"]}
-        for r in ch.get("clickhouse-aggregates.sql#1", [])})
+        for r in ch.get(name("clickhouse-aggregates", 1), [])})
 
 
 def main(argv):
@@ -409,12 +441,20 @@ def main(argv):
         correction(argv[1])
     elif len(argv) >= 4 and argv[0] == "clickhouse":
         run_clickhouse(argv[1], argv[2], argv[3:])
-    elif len(argv) == 4 and argv[0] == "compare":
-        directory, flink_output, ch_output = argv[1:]
+    elif len(argv) == 3 and argv[0] == "avro-checks":
+        with open(argv[1], encoding="utf-8") as f:
+            sys.stdout.write(avro_checks(f.read(), argv[2]))
+    elif len(argv) in (4, 6) and argv[0] == "compare":
+        directory, flink_output, ch_output = argv[1:4]
         e = expectations(directory)
         report = Report()
-        compare_flink(report, e, results(flink_output))
+        flink = results(flink_output)
+        compare_flink(report, e, flink)
         compare_clickhouse(report, e, results(ch_output))
+        if len(argv) == 6:
+            avro = expectations(argv[4])
+            compare_flink(report, avro, flink, "avro")
+            compare_clickhouse(report, avro, results(argv[5]), "avro")
         if report.failures:
             print("downstream: %d comparison(s) differ" % report.failures)
             return 1

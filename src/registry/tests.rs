@@ -1,5 +1,5 @@
 //! The client against a scripted HTTP server (tiny_http): what it sends,
-//! and each answer's error. tests/registry.rs runs it against Apicurio.
+//! and each answer's error. tests/broker/registry/ runs it against Apicurio.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
