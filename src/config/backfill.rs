@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{span, AggregateConfig, ConfigError, Fields, Output, OutputArgs, SourceConfig};
+use super::{span, AggregateConfig, ConfigError, Fields, Output, SourceConfig};
 use crate::cli::BackfillArgs;
 use crate::dataset::Dataset;
 
@@ -41,14 +41,13 @@ impl BackfillConfig {
         check_range(dataset, args.from, args.to)?;
         let chunk = chunk(dataset, span(args.chunk))?;
         let limit = limit(dataset, args.from, args.now.unwrap_or(clock))?;
-        let output_args = OutputArgs {
-            dry_run: args.dry_run,
-            records: args.records,
-            kafka: &args.kafka,
-            topics: &args.topics,
-            values: &args.values,
-        };
-        let (output, unused_value_format) = Output::from_args(output_args, dataset)?;
+        let (output, unused_value_format) = Output::from_args(
+            (args.dry_run, args.records),
+            &args.kafka,
+            &args.topics,
+            &args.values,
+            dataset,
+        )?;
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
         }

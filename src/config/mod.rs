@@ -329,29 +329,23 @@ fn fields(given: Option<&str>, dataset: &Dataset) -> Result<Fields> {
     Ok(Fields::Named(names))
 }
 
-/// The flags that say where and how `publish` and `backfill` write.
-struct OutputArgs<'a> {
-    dry_run: bool,
-    records: bool,
-    kafka: &'a KafkaArgs,
-    topics: &'a TopicArgs,
-    values: &'a ValueArgs,
-}
-
 impl Output {
-    /// CSV of the aggregates or the records with `--dry-run`, else Kafka;
-    /// and with `--dry-run`, the `--value-format` it does not use (checked
-    /// all the same), for a note.
+    /// CSV of the aggregates or the records with `--dry-run`, else Kafka
+    /// written as `--value-format` says; and with `--dry-run`, the format it
+    /// does not use (checked all the same), for a note.
     fn from_args(
-        args: OutputArgs<'_>,
+        (dry_run, records): (bool, bool),
+        kafka: &KafkaArgs,
+        topics: &TopicArgs,
+        values: &ValueArgs,
         dataset: &Dataset,
     ) -> Result<(Output, Option<&'static str>)> {
-        let values = registry::value_format(args.values)?;
-        let unused = (args.dry_run && values != ValueFormat::Json).then(|| values.name());
-        let output = match (args.dry_run, args.records) {
+        let values = registry::value_format(values)?;
+        let unused = (dry_run && values != ValueFormat::Json).then(|| values.name());
+        let output = match (dry_run, records) {
             (true, true) => Output::CsvRecords,
             (true, false) => Output::CsvAggregates,
-            (false, _) => Output::Kafka(kafka_output(args.kafka, args.topics, values, dataset)?),
+            (false, _) => Output::Kafka(kafka_output(kafka, topics, values, dataset)?),
         };
         Ok((output, unused))
     }
@@ -497,14 +491,13 @@ impl PublishConfig {
         let max_key_lateness = max_key_lateness(args.max_key_lateness, &source.dataset)?;
         let max_revision_age =
             max_revision_age(args.max_revision_age, max_key_lateness, &source.dataset)?;
-        let output_args = OutputArgs {
-            dry_run: args.dry_run,
-            records: args.records,
-            kafka: &args.kafka,
-            topics: &args.topics,
-            values: &args.values,
-        };
-        let (output, unused_value_format) = Output::from_args(output_args, &source.dataset)?;
+        let (output, unused_value_format) = Output::from_args(
+            (args.dry_run, args.records),
+            &args.kafka,
+            &args.topics,
+            &args.values,
+            &source.dataset,
+        )?;
         if let Some(path) = &args.lock_file {
             crate::files::check_writable(path, "--lock-file")?;
         }

@@ -15,7 +15,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
 use super::error::SinkError;
-use super::values::{ValueFormat, Values};
+use super::values::{ValueFormat, Valued, Values};
 use super::{Message, Sink, Written};
 use crate::aggregate::Aggregate;
 use crate::contract::{digest_text, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER};
@@ -141,6 +141,24 @@ impl KafkaSink {
             crate::kafka::CREATE_HINT,
         )
         .map(|_| ())
+    }
+
+    /// Sends one message: its value written as the run's format says.
+    fn publish(
+        &mut self,
+        what: Valued<'_>,
+        topic: &str,
+        key: &str,
+        at: i64,
+        message: Message<'_>,
+    ) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let aggregate = matches!(what, Valued::Aggregate(_));
+        let sent = (self.values.value(what, message.json, &mut buf))
+            .map_err(anyhow::Error::from)
+            .and_then(|payload| self.send(topic, key, at, aggregate, payload, message));
+        self.buf = buf;
+        sent
     }
 
     /// Sends one message with `payload` as its value (`aggregate`: which
@@ -333,14 +351,8 @@ impl Sink for KafkaSink {
             return Ok(());
         };
         let key = row.message_key().to_string();
-        let mut buf = std::mem::take(&mut self.buf);
-        let sent = (self.values.record(row, message.json, &mut buf))
-            .map_err(anyhow::Error::from)
-            .and_then(|payload| {
-                let at = row.time.timestamp_millis();
-                self.send(&topic, &key, at, false, payload, message)
-            });
-        self.buf = buf;
+        let at = row.time.timestamp_millis();
+        let sent = self.publish(Valued::Record(row), &topic, &key, at, message);
         self.topics.records = Some(topic);
         sent?;
         self.written.record(message.revision);
@@ -352,14 +364,8 @@ impl Sink for KafkaSink {
             return Ok(());
         };
         let key = agg.message_key().to_string();
-        let mut buf = std::mem::take(&mut self.buf);
-        let sent = (self.values.aggregate(agg, message.json, &mut buf))
-            .map_err(anyhow::Error::from)
-            .and_then(|payload| {
-                let at = agg.window_end.timestamp_millis();
-                self.send(&topic, &key, at, true, payload, message)
-            });
-        self.buf = buf;
+        let at = agg.window_end.timestamp_millis();
+        let sent = self.publish(Valued::Aggregate(agg), &topic, &key, at, message);
         self.topics.aggregates = Some(topic);
         sent?;
         self.written.aggregate(agg, message.revision);

@@ -109,29 +109,29 @@ impl Values {
         Ok(values)
     }
 
-    /// The value of a record message: `json` itself, or framed into `buf`.
-    pub fn record<'b>(
+    /// The value of `message`'s message: `json` itself, or framed into `buf`.
+    pub fn value<'b>(
         &self,
-        row: &Row,
+        message: Valued<'_>,
         json: &'b [u8],
         buf: &'b mut Vec<u8>,
     ) -> Result<&'b [u8], AvroError> {
-        frame(self.records.as_ref(), json, buf, |enc, out| {
-            enc.record(row, out)
-        })
+        match message {
+            Valued::Record(row) => frame(self.records.as_ref(), json, buf, |enc, out| {
+                enc.record(row, out)
+            }),
+            Valued::Aggregate(agg) => frame(self.aggregates.as_ref(), json, buf, |enc, out| {
+                enc.aggregate(agg, &self.stats, out)
+            }),
+        }
     }
+}
 
-    /// The value of an aggregate message: `json` itself, or framed into `buf`.
-    pub fn aggregate<'b>(
-        &self,
-        agg: &Aggregate,
-        json: &'b [u8],
-        buf: &'b mut Vec<u8>,
-    ) -> Result<&'b [u8], AvroError> {
-        frame(self.aggregates.as_ref(), json, buf, |enc, out| {
-            enc.aggregate(agg, &self.stats, out)
-        })
-    }
+/// What a message's value is of.
+#[derive(Debug, Clone, Copy)]
+pub enum Valued<'a> {
+    Record(&'a Row),
+    Aggregate(&'a Aggregate),
 }
 
 /// `json` as it is without `framing`; else the header and the payload in
@@ -210,13 +210,14 @@ mod tests {
             .unwrap();
         let json = br#"{"Minutes1UTC":"2026-11-28T11:59:00Z","CO2Emission":98.25}"#;
         let mut buf = Vec::new();
-        assert_eq!(Values::json().record(&row, json, &mut buf).unwrap(), json);
+        let record = Valued::Record(&row);
+        assert_eq!(Values::json().value(record, json, &mut buf).unwrap(), json);
         assert!(buf.is_empty(), "plain JSON is not copied");
         let sr = Values {
             records: framing(7, None),
             ..Values::default()
         };
-        let framed = sr.record(&row, json, &mut buf).unwrap().to_vec();
+        let framed = sr.value(record, json, &mut buf).unwrap().to_vec();
         assert_eq!(
             wire::unframe(&framed).unwrap(),
             wire::Framed {
@@ -230,7 +231,7 @@ mod tests {
             records: framing(0x0102_0304, Some(enc)),
             ..Values::default()
         };
-        let framed = avro_values.record(&row, json, &mut buf).unwrap().to_vec();
+        let framed = avro_values.value(record, json, &mut buf).unwrap().to_vec();
         let split = wire::unframe(&framed).unwrap();
         assert_eq!(split.id, 0x0102_0304);
         let back = avro::decode(&schema, split.payload).unwrap();

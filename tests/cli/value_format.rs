@@ -114,6 +114,21 @@ fn a_registry_format_needs_a_registry_and_no_register_needs_one_of_them() {
     );
 }
 
+/// `consume` with the registry at `url` and `flag FILE`: a usage error saying `says`.
+fn file_refused(url: &str, flag: &str, file: &std::path::Path, says: &[&str]) {
+    let file = file.to_str().unwrap();
+    let args = [
+        "consume",
+        "--brokers",
+        "127.0.0.1:1",
+        "--schema-registry",
+        url,
+        flag,
+        file,
+    ];
+    usage_error(&args, says);
+}
+
 #[test]
 fn credential_files_must_be_small_regular_files() {
     let dir = temp_dir();
@@ -124,50 +139,18 @@ fn credential_files_must_be_small_regular_files() {
         .unwrap()
         .success());
     let url = nobody();
-    for flag in [
+    let (user_info, token) = (
         "--schema-registry-user-info-file",
         "--schema-registry-token-file",
-    ] {
-        usage_error(
-            &[
-                "consume",
-                "--brokers",
-                "127.0.0.1:1",
-                "--schema-registry",
-                &url,
-                flag,
-                fifo.to_str().unwrap(),
-            ],
-            &[flag, "FIFO"],
-        );
+    );
+    for flag in [user_info, token] {
+        file_refused(&url, flag, &fifo, &[flag, "FIFO"]);
     }
-    let empty = dir.path().join("empty");
-    std::fs::write(&empty, "\n").unwrap();
-    usage_error(
-        &[
-            "consume",
-            "--brokers",
-            "127.0.0.1:1",
-            "--schema-registry",
-            &url,
-            "--schema-registry-token-file",
-            empty.to_str().unwrap(),
-        ],
-        &["one token on one line"],
-    );
-    std::fs::write(&empty, "no-colon\n").unwrap();
-    usage_error(
-        &[
-            "consume",
-            "--brokers",
-            "127.0.0.1:1",
-            "--schema-registry",
-            &url,
-            "--schema-registry-user-info-file",
-            empty.to_str().unwrap(),
-        ],
-        &["USER:PASSWORD"],
-    );
+    let file = dir.path().join("file");
+    std::fs::write(&file, "\n").unwrap();
+    file_refused(&url, token, &file, &["one token on one line"]);
+    std::fs::write(&file, "no-colon\n").unwrap();
+    file_refused(&url, user_info, &file, &["USER:PASSWORD"]);
 }
 
 #[test]
