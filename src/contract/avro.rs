@@ -3,7 +3,7 @@
 //! Schemas of [`super::schema`] (time column, DK column, key columns,
 //! [`known_fields`]), the encoding of a record ([`Row`]) and of an
 //! [`Aggregate`] into Avro binary (apache-avro's schema-aware serializer, no
-//! intermediate value), and the decoding of a payload back to the JSON form
+//! intermediate value, the writer made once: [`encode`]), and the decoding of a payload back to the JSON form
 //! ([`decode`], given the writer schema fetched by id).
 //!
 //! Decisions:
@@ -46,16 +46,18 @@
 //! [`Dataset::parse_row`] and [`Aggregate::from_json`] read it unchanged;
 //! for any other writer schema it gives the plain JSON form of the datum.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
 
 use super::aggregate::MEMBERS;
 use super::schema::Kind;
-use crate::aggregate::{Aggregate, FieldStats, Stat};
-use crate::dataset::{key_text, known_fields, Dataset, Row};
+use crate::aggregate::{Aggregate, Stat};
+use crate::dataset::{known_fields, Dataset, Row};
 use crate::exit::{Exit, Staged};
 
 mod decode;
+mod encode;
 pub use decode::decode;
 
 /// The namespace of every Avro schema of ours.
@@ -82,6 +84,9 @@ pub enum AvroError {
         #[source]
         source: Box<apache_avro::Error>,
     },
+    /// A row's text that does not read as an object (exit 1: it was read once).
+    #[error("encoding a record of {dataset} as Avro: its text does not read: {reason}")]
+    Row { dataset: String, reason: String },
     /// An aggregate without `expected_rows` and `missing` (exit 1).
     #[error(
         "an aggregate of {dataset} without expected_rows and missing cannot be written as Avro"
@@ -102,7 +107,9 @@ impl Staged for AvroError {
     fn exit(&self) -> Exit {
         match self {
             AvroError::Column { .. } => Exit::Usage,
-            AvroError::Encode { .. } | AvroError::NoCompleteness { .. } => Exit::Internal,
+            AvroError::Encode { .. } | AvroError::Row { .. } | AvroError::NoCompleteness { .. } => {
+                Exit::Internal
+            }
             AvroError::Schema { .. } | AvroError::Decode { .. } => Exit::Data,
         }
     }
@@ -271,14 +278,16 @@ pub fn parse_schema(text: &str) -> Result<apache_avro::Schema, AvroError> {
 }
 
 /// Writes the messages of one dataset and kind as Avro binary: the schema
-/// (its text is what a registry is given) and the encoding.
-#[derive(Debug, Clone)]
+/// (its text is what a registry is given) and the encoding ([`encode`]).
+#[derive(Debug)]
 pub struct Encoder {
     dataset: Dataset,
     kind: Kind,
     /// The records' known value fields (not the time or key columns).
     values: Vec<String>,
-    schema: apache_avro::Schema,
+    /// Where each column of a row goes (records).
+    slots: HashMap<String, encode::Slot>,
+    writer: encode::Writer,
     text: String,
 }
 
@@ -295,16 +304,22 @@ impl Encoder {
             Kind::Aggregates => aggregates_schema(dataset)?,
         };
         let text = json.to_string();
-        let schema = parse_schema(&text)?;
-        let values = match kind {
+        let writer = encode::Writer::of(parse_schema(&text)?).map_err(|e| AvroError::Schema {
+            source: Box::new(e),
+        })?;
+        let values: Vec<String> = match kind {
             Kind::Records => value_fields(dataset, known),
             Kind::Aggregates => Vec::new(),
-        };
+        }
+        .into_iter()
+        .map(str::to_string)
+        .collect();
         Ok(Encoder {
             dataset: dataset.clone(),
             kind,
-            values: values.into_iter().map(str::to_string).collect(),
-            schema,
+            slots: encode::slots(dataset, &values),
+            values,
+            writer,
             text,
         })
     }
@@ -315,7 +330,7 @@ impl Encoder {
     }
 
     pub fn schema(&self) -> &apache_avro::Schema {
-        &self.schema
+        self.writer.schema()
     }
 
     pub fn kind(&self) -> Kind {
@@ -325,23 +340,12 @@ impl Encoder {
     /// Appends the record message value of `row` to `out`.
     pub fn record(&self, row: &Row, out: &mut Vec<u8>) -> Result<(), AvroError> {
         debug_assert_eq!(self.kind, Kind::Records);
-        let parsed;
-        let fields = match &row.raw {
-            None => &row.fields,
-            Some(raw) => {
-                parsed = whole_row(raw, row);
-                &parsed
-            }
-        };
-        self.write(
-            "a record",
-            out,
-            &RecordAvro {
-                enc: self,
-                row,
-                fields,
-            },
-        )
+        let record = encode::Record::of(row, &self.dataset, &self.slots, self.values.len())
+            .map_err(|e| AvroError::Row {
+                dataset: self.dataset.name.clone(),
+                reason: e.to_string(),
+            })?;
+        self.write("a record", out, &record)
     }
 
     /// Appends the aggregate message value of `agg` to `out`, with the
@@ -358,166 +362,24 @@ impl Encoder {
                 dataset: agg.dataset.clone(),
             });
         }
-        self.write("an aggregate", out, &AggregateAvro { agg, stats })
+        self.write("an aggregate", out, &encode::AggregateDatum { agg, stats })
     }
 
     fn write(
         &self,
         what: &'static str,
         out: &mut Vec<u8>,
-        value: &impl Serialize,
+        value: &impl serde::Serialize,
     ) -> Result<(), AvroError> {
-        let encode_error = |e| AvroError::Encode {
-            dataset: self.dataset.name.clone(),
-            what,
-            source: Box::new(e),
-        };
-        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&self.schema)
-            .build()
-            .map_err(encode_error)?;
         let start = out.len();
-        writer.write_ser(out, value).map(drop).map_err(|e| {
+        self.writer.write(out, value).map_err(|e| {
             out.truncate(start);
-            encode_error(e)
+            AvroError::Encode {
+                dataset: self.dataset.name.clone(),
+                what,
+                source: Box::new(e),
+            }
         })
-    }
-}
-
-/// The fields of a row kept as text (a backfill's): the whole object, its
-/// numeric fields fixed ([`Row::fixed`]). The time column is not read from it.
-fn whole_row(raw: &str, row: &Row) -> Map<String, Value> {
-    // `raw` was parsed once already: it is a valid object.
-    let mut all: Map<String, Value> = serde_json::from_str(raw).unwrap_or_default();
-    for f in &row.fixed {
-        all.insert(f.field.clone(), f.published.clone());
-    }
-    all
-}
-
-/// A number for Avro: finite, else none (as JSON writes NaN).
-fn double(x: Option<f64>) -> Option<f64> {
-    x.filter(|x| x.is_finite())
-}
-
-fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-struct RecordAvro<'a> {
-    enc: &'a Encoder,
-    row: &'a Row,
-    fields: &'a Map<String, Value>,
-}
-
-impl Serialize for RecordAvro<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let d = &self.enc.dataset;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry(&d.time_column, &millis(self.row.time))?;
-        if let Some(dk) = &d.dk_column {
-            map.serialize_entry(dk, &self.fields.get(dk).and_then(Value::as_str))?;
-        }
-        for (column, value) in d.key_columns.iter().zip(&self.row.key) {
-            map.serialize_entry(column, value)?;
-        }
-        for field in &self.enc.values {
-            let x = self.fields.get(field).and_then(Value::as_f64);
-            map.serialize_entry(field, &double(x))?;
-        }
-        map.serialize_entry(EXTRA, &Extra(self))?;
-        map.end()
-    }
-}
-
-/// The record's unknown fields, each as its JSON text; none: null.
-struct Extra<'r, 'a>(&'r RecordAvro<'a>);
-
-impl Extra<'_, '_> {
-    fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
-        let (d, values) = (&self.0.enc.dataset, &self.0.enc.values);
-        self.0
-            .fields
-            .iter()
-            .filter(move |(name, _)| !d.is_index_column(name) && !values.contains(name))
-    }
-}
-
-impl Serialize for Extra<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.fields().next().is_none() {
-            return s.serialize_none();
-        }
-        s.serialize_some(&ExtraMap(self))
-    }
-}
-
-struct ExtraMap<'e, 'r, 'a>(&'e Extra<'r, 'a>);
-
-impl Serialize for ExtraMap<'_, '_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.fields().count()))?;
-        for (name, value) in self.0.fields() {
-            map.serialize_entry(name, &value.to_string())?;
-        }
-        map.end()
-    }
-}
-
-struct AggregateAvro<'a> {
-    agg: &'a Aggregate,
-    stats: &'a [Stat],
-}
-
-impl Serialize for AggregateAvro<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::Error;
-        let a = self.agg;
-        let c = a
-            .completeness
-            .as_ref()
-            .ok_or_else(|| S::Error::custom("no completeness"))?;
-        let count = |n: u64| i64::try_from(n).map_err(|_| S::Error::custom("count over i64"));
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("dataset", &a.dataset)?;
-        map.serialize_entry("window_start", &millis(a.window_start))?;
-        map.serialize_entry("window_end", &millis(a.window_end))?;
-        map.serialize_entry("rows", &count(a.rows)?)?;
-        map.serialize_entry("expected_rows", &count(c.expected_rows)?)?;
-        let missing: Vec<i64> = c.missing.iter().map(|t| millis(*t)).collect();
-        map.serialize_entry("missing", &missing)?;
-        for (column, value) in &a.key {
-            let text = key_text(value).map_or_else(|| value.to_string(), |t| t.into_owned());
-            map.serialize_entry(column, &text)?;
-        }
-        map.serialize_entry("fields", &FieldsAvro(&a.fields, self.stats))?;
-        map.end()
-    }
-}
-
-struct FieldsAvro<'a>(&'a [(String, FieldStats)], &'a [Stat]);
-
-impl Serialize for FieldsAvro<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (name, stats) in self.0 {
-            map.serialize_entry(name, &StatsAvro(stats, self.1))?;
-        }
-        map.end()
-    }
-}
-
-struct StatsAvro<'a>(&'a FieldStats, &'a [Stat]);
-
-impl Serialize for StatsAvro<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let count = i64::try_from(self.0.count).unwrap_or(i64::MAX);
-        let mut map = s.serialize_map(Some(5))?;
-        map.serialize_entry("count", &count)?;
-        for stat in [Stat::Mean, Stat::Min, Stat::Max, Stat::Last] {
-            let x = self.1.contains(&stat).then(|| self.0.get(stat)).flatten();
-            map.serialize_entry(stat.name(), &double(x))?;
-        }
-        map.end()
     }
 }
 
