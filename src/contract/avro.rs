@@ -46,8 +46,6 @@
 //! [`Dataset::parse_row`] and [`Aggregate::from_json`] read it unchanged;
 //! for any other writer schema it gives the plain JSON form of the datum.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 
 use super::aggregate::MEMBERS;
@@ -286,7 +284,7 @@ pub struct Encoder {
     /// The records' known value fields (not the time or key columns).
     values: Vec<String>,
     /// Where each column of a row goes (records).
-    slots: HashMap<String, encode::Slot>,
+    slots: encode::Slots,
     writer: encode::Writer,
     text: String,
 }
@@ -317,7 +315,7 @@ impl Encoder {
         Ok(Encoder {
             dataset: dataset.clone(),
             kind,
-            slots: encode::slots(dataset, &values),
+            slots: encode::Slots::of(dataset, &values),
             values,
             writer,
             text,

@@ -10,6 +10,7 @@
 //!   numbers of the known value fields are parsed.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use apache_avro::writer::datum::GenericDatumWriter;
@@ -43,7 +44,11 @@ impl Writer {
     }
 
     /// Appends `value`'s datum to `out`.
-    pub fn write(&self, out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), apache_avro::Error> {
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        value: &impl Serialize,
+    ) -> Result<(), apache_avro::Error> {
         self.borrow_datum().write_ser(out, value).map(drop)
     }
 }
@@ -65,21 +70,55 @@ pub enum Slot {
     Value(usize),
 }
 
-/// Each column's slot: the time and key columns, the Danish time, the
-/// known value fields (`values`, in schema order); the other fields go to
-/// `extra`.
-pub fn slots(dataset: &Dataset, values: &[String]) -> HashMap<String, Slot> {
-    let mut slots: HashMap<String, Slot> = HashMap::new();
-    for column in std::iter::once(&dataset.time_column).chain(&dataset.key_columns) {
-        slots.insert(column.clone(), Slot::Index);
+/// Each column's slot (the time and key columns, the Danish time, the known
+/// value fields, `values`, in schema order; `None`: the field goes to
+/// `extra`), and the slots of the last row's fields in their order: the
+/// API writes every row's fields in one order, so a field is matched by
+/// comparing its name with the one at its place, not by hashing it.
+#[derive(Debug)]
+pub struct Slots {
+    by_name: HashMap<String, Slot>,
+    last: RefCell<Vec<(String, Option<Slot>)>>,
+}
+
+impl Slots {
+    pub fn of(dataset: &Dataset, values: &[String]) -> Slots {
+        let mut by_name: HashMap<String, Slot> = HashMap::new();
+        for column in std::iter::once(&dataset.time_column).chain(&dataset.key_columns) {
+            by_name.insert(column.clone(), Slot::Index);
+        }
+        if let Some(dk) = &dataset.dk_column {
+            by_name.insert(dk.clone(), Slot::Dk);
+        }
+        for (i, field) in values.iter().enumerate() {
+            by_name.insert(field.clone(), Slot::Value(i));
+        }
+        Slots {
+            by_name,
+            last: RefCell::new(Vec::new()),
+        }
     }
-    if let Some(dk) = &dataset.dk_column {
-        slots.insert(dk.clone(), Slot::Dk);
+
+    /// The slot of the field `name`, the `at`-th of its row.
+    fn get(&self, at: usize, name: &str) -> Option<Slot> {
+        let mut last = self.last.borrow_mut();
+        if let Some((known, slot)) = last.get(at) {
+            if known == name {
+                return *slot;
+            }
+        }
+        let slot = self.by_name.get(name).copied();
+        if at <= last.len() {
+            last.truncate(at);
+            last.push((name.to_string(), slot));
+        }
+        slot
     }
-    for (i, field) in values.iter().enumerate() {
-        slots.insert(field.clone(), Slot::Value(i));
+
+    /// The slot of a field given by name alone (a fixed field).
+    fn named(&self, name: &str) -> Option<Slot> {
+        self.by_name.get(name).copied()
     }
-    slots
 }
 
 /// One field of a row: parsed (a row's map) or its JSON text (a row kept
@@ -94,7 +133,8 @@ impl<'a> Field<'a> {
     fn number(self) -> Option<f64> {
         match self {
             Field::Parsed(v) => v.as_f64(),
-            Field::Raw(r) => serde_json::from_str(r.get()).ok(),
+            // JSON's numbers are Rust's, and null or text is no number.
+            Field::Raw(r) => r.get().parse().ok(),
         }
     }
 
@@ -158,7 +198,7 @@ impl<'a> Record<'a> {
     pub fn of(
         row: &'a Row,
         dataset: &Dataset,
-        slots: &HashMap<String, Slot>,
+        slots: &Slots,
         known: usize,
     ) -> Result<Record<'a>, serde_json::Error> {
         let mut record = Record {
@@ -170,30 +210,33 @@ impl<'a> Record<'a> {
         match &row.raw {
             Some(raw) => {
                 let fields: Fields<'a> = serde_json::from_str(raw)?;
-                for (name, value) in fields.0 {
-                    record.take(name, Field::Raw(value), slots);
+                for (at, (name, value)) in fields.0.into_iter().enumerate() {
+                    let slot = slots.get(at, &name);
+                    record.take(slot, name, Field::Raw(value));
                 }
             }
             None => record.each(&row.fields, slots),
         }
         for f in &row.fixed {
-            record.take(Cow::Borrowed(&f.field), Field::Parsed(&f.published), slots);
+            let slot = slots.named(&f.field);
+            record.take(slot, Cow::Borrowed(&f.field), Field::Parsed(&f.published));
         }
         Ok(record)
     }
 
-    fn each(&mut self, fields: &'a Map<String, Value>, slots: &HashMap<String, Slot>) {
-        for (name, value) in fields {
-            self.take(Cow::Borrowed(name), Field::Parsed(value), slots);
+    fn each(&mut self, fields: &'a Map<String, Value>, slots: &Slots) {
+        for (at, (name, value)) in fields.iter().enumerate() {
+            let slot = slots.get(at, name);
+            self.take(slot, Cow::Borrowed(name), Field::Parsed(value));
         }
     }
 
     /// One field into its slot (a field given twice: the later wins).
-    fn take(&mut self, name: Cow<'a, str>, value: Field<'a>, slots: &HashMap<String, Slot>) {
-        match slots.get(name.as_ref()) {
+    fn take(&mut self, slot: Option<Slot>, name: Cow<'a, str>, value: Field<'a>) {
+        match slot {
             Some(Slot::Index) => {}
             Some(Slot::Dk) => self.dk = Some(value.string()),
-            Some(Slot::Value(i)) => self.values[*i] = value.number().filter(|x| x.is_finite()),
+            Some(Slot::Value(i)) => self.values[i] = value.number().filter(|x| x.is_finite()),
             None => {
                 let text = value.json_text();
                 match self.extra.iter_mut().find(|(n, _)| *n == name) {

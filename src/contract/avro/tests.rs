@@ -254,7 +254,10 @@ fn a_row_from_its_text_is_the_same_datum_and_apache_avro_reads_it() {
     let enc = Encoder::new(&d, Kind::Records).unwrap();
     let text = r#"{"Minutes5UTC":"2026-04-08T21:30:00","Minutes5DK":"2026-04-08T23:30:00","PriceArea":"DK1","ForecastType":"Vind\u00e6rk \"x\"","ForecastCurrent":"12.5","Forecast1Hour":null,"ForecastDayAhead":1e3,"New":{"a":[1,2.50]}}"#;
     let parsed = row(&d, serde_json::from_str(text).unwrap());
-    assert!(!parsed.fixed.is_empty(), "the text holding a number was fixed");
+    assert!(
+        !parsed.fixed.is_empty(),
+        "the text holding a number was fixed"
+    );
     let mut kept = parsed.clone();
     kept.raw = Some(text.into());
     kept.fields.retain(|name, _| name == "ForecastCurrent");
@@ -271,9 +274,15 @@ fn a_row_from_its_text_is_the_same_datum_and_apache_avro_reads_it() {
     let field = |n: &str| fields.iter().find(|(name, _)| name == n).unwrap().1.clone();
     assert_eq!(field("Minutes5UTC"), A::TimestampMillis(1775683800000));
     assert_eq!(field("ForecastType"), A::String("Vindærk \"x\"".into()));
-    assert_eq!(field("ForecastCurrent"), A::Union(1, Box::new(A::Double(12.5))));
+    assert_eq!(
+        field("ForecastCurrent"),
+        A::Union(1, Box::new(A::Double(12.5)))
+    );
     assert_eq!(field("Forecast1Hour"), A::Union(0, Box::new(A::Null)));
-    assert_eq!(field("ForecastDayAhead"), A::Union(1, Box::new(A::Double(1000.0))));
+    assert_eq!(
+        field("ForecastDayAhead"),
+        A::Union(1, Box::new(A::Double(1000.0)))
+    );
     let extra = A::Map([("New".to_string(), A::String(r#"{"a":[1,2.5]}"#.into()))].into());
     assert_eq!(field(EXTRA), A::Union(1, Box::new(extra)));
 }
