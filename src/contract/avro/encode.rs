@@ -304,7 +304,7 @@ impl Serialize for AggregateDatum<'_> {
         t.serialize_element(&count(c.expected_rows)?)?;
         t.serialize_element(&Missing(&c.missing))?;
         for (_, value) in &a.key {
-            let text = key_text(value).map_or_else(|| Cow::Owned(value.to_string()), |t| t);
+            let text = key_text(value).unwrap_or_else(|| Cow::Owned(value.to_string()));
             t.serialize_element(text.as_ref())?;
         }
         t.serialize_element(&FieldsDatum(&a.fields, self.stats))?;
