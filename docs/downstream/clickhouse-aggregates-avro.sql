@@ -7,7 +7,7 @@
 -- and change the names.
 -- scripts/downstream runs this file as written (brokers in place of
 -- localhost:9092, its registry in place of http://localhost:8081) and compares
--- what it reads with `eds-kafka consume --schema-registry`.
+-- what it reads with the values decoded by `eds-kafka consume`.
 CREATE TABLE forecasts_aggregates_queue (
   dataset String, window_start DateTime64(3, 'UTC'), window_end DateTime64(3, 'UTC'),
   rows Int64, expected_rows Int64, missing Array(DateTime64(3, 'UTC')),

@@ -5,7 +5,7 @@
 -- DateTime64(3); the writer schema's other fields (extra) are not read.
 -- scripts/downstream runs this file as written (brokers in place of
 -- localhost:9092, its registry in place of http://localhost:8081) and compares
--- what it reads with `eds-kafka consume --schema-registry`.
+-- what it reads with the values decoded by `eds-kafka consume`.
 CREATE TABLE forecasts_records_queue (
   Minutes5UTC DateTime64(3, 'UTC'), Minutes5DK Nullable(String),
   PriceArea String, ForecastType String,

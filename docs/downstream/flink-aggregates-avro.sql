@@ -8,7 +8,7 @@
 -- ForecastType lines and change the names: its message key is the window end.
 -- scripts/downstream runs this file as written (brokers in place of
 -- localhost:9092, its registry in place of http://localhost:8081) and compares
--- what it reads with `eds-kafka consume --schema-registry`.
+-- what it reads with the values decoded by `eds-kafka consume`.
 CREATE TABLE forecasts_aggregates (
   message_key STRING,  -- the Kafka key: window_end/PriceArea/ForecastType
   `dataset` STRING,

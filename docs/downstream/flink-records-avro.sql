@@ -8,7 +8,7 @@
 -- does not change it.
 -- scripts/downstream runs this file as written (brokers in place of
 -- localhost:9092, its registry in place of http://localhost:8081) and compares
--- what it reads with `eds-kafka consume --schema-registry`.
+-- what it reads with the values decoded by `eds-kafka consume`.
 CREATE TABLE forecasts_records (
   message_key STRING,  -- the Kafka key: Minutes5UTC/PriceArea/ForecastType
   Minutes5UTC TIMESTAMP(3),  -- UTC (Avro timestamp-millis)

@@ -29,89 +29,60 @@ fn usage_error(args: &[&str], says: &[&str]) {
 
 #[test]
 fn a_registry_format_needs_a_registry_and_no_register_needs_one_of_them() {
-    let url = nobody();
-    let broker = ["--brokers", "127.0.0.1:1"];
     for command in ["publish", "backfill"] {
-        let range = [
-            "--from",
-            "2026-11-28",
-            "--to",
-            "2026-11-29",
-            "--fields",
-            "CO2Emission",
-        ];
-        let mut base = vec![command];
-        base.extend(broker);
-        if command == "backfill" {
-            base.extend(range);
-        }
-        let with = |extra: &[&'static str]| [&base[..], extra].concat();
-        usage_error(
-            &with(&["--value-format", "avro"]),
-            &[
+        let range = "--from 2026-11-28 --to 2026-11-29 --fields CO2Emission";
+        let base = match command {
+            "backfill" => format!("backfill --brokers 127.0.0.1:1 {range}"),
+            _ => "publish --brokers 127.0.0.1:1".to_string(),
+        };
+        let with = |extra: &str| format!("{base} {extra}");
+        let cases: [(&str, &[&str]); 5] = [
+            (
                 "--value-format avro",
-                "--schema-registry / EDS_SCHEMA_REGISTRY",
-            ],
-        );
-        usage_error(
-            &with(&["--value-format", "json-sr"]),
-            &["--value-format json-sr"],
-        );
-        usage_error(
-            &with(&["--no-register"]),
-            &["--no-register", "avro or json-sr"],
-        );
-        usage_error(&with(&["--value-format", "protobuf"]), &["protobuf"]);
-        usage_error(
-            &with(&[
-                "--value-format",
-                "avro",
-                "--schema-registry",
-                "ftp://registry",
-            ]),
-            &["schema registry", "http:// or https://"],
-        );
+                &[
+                    "--value-format avro",
+                    "--schema-registry / EDS_SCHEMA_REGISTRY",
+                ],
+            ),
+            ("--value-format json-sr", &["--value-format json-sr"]),
+            ("--no-register", &["--no-register", "avro or json-sr"]),
+            ("--value-format protobuf", &["protobuf"]),
+            (
+                "--value-format avro --schema-registry ftp://registry",
+                &["schema registry", "http:// or https://"],
+            ),
+        ];
+        for (extra, says) in cases {
+            usage_error(&words(&with(extra)), says);
+        }
     }
-    // Credentials without a registry, and two ways at once.
+}
+
+#[test]
+fn registry_credentials_need_a_registry_and_one_way() {
     let dir = temp_dir();
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken\n").unwrap();
     let token = token.to_str().unwrap();
+    let flags = |command: &str, url: &str| {
+        format!("{command} --brokers 127.0.0.1:1 --schema-registry {url} --schema-registry-token-file {token}")
+    };
     usage_error(
-        &[
-            "consume",
-            "--brokers",
-            "127.0.0.1:1",
-            "--schema-registry-token-file",
-            token,
-        ],
+        &words(&format!(
+            "consume --brokers 127.0.0.1:1 --schema-registry-token-file {token}"
+        )),
         &["go with --schema-registry"],
     );
     let with_user = format!("http://alice:pw@127.0.0.1:{}", free_port());
     usage_error(
-        &[
-            "status",
-            "--brokers",
-            "127.0.0.1:1",
-            "--schema-registry",
-            &with_user,
-            "--schema-registry-token-file",
-            token,
-        ],
+        &words(&flags("status", &with_user)),
         &["one way to authenticate"],
     );
-    usage_error(
-        &[
-            "chart",
-            "--brokers",
-            "127.0.0.1:1",
-            "--schema-registry",
-            &url,
-            "--schema-registry-timeout",
-            "0s",
-        ],
-        &["--schema-registry-timeout"],
+    let timeout = format!(
+        "chart --brokers 127.0.0.1:1 --schema-registry {} --schema-registry-timeout 0s",
+        nobody()
     );
+    usage_error(&words(&timeout), &["--schema-registry-timeout"]);
 }
 
 /// `consume` with the registry at `url` and `flag FILE`: a usage error saying `says`.
