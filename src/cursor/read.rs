@@ -87,6 +87,9 @@ pub fn read(
     Ok(tails.into_iter().map(|t| t.cursor).collect())
 }
 
+/// The broker's time-index answers, per (topic, time), as `offset_for_time` gave them.
+type Found = std::cell::RefCell<std::collections::HashMap<(String, DateTime<Utc>), Option<i64>>>;
+
 /// What every pass needs.
 struct Passes<'a> {
     consumer: &'a BaseConsumer<Context>,
@@ -95,7 +98,7 @@ struct Passes<'a> {
     dataset: &'a Dataset,
     tail: TailSpan,
     /// The broker's answers for (topic, time): each asked once.
-    found: std::cell::RefCell<std::collections::HashMap<(String, DateTime<Utc>), Option<i64>>>,
+    found: Found,
 }
 
 impl Passes<'_> {
