@@ -1,7 +1,9 @@
 //! One fetch's records held as their JSON text, sorted by row time, each
-//! parsed again when the run emits it. A parsed row takes about ten times
-//! its text (a map of fields), so a run holds about the body's size plus the
-//! sliding window's rows, however many rows the fetch brought.
+//! parsed again when the run emits it, keeping only the fields it aggregates
+//! (the record's message is written from the text). A row parsed with all
+//! its fields takes about ten times its text (a map of fields), so a run
+//! holds about the body's size plus the sliding window's rows, however many
+//! rows the fetch brought.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -43,17 +45,33 @@ impl Held {
     }
 
     /// The rows in time order (the response's order within a time), each
-    /// parsed as it is taken and keeping its text: a record is written from
-    /// the API's text, as `backfill` writes it, so that the same row is the
-    /// same message value (and digest) whichever command published it.
-    pub fn rows(self, dataset: &Dataset) -> impl Iterator<Item = Result<Row>> + '_ {
+    /// parsed as it is taken, keeping the `fields` it names besides the time
+    /// and key columns (`None`: all of them) and its text: a record is
+    /// written from the API's text, as `backfill` writes it, so that the same
+    /// row is the same message value (and digest) whichever command
+    /// published it.
+    pub fn rows<'d>(
+        self,
+        dataset: &'d Dataset,
+        fields: Option<&'d [String]>,
+    ) -> impl Iterator<Item = Result<Row>> + 'd {
         let mut texts = self.texts;
         texts.sort_by_key(|(time, _)| *time);
+        let wanted = fields.map(|f| super::wanted(dataset, f));
         texts.into_iter().map(move |(_, text)| {
-            let mut row = parse_record(dataset, None, false, text.as_bytes())?;
+            let mut row = parse_record(dataset, wanted.as_deref(), false, text.as_bytes())?;
             row.raw = Some(text);
             Ok(row)
         })
+    }
+
+    /// Each row parsed with all its fields, in the order received (for an
+    /// error's details: the fields the rows have).
+    pub fn each_whole(&self, dataset: &Dataset, each: &mut dyn FnMut(&Row)) -> Result<()> {
+        for (_, text) in &self.texts {
+            each(&parse_record(dataset, None, false, text.as_bytes())?);
+        }
+        Ok(())
     }
 }
 
@@ -77,7 +95,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(held.len(), 3);
-        let rows: Vec<Row> = held.rows(&d).collect::<Result<_>>().unwrap();
+        let rows: Vec<Row> = held.rows(&d, None).collect::<Result<_>>().unwrap();
         let seen: Vec<(String, &str, Option<f64>)> = rows
             .iter()
             .map(|r| {
@@ -106,13 +124,24 @@ mod tests {
         let mut held = Held::default();
         held.push(parse_record(&d, None, true, text).unwrap())
             .unwrap();
-        let published = held.rows(&d).next().unwrap().unwrap();
+        let published = held.rows(&d, None).next().unwrap().unwrap();
         let wanted = ["Minutes5UTC", "PriceArea", "CO2Emission"];
         let backfilled = parse_record(&d, Some(&wanted), true, text).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         published.write_json("Minutes5UTC", &mut a).unwrap();
         backfilled.write_json("Minutes5UTC", &mut b).unwrap();
-        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        // Parsed with the fields it aggregates only: the same record value.
+        let mut held = Held::default();
+        held.push(parse_record(&d, None, true, text).unwrap())
+            .unwrap();
+        let asked = ["CO2Emission".to_string()];
+        let lean = held.rows(&d, Some(&asked)).next().unwrap().unwrap();
+        assert_eq!(lean.fields.len(), 4, "{:?}", lean.fields);
+        assert_eq!(lean.number("CO2Emission").unwrap(), Some(2.5));
+        let mut c = Vec::new();
+        lean.write_json("Minutes5UTC", &mut c).unwrap();
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&c));
         let unparsed = parse_record(
             &d,
             None,

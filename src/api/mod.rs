@@ -89,6 +89,17 @@ pub fn range_query(
     ]
 }
 
+/// The fields a row keeps when it keeps `fields`: its time, DK time and
+/// key columns, and those.
+pub fn wanted<'d>(dataset: &'d Dataset, fields: &'d [String]) -> Vec<&'d str> {
+    let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
+    (index.into_iter().flatten())
+        .chain(dataset.key_columns.iter())
+        .chain(fields.iter())
+        .map(String::as_str)
+        .collect()
+}
+
 /// Ends the split of a body when the caller refused a row (its error is
 /// kept and returned instead).
 #[derive(Debug, thiserror::Error)]
@@ -256,19 +267,9 @@ impl Api {
         }
     }
 
-    /// The fields a row keeps: its time, DK time and key columns and the
-    /// shape's fields; `None` for all of them.
+    /// The fields a row keeps ([`wanted`] of the shape's); `None` for all.
     fn wanted<'d>(&'d self, dataset: &'d Dataset) -> Option<Vec<&'d str>> {
-        self.shape.keep.as_ref().map(|keep| {
-            let index = [Some(&dataset.time_column), dataset.dk_column.as_ref()];
-            index
-                .into_iter()
-                .flatten()
-                .chain(dataset.key_columns.iter())
-                .chain(keep.iter())
-                .map(String::as_str)
-                .collect()
-        })
+        (self.shape.keep.as_ref()).map(|keep| wanted(dataset, keep))
     }
 
     /// The error (and exit code) for a body that could not be split into records.

@@ -7,9 +7,10 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aggregate::Survey;
+use crate::aggregate::{FieldError, Survey};
 use crate::api::{Api, Held, RowShape};
 use crate::config::{Output, PublishConfig};
+use crate::dataset::Dataset;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::CommandError;
@@ -112,8 +113,10 @@ fn fetch(
 ) -> Result<Fetched> {
     let dataset = &config.source.dataset;
     let named = config.aggregate.fields.named();
+    // The fields asked for are all a row needs until it is emitted: the
+    // others are skipped unparsed (and looked at again only for an error).
     let api = Api::new(config.source.api.clone())?.with_shape(RowShape {
-        keep: None,
+        keep: named.map(<[String]>::to_vec),
         raw: true,
     });
     let (mut held, mut survey, mut per_key) = (Held::default(), Survey::default(), BTreeMap::new());
@@ -142,7 +145,9 @@ fn fetch(
         }
         .into());
     }
-    let fields = survey.fields(dataset, named)?;
+    let fields = survey
+        .fields(dataset, named)
+        .or_else(|e| whole_survey(dataset, named, &held, e))?;
     log::debug!(
         "newest row {} ({} old), {} rows held",
         format_utc(newest),
@@ -155,6 +160,23 @@ fn fetch(
         newest_per_key: per_key,
         fields,
     })
+}
+
+/// The fields' error again from rows parsed with all their fields, when
+/// the rows were surveyed with the asked fields only: an absent field's
+/// error lists the fields the rows do have.
+fn whole_survey(
+    dataset: &Dataset,
+    named: Option<&[String]>,
+    held: &Held,
+    first: FieldError,
+) -> Result<Vec<String>> {
+    if !matches!(first, FieldError::Absent { .. }) {
+        return Err(first.into());
+    }
+    let mut survey = Survey::default();
+    held.each_whole(dataset, &mut |row| survey.add(row, named))?;
+    Ok(survey.fields(dataset, named)?)
 }
 
 /// The Kafka sink (`None` for `--dry-run`) and the cursors of what the run
@@ -193,8 +215,10 @@ fn publish(config: &PublishConfig, summary: &mut Summary) -> Result<()> {
     let dataset = &config.source.dataset;
     let stats = &config.aggregate.stats;
     let mut emitter = Emitter::new(dataset, &f.fields, stats, sink.as_mut(), rules);
-    summary.non_numeric =
-        (emitter.each(f.held.rows(dataset), config.aggregate.window)?).non_numeric;
+    // A record's CSV line shows all its fields; a message is its text.
+    let parsed = (config.output != Output::CsvRecords).then_some(f.fields.as_slice());
+    let rows = f.held.rows(dataset, parsed);
+    summary.non_numeric = (emitter.each(rows, config.aggregate.window)?).non_numeric;
     let emitted = Emitted::take(emitter, plan.fetch_from);
     summary.written = sink.finish()?;
     report(config, &plan, &cursors, &emitted, summary);
