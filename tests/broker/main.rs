@@ -13,6 +13,7 @@ mod cursor;
 mod kafka;
 mod keyed;
 mod read;
+mod read_hostile;
 mod registry;
 mod revisions;
 mod script;
