@@ -3,7 +3,7 @@
 //! in UTC) that ends just after it; the [`Slider`] drops repeated (time, key)
 //! rows and has each row checked ([`Quality`]) on its way to a sink.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -50,9 +50,9 @@ pub struct Slider {
     span: TimeDelta,
     resolution: TimeDelta,
     buffer: VecDeque<Row>,
+    /// The rows of one time, in the order received; repeats are dropped
+    /// when it is complete (sorted by key, they are next to each other).
     group: Vec<Row>,
-    /// The key combinations in `group` and their places, for the repeat check.
-    group_keys: HashMap<Vec<String>, usize>,
     quality: Quality,
 }
 
@@ -64,7 +64,6 @@ impl Slider {
             resolution: dataset.resolution,
             buffer: VecDeque::new(),
             group: Vec::new(),
-            group_keys: HashMap::new(),
             quality: Quality::new(dataset),
         }
     }
@@ -92,26 +91,20 @@ impl Slider {
         self.quality.key_types(&row)?;
         if group_time != Some(row.time) {
             self.complete(done)?;
-            self.add(row);
+            self.group.push(row);
             return Ok(());
         }
-        let earlier = if self.group.is_empty() {
-            // Only after finish: the completed group is in the buffer.
-            let mut same_time = self.buffer.iter().rev().take_while(|r| r.time == row.time);
-            same_time.find(|r| r.key == row.key)
-        } else {
-            self.group_keys.get(&row.key).map(|&i| &self.group[i])
-        };
-        match earlier {
+        if !self.group.is_empty() {
+            self.group.push(row);
+            return Ok(());
+        }
+        // Only after finish: the completed group is in the buffer.
+        let mut same_time = self.buffer.iter().rev().take_while(|r| r.time == row.time);
+        match same_time.find(|r| r.key == row.key) {
             Some(kept) => self.quality.repeated(kept, &row),
-            None => self.add(row),
+            None => self.group.push(row),
         }
         Ok(())
-    }
-
-    fn add(&mut self, row: Row) {
-        self.group_keys.insert(row.key.clone(), self.group.len());
-        self.group.push(row);
     }
 
     /// Logs the rows that repeated an earlier one with other values (once,
@@ -130,8 +123,18 @@ impl Slider {
             return Ok(());
         }
         let mut group = std::mem::take(&mut self.group);
-        self.group_keys.clear();
-        group.sort_by(|a, b| a.key.cmp(&b.key));
+        // Stable: of rows with one key, the first received is kept.
+        if !group.is_sorted_by(|a, b| a.key <= b.key) {
+            group.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        let quality = &mut self.quality;
+        group.dedup_by(|later, kept| {
+            let repeat = later.key == kept.key;
+            if repeat {
+                quality.repeated(kept, later);
+            }
+            repeat
+        });
         let end = group[0].time + self.resolution;
         let start = end - self.span;
         while self.buffer.front().is_some_and(|r| r.time < start) {

@@ -10,7 +10,7 @@
 
 use anyhow::Result;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
@@ -186,12 +186,14 @@ impl Emitter<'_> {
         }
         // The window's rows by key combination, once per time: each
         // aggregate then reads only its own rows (linear in keys).
-        let mut by_key: HashMap<&[String], Vec<&Row>> = HashMap::new();
-        for r in window.rows {
-            by_key.entry(r.key.as_slice()).or_default().push(r);
-        }
+        // Sorted by key (a stable sort: time order within a key), one
+        // vector a time, not one a key.
+        let mut by_key: Vec<&Row> = window.rows.iter().collect();
+        by_key.sort_by(|a, b| a.key.cmp(&b.key));
         for row in due {
-            let rows = (by_key.get(row.key.as_slice())).map_or(&[][..], Vec::as_slice);
+            let from = by_key.partition_point(|r| r.key < row.key);
+            let len = by_key[from..].partition_point(|r| r.key == row.key);
+            let rows = &by_key[from..from + len];
             let agg = aggregate_rows(self.dataset, window, &row.key, rows, self.fields);
             self.buf.clear();
             serde_json::to_writer(&mut self.buf, &agg.json(self.stats))?;
