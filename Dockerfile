@@ -10,16 +10,17 @@ RUN apt-get update \
 WORKDIR /src
 # Dependencies first, in a layer of their own: a change to src/ does not rebuild librdkafka.
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 RUN mkdir src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && cargo build --release --locked \
+ && cargo build --profile dist --locked \
  && rm -rf src
 COPY src ./src
 # COPY keeps the context's mtimes, which can be older than the placeholder build: touch.
 RUN touch src/main.rs src/lib.rs \
- && cargo build --release --locked \
- && install -m 0755 target/release/eds-kafka /eds-kafka
+ && cargo build --profile dist --locked \
+ && install -m 0755 target/dist/eds-kafka /eds-kafka
 
 # Runtime: the binary needs libssl3/libcrypto3 (librdkafka's TLS), zlib (in the
 # base image) and CA certificates (HTTPS to the API, TLS to the brokers).
