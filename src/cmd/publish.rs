@@ -11,7 +11,7 @@ use crate::aggregate::{FieldError, Survey};
 use crate::api::{Api, Held, RowShape};
 use crate::config::{Output, PublishConfig};
 use crate::dataset::Dataset;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::CommandError;
 use crate::cursor::describe;
@@ -119,7 +119,7 @@ fn fetch(
         keep: named.map(<[String]>::to_vec),
         raw: true,
     });
-    let (mut held, mut survey, mut per_key) = (Held::default(), Survey::default(), BTreeMap::new());
+    let (mut held, mut survey, mut per_key) = (Held::default(), Survey::default(), HashMap::new());
     api.fetch(dataset, from, limit, &mut |row| {
         if row.time < from || row.time >= limit {
             return Ok(());
@@ -157,7 +157,7 @@ fn fetch(
     Ok(Fetched {
         held,
         newest,
-        newest_per_key: per_key,
+        newest_per_key: per_key.into_iter().collect(),
         fields,
     })
 }

@@ -180,19 +180,28 @@ impl Emitter<'_> {
             return Ok(());
         };
         let end = window.end;
-        let due: Vec<&Row> = new.iter().filter(|r| rule.considers(&r.key, end)).collect();
+        let mut due: Vec<&Row> = new.iter().filter(|r| rule.considers(&r.key, end)).collect();
         if due.is_empty() {
             return Ok(());
+        }
+        if !due.is_sorted_by(|a, b| a.key <= b.key) {
+            due.sort_by(|a, b| a.key.cmp(&b.key));
         }
         // The window's rows by key combination, once per time: each
         // aggregate then reads only its own rows (linear in keys).
         // Sorted by key (a stable sort: time order within a key), one
-        // vector a time, not one a key.
+        // vector a time, not one a key; the due rows come sorted by key too
+        // (a time's rows are), so one pass over both finds each one's rows.
         let mut by_key: Vec<&Row> = window.rows.iter().collect();
         by_key.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut from = 0;
         for row in due {
-            let from = by_key.partition_point(|r| r.key < row.key);
-            let len = by_key[from..].partition_point(|r| r.key == row.key);
+            while by_key.get(from).is_some_and(|r| r.key < row.key) {
+                from += 1;
+            }
+            let len = (by_key[from..].iter())
+                .take_while(|r| r.key == row.key)
+                .count();
             let rows = &by_key[from..from + len];
             let agg = aggregate_rows(self.dataset, window, &row.key, rows, self.fields);
             self.buf.clear();

@@ -4,7 +4,7 @@
 //! [`Published`] per topic (see [`super::rule`]). No `± resolution` or
 //! `--max-catch-up` arithmetic lives anywhere else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -475,9 +475,10 @@ pub fn plan_range(
     }
 }
 
-/// Notes a row (time, key) in each key combination's newest row time.
+/// Notes a row (time, key) in each key combination's newest row time (a
+/// hash map: one look-up a row; [`Plan::rules`] takes them sorted, once).
 pub fn note_newest(
-    newest: &mut BTreeMap<Vec<String>, DateTime<Utc>>,
+    newest: &mut HashMap<Vec<String>, DateTime<Utc>>,
     key: &[String],
     time: DateTime<Utc>,
 ) {

@@ -214,11 +214,11 @@ fn newest_per_key<'r>(
     rows: impl Iterator<Item = (&'r [String], DateTime<Utc>)>,
     limit: DateTime<Utc>,
 ) -> BTreeMap<Vec<String>, DateTime<Utc>> {
-    let mut newest = BTreeMap::new();
+    let mut newest = std::collections::HashMap::new();
     for (key, time) in rows.filter(|(_, t)| *t < limit) {
         super::plan::note_newest(&mut newest, key, time);
     }
-    newest
+    newest.into_iter().collect()
 }
 
 /// The cursor as `read` finds it in a log: with a time index (`indexed`),
