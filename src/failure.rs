@@ -25,6 +25,7 @@ fn stage(e: &(dyn Error + 'static)) -> Option<Exit> {
         crate::files::FileError,
         crate::api::ApiError,
         crate::api::NoText,
+        crate::api::TooLong,
         crate::dataset::RowError,
         crate::aggregate::FieldError,
         crate::contract::aggregate::NotAggregate,

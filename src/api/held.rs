@@ -22,17 +22,61 @@ impl crate::exit::Staged for NoText {
     }
 }
 
-/// Record texts with their row times.
+/// The size of the blocks the texts are copied into: no allocation (and
+/// no allocator overhead) per row, and no copy of what was held as it grows.
+const BLOCK: usize = 1 << 20;
+
+/// One record's text of 4 GiB or more (a --max-body that large allows it).
+#[derive(Debug, thiserror::Error)]
+#[error("a record of {len} bytes is too large to hold (at most 4 GiB)")]
+pub struct TooLong {
+    len: usize,
+}
+
+impl crate::exit::Staged for TooLong {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Data
+    }
+}
+
+/// Record texts, one after another in blocks, with their row times.
 #[derive(Debug, Default)]
 pub struct Held {
-    texts: Vec<(DateTime<Utc>, Box<str>)>,
+    blocks: Vec<String>,
+    texts: Vec<Place>,
+}
+
+/// Where a row's text is, and its time.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    time: DateTime<Utc>,
+    block: u32,
+    start: u32,
+    len: u32,
 }
 
 impl Held {
     /// Keeps a row's text (it must have been parsed with `raw`).
     pub fn push(&mut self, row: Row) -> Result<()> {
         let text = row.raw.ok_or(NoText)?;
-        self.texts.push((row.time, text));
+        let full = |b: &String| b.len() + text.len() > b.capacity();
+        if self.blocks.last().is_none_or(full) {
+            self.blocks
+                .push(String::with_capacity(BLOCK.max(text.len())));
+        }
+        let index = self.blocks.len() - 1;
+        let block = &mut self.blocks[index];
+        let len = u32::try_from(text.len()).map_err(|_| TooLong { len: text.len() })?;
+        // A block is BLOCK bytes, or one text alone: its start fits too.
+        let start = u32::try_from(block.len()).map_err(|_| TooLong { len: block.len() })?;
+        let block_index = u32::try_from(index).map_err(|_| TooLong { len: index })?;
+        self.texts.push(Place {
+            time: row.time,
+            block: block_index,
+            start,
+            len,
+        });
+        block.push_str(&text);
         Ok(())
     }
 
@@ -42,6 +86,11 @@ impl Held {
 
     pub fn is_empty(&self) -> bool {
         self.texts.is_empty()
+    }
+
+    fn text<'h>(blocks: &'h [String], place: &Place) -> &'h str {
+        let start = place.start as usize;
+        &blocks[place.block as usize][start..start + place.len as usize]
     }
 
     /// The rows in time order (the response's order within a time), each
@@ -55,12 +104,13 @@ impl Held {
         dataset: &'d Dataset,
         fields: Option<&'d [String]>,
     ) -> impl Iterator<Item = Result<Row>> + 'd {
-        let mut texts = self.texts;
-        texts.sort_by_key(|(time, _)| *time);
+        let (blocks, mut texts) = (self.blocks, self.texts);
+        texts.sort_by_key(|place| place.time);
         let wanted = fields.map(|f| super::wanted(dataset, f));
-        texts.into_iter().map(move |(_, text)| {
+        texts.into_iter().map(move |place| {
+            let text = Held::text(&blocks, &place);
             let mut row = parse_record(dataset, wanted.as_deref(), false, text.as_bytes())?;
-            row.raw = Some(text);
+            row.raw = Some(text.into());
             Ok(row)
         })
     }
@@ -68,7 +118,8 @@ impl Held {
     /// Each row parsed with all its fields, in the order received (for an
     /// error's details: the fields the rows have).
     pub fn each_whole(&self, dataset: &Dataset, each: &mut dyn FnMut(&Row)) -> Result<()> {
-        for (_, text) in &self.texts {
+        for place in &self.texts {
+            let text = Held::text(&self.blocks, place);
             each(&parse_record(dataset, None, false, text.as_bytes())?);
         }
         Ok(())

@@ -26,7 +26,7 @@ mod http;
 mod record;
 
 pub use error::{ApiError, Failure};
-pub use held::{Held, NoText};
+pub use held::{Held, NoText, TooLong};
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
