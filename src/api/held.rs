@@ -130,6 +130,44 @@ impl Held {
 mod tests {
     use super::*;
 
+    /// Texts across block boundaries and larger than a block come back
+    /// whole, each with its own row, in time order.
+    #[test]
+    fn texts_across_blocks_and_larger_than_a_block_come_back_whole() {
+        let d = Dataset::known("CO2Emis").unwrap();
+        let text = |minute: u32, area: &str, pad: usize| {
+            format!(
+                r#"{{"Minutes5UTC":"2026-11-28T12:{minute:02}:00","Minutes5DK":"2026-11-28T13:{minute:02}:00","PriceArea":"{area}","CO2Emission":{minute},"Note":"{}"}}"#,
+                "x".repeat(pad)
+            )
+        };
+        // 3,000 texts of about 700 bytes (two blocks and more), one of 2.5
+        // MiB (a block of its own), then more small ones.
+        let mut texts = Vec::new();
+        for i in 0..3000 {
+            texts.push(text(5 * (i % 2) as u32, &format!("A{i}"), 600));
+        }
+        texts.push(text(0, "big", 5 << 19));
+        for i in 0..10 {
+            texts.push(text(5, &format!("B{i}"), 10));
+        }
+        let mut held = Held::default();
+        for t in &texts {
+            held.push(parse_record(&d, None, true, t.as_bytes()).unwrap())
+                .unwrap();
+        }
+        assert_eq!(held.len(), texts.len());
+        assert!(held.blocks.len() >= 4, "{} blocks", held.blocks.len());
+        let rows: Vec<Row> = held.rows(&d, None).collect::<Result<_>>().unwrap();
+        // Time order, stable: the 12:00 texts in the order pushed, then 12:05.
+        let mut expected: Vec<&String> = texts.iter().filter(|t| t.contains("T12:00")).collect();
+        expected.extend(texts.iter().filter(|t| t.contains("T12:05")));
+        assert_eq!(rows.len(), expected.len());
+        for (row, text) in rows.iter().zip(expected) {
+            assert_eq!(row.raw.as_deref(), Some(text.as_str()));
+        }
+    }
+
     #[test]
     fn rows_come_back_parsed_in_time_order() {
         let d = Dataset::known("CO2Emis").unwrap();
