@@ -11,7 +11,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::api::{self, Api, RowShape};
+use crate::api::{self, Api, Batches, Reader, RowShape};
 use crate::config::ConfigError;
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::Emitter;
@@ -81,9 +81,12 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     }
     let stats = &config.aggregate.stats;
     let mut emitter = Emitter::new(dataset, &fields, stats, sink.as_mut(), range.rules);
+    let api = api(config, &fields)?;
     let mut run = Chunks {
         config,
-        api: api(config, &fields)?,
+        reader: api.reader()?,
+        api,
+        ahead: None,
         slider: Slider::new(dataset, config.aggregate.window),
         pacer: Pacer::new(config.min_request_interval, sleep),
         progress: Progress::new(config, range.first),
@@ -93,8 +96,9 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     };
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
-    for (from, to) in chunks(range.context, range.first, config) {
-        run.chunk(from, to, &mut emitter)?;
+    let mut chunks = chunks(range.context, range.first, config).peekable();
+    while let Some(span) = chunks.next() {
+        run.chunk(span, chunks.peek().copied(), &mut emitter)?;
     }
     emitter.report(&run.slider);
     let revised = std::mem::take(&mut emitter.revised);
@@ -239,6 +243,10 @@ fn wait_note(wait: Duration) -> Option<String> {
 struct Chunks<'a, 'p> {
     config: &'a BackfillConfig,
     api: Api,
+    /// Reads and parses the responses on a thread of its own.
+    reader: Reader,
+    /// The next chunk's fetch, asked for ahead (see [`Chunks::ask_ahead`]).
+    ahead: Option<Ahead>,
     slider: Slider,
     pacer: Pacer<'p>,
     progress: Progress,
@@ -248,20 +256,24 @@ struct Chunks<'a, 'p> {
     any_succeeded: bool,
 }
 
+/// A chunk `[from, to)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// A fetch asked for before its chunk's turn.
+struct Ahead {
+    span: Span,
+    batches: Batches,
+}
+
 impl Chunks<'_, '_> {
     /// Fetches one chunk and streams it through the window, trying again
-    /// after the pacing interval when it fails temporarily.
-    fn chunk(
-        &mut self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        emitter: &mut Emitter<'_>,
-    ) -> Result<()> {
+    /// after the pacing interval when it fails temporarily. `next`: the
+    /// chunk after it, if any.
+    fn chunk(&mut self, span: Span, next: Option<Span>, emitter: &mut Emitter<'_>) -> Result<()> {
+        let (from, to) = span;
         for attempt in 1..=ATTEMPTS {
-            // Said before the wait, so that a minute's silence is explained.
-            self.progress.waiting(self.pacer.due());
-            self.pacer.wait();
-            let err = match self.fetch(from, to, emitter) {
+            let batches = self.request(span);
+            let err = match self.fetch(span, batches, next, emitter) {
                 Ok(()) => {
                     self.slider.finish(&mut |new, w| emitter.group(new, w))?;
                     self.any_succeeded = true;
@@ -288,22 +300,60 @@ impl Chunks<'_, '_> {
         unreachable!("the last attempt returns")
     }
 
+    /// The chunk's fetch: the one asked for ahead, or one asked for now,
+    /// after the pacing wait.
+    fn request(&mut self, span: Span) -> Batches {
+        if let Some(ahead) = self.ahead.take().filter(|a| a.span == span) {
+            return ahead.batches;
+        }
+        // Said before the wait, so that a minute's silence is explained.
+        self.progress.waiting(self.pacer.due());
+        self.pacer.wait();
+        let dataset = &self.config.source.dataset;
+        self.reader.fetch(dataset, span.0, span.1)
+    }
+
+    /// Asks for the next chunk's fetch while this one's last rows are
+    /// still being published: only without pacing (`--min-request-interval
+    /// 0s`), and once this chunk's body was read whole (the reader makes
+    /// one request at a time, so the next starts only then).
+    fn ask_ahead(&mut self, next: Option<Span>, current: &Batches) {
+        let Some(span) = next else { return };
+        if self.ahead.is_some() || !self.pacer.interval.is_zero() || !current.is_read() {
+            return;
+        }
+        self.pacer.wait();
+        let dataset = &self.config.source.dataset;
+        let batches = self.reader.fetch(dataset, span.0, span.1);
+        self.ahead = Some(Ahead { span, batches });
+    }
+
+    /// Streams the chunk's rows through the window as the reader hands them
+    /// over; the rows and the errors are those of [`Api::fetch`] (a row
+    /// refused here ends the fetch).
     fn fetch(
         &mut self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (from, to): Span,
+        mut batches: Batches,
+        next: Option<Span>,
         emitter: &mut Emitter<'_>,
     ) -> Result<()> {
-        let dataset = &self.config.source.dataset;
-        let (slider, pushed, rows) = (&mut self.slider, &mut self.pushed, &mut self.rows);
-        self.api.fetch(dataset, from, to, &mut |row| {
-            if row.time < from || row.time >= to || pushed.is_some_and(|p| row.time < p) {
-                return Ok(());
+        while let Some(batch) = batches.next() {
+            for row in batch {
+                if row.time < from || row.time >= to || self.pushed.is_some_and(|p| row.time < p) {
+                    continue;
+                }
+                self.pushed = Some(row.time);
+                self.rows += 1;
+                let pushed = self.slider.push(row, &mut |new, w| emitter.group(new, w));
+                pushed.map_err(|e| {
+                    let url = self.api.dataset_url(&self.config.source.dataset);
+                    e.context(format!("processing the rows from {url}"))
+                })?;
             }
-            *pushed = Some(row.time);
-            *rows += 1;
-            slider.push(row, &mut |new, w| emitter.group(new, w))
-        })?;
+            self.ask_ahead(next, &batches);
+        }
+        batches.finish()?;
         Ok(())
     }
 }
