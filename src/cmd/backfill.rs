@@ -16,6 +16,7 @@ use crate::config::ConfigError;
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
+use crate::kafka::Batching;
 use crate::logging::{count, elapsed};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
@@ -120,8 +121,11 @@ fn open(
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
         let reviews = cursor::plan::Reviews::default();
+        // Shares the run's Kafka deadline with `kafka` (the settings' clones do).
+        let mut bulk = kafka.clone();
+        bulk.settings = bulk.settings.batching(Batching::Bulk);
         let (sink, cursors) =
-            cursor::connect(kafka, dataset, stats, spans.backfill_tail(), reviews)?;
+            cursor::connect(&bulk, dataset, stats, spans.backfill_tail(), reviews)?;
         // Connected within one deadline; the range then takes as long as it
         // takes, each wait on the brokers bounded by --kafka-timeout.
         kafka.settings.per_wait();
