@@ -28,7 +28,7 @@ mod record;
 
 pub use error::{ApiError, Failure};
 pub use held::{Held, NoText};
-pub use pipe::{Batches, Gone, NoThread, Reader};
+pub use pipe::{Batches, Gone, NoThread, Reader, BATCH, BOUND};
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
