@@ -82,6 +82,10 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     }
     let stats = &config.aggregate.stats;
     let mut emitter = Emitter::new(dataset, &fields, stats, sink.as_mut(), range.rules);
+    if !matches!(config.output, Output::Kafka(_)) {
+        // CSV: nothing to compare with (empty cursors), no value written.
+        emitter = emitter.without_values();
+    }
     let api = api(config, &fields)?;
     let mut run = Chunks {
         config,
