@@ -19,7 +19,7 @@ use crate::aggregate::Aggregate;
 use crate::contract::{digest_text, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER};
 use crate::dataset::{Dataset, Row};
 use crate::kafka::topics;
-use crate::kafka::{replica_shortage, Context, KafkaSettings};
+use crate::kafka::{replica_shortage, Context, KafkaSettings, CREATE_HINT};
 use crate::logging::{count, elapsed};
 
 /// Where the messages go; `None` for a topic not to publish to.
@@ -123,8 +123,8 @@ impl KafkaSink {
     }
 
     /// Checks the topics and their partition; with `create`, the missing
-    /// ones are created first (in one request) and waited for. Returns the
-    /// admin client's drop, when one was made.
+    /// ones are created (in one request, after the others were checked) and
+    /// waited for. Returns the admin client's drop, when one was made.
     fn check_topics(&self, topics: &[String], create: Option<&NewTopics>) -> Result<Closing> {
         let mut counts = Vec::with_capacity(topics.len());
         for topic in topics {
@@ -133,27 +133,33 @@ impl KafkaSink {
         let missing: Vec<&str> = (topics.iter().zip(&counts))
             .filter_map(|(topic, count)| count.is_none().then_some(topic.as_str()))
             .collect();
+        for (topic, count) in topics.iter().zip(&counts).filter(|(_, c)| c.is_some()) {
+            self.check_partitions(topic, *count)?;
+        }
         let mut closing = Closing::none();
         if let (false, Some(new)) = (missing.is_empty(), create) {
             closing = super::create::create_topics(&self.settings, &missing, new)?;
-            let deadline = self.settings.deadline();
-            for (topic, count) in topics.iter().zip(counts.iter_mut()) {
+        }
+        let deadline = self.settings.deadline();
+        for topic in &missing {
+            let mut count = None;
+            if create.is_some() {
+                count = self.partitions(topic)?;
                 while count.is_none() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(20));
-                    *count = self.partitions(topic)?;
+                    count = self.partitions(topic)?;
                 }
             }
-        }
-        for (topic, count) in topics.iter().zip(counts) {
-            topics::check_partitions(
-                &self.settings,
-                topic,
-                count,
-                Some(self.topics.partition),
-                crate::kafka::CREATE_HINT,
-            )?;
+            self.check_partitions(topic, count)?;
         }
         Ok(closing)
+    }
+
+    /// Exit 4 unless `topic` exists with the partition this run writes.
+    fn check_partitions(&self, topic: &str, count: Option<usize>) -> Result<()> {
+        let partition = Some(self.topics.partition);
+        topics::check_partitions(&self.settings, topic, count, partition, CREATE_HINT)?;
+        Ok(())
     }
 
     /// Sends one message: its value written as the run's format says.
