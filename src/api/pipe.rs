@@ -13,9 +13,7 @@
 //! that stops early drops its [`Batches`]: the reader stops that fetch at its
 //! next batch.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -50,7 +48,6 @@ struct Job {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     out: SyncSender<Piece>,
-    read: Arc<AtomicBool>,
 }
 
 /// What a fetch hands over: batches of rows, then how it ended.
@@ -64,7 +61,6 @@ enum Piece {
 pub struct Batches {
     pieces: Receiver<Piece>,
     outcome: Option<Result<FetchInfo>>,
-    read: Arc<AtomicBool>,
 }
 
 impl Api {
@@ -92,20 +88,17 @@ impl Reader {
     /// before it are read.
     pub fn fetch(&self, dataset: &Dataset, start: DateTime<Utc>, end: DateTime<Utc>) -> Batches {
         let (out, pieces) = sync_channel(BOUND);
-        let read = Arc::new(AtomicBool::new(false));
         let job = Job {
             dataset: dataset.clone(),
             start,
             end,
             out,
-            read: read.clone(),
         };
         // A reader whose thread has ended drops the job: `finish` says so.
         let _ = self.jobs.send(job);
         Batches {
             pieces,
             outcome: None,
-            read,
         }
     }
 }
@@ -122,7 +115,6 @@ fn read(api: &Api, job: &Job) -> Result<FetchInfo> {
         }
         Ok(())
     });
-    job.read.store(outcome.is_ok(), Ordering::Release);
     if !batch.is_empty() {
         let _ = job.out.send(Piece::Rows(batch));
     }
@@ -151,13 +143,6 @@ impl Iterator for Batches {
 }
 
 impl Batches {
-    /// Whether the whole body has been read and parsed without a failure
-    /// (its last rows may still be on their way): the reader is free for
-    /// the next fetch.
-    pub fn is_read(&self) -> bool {
-        self.read.load(Ordering::Acquire)
-    }
-
     /// How the fetch ended; rows not taken yet are dropped.
     pub fn finish(mut self) -> Result<FetchInfo> {
         while self.next().is_some() {}

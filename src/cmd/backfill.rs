@@ -91,7 +91,6 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         config,
         reader: api.reader()?,
         api,
-        ahead: None,
         slider: Slider::new(dataset, config.aggregate.window),
         pacer: Pacer::new(config.min_request_interval, sleep),
         progress: Progress::new(config, range.first),
@@ -101,9 +100,8 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     };
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
-    let mut chunks = chunks(range.context, range.first, config).peekable();
-    while let Some(span) = chunks.next() {
-        run.chunk(span, chunks.peek().copied(), &mut emitter)?;
+    for span in chunks(range.context, range.first, config) {
+        run.chunk(span, &mut emitter)?;
     }
     emitter.report(&run.slider);
     let revised = std::mem::take(&mut emitter.revised);
@@ -253,8 +251,6 @@ struct Chunks<'a, 'p> {
     api: Api,
     /// Reads and parses the responses on a thread of its own.
     reader: Reader,
-    /// The next chunk's fetch, asked for ahead (see [`Chunks::ask_ahead`]).
-    ahead: Option<Ahead>,
     slider: Slider,
     pacer: Pacer<'p>,
     progress: Progress,
@@ -267,21 +263,17 @@ struct Chunks<'a, 'p> {
 /// A chunk `[from, to)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-/// A fetch asked for before its chunk's turn.
-struct Ahead {
-    span: Span,
-    batches: Batches,
-}
-
 impl Chunks<'_, '_> {
     /// Fetches one chunk and streams it through the window, trying again
-    /// after the pacing interval when it fails temporarily. `next`: the
-    /// chunk after it, if any.
-    fn chunk(&mut self, span: Span, next: Option<Span>, emitter: &mut Emitter<'_>) -> Result<()> {
+    /// after the pacing interval when it fails temporarily.
+    fn chunk(&mut self, span: Span, emitter: &mut Emitter<'_>) -> Result<()> {
         let (from, to) = span;
         for attempt in 1..=ATTEMPTS {
-            let batches = self.request(span);
-            let err = match self.fetch(span, batches, next, emitter) {
+            // Said before the wait, so that a minute's silence is explained.
+            self.progress.waiting(self.pacer.due());
+            self.pacer.wait();
+            let batches = self.reader.fetch(&self.config.source.dataset, from, to);
+            let err = match self.fetch(span, batches, emitter) {
                 Ok(()) => {
                     self.slider.finish(&mut |new, w| emitter.group(new, w))?;
                     self.any_succeeded = true;
@@ -308,34 +300,6 @@ impl Chunks<'_, '_> {
         unreachable!("the last attempt returns")
     }
 
-    /// The chunk's fetch: the one asked for ahead, or one asked for now,
-    /// after the pacing wait.
-    fn request(&mut self, span: Span) -> Batches {
-        if let Some(ahead) = self.ahead.take().filter(|a| a.span == span) {
-            return ahead.batches;
-        }
-        // Said before the wait, so that a minute's silence is explained.
-        self.progress.waiting(self.pacer.due());
-        self.pacer.wait();
-        let dataset = &self.config.source.dataset;
-        self.reader.fetch(dataset, span.0, span.1)
-    }
-
-    /// Asks for the next chunk's fetch while this one's last rows are
-    /// still being published: only without pacing (`--min-request-interval
-    /// 0s`), and once this chunk's body was read whole (the reader makes
-    /// one request at a time, so the next starts only then).
-    fn ask_ahead(&mut self, next: Option<Span>, current: &Batches) {
-        let Some(span) = next else { return };
-        if self.ahead.is_some() || !self.pacer.interval.is_zero() || !current.is_read() {
-            return;
-        }
-        self.pacer.wait();
-        let dataset = &self.config.source.dataset;
-        let batches = self.reader.fetch(dataset, span.0, span.1);
-        self.ahead = Some(Ahead { span, batches });
-    }
-
     /// Streams the chunk's rows through the window as the reader hands them
     /// over; the rows and the errors are those of [`Api::fetch`] (a row
     /// refused here ends the fetch).
@@ -343,10 +307,9 @@ impl Chunks<'_, '_> {
         &mut self,
         (from, to): Span,
         mut batches: Batches,
-        next: Option<Span>,
         emitter: &mut Emitter<'_>,
     ) -> Result<()> {
-        while let Some(batch) = batches.next() {
+        for batch in &mut batches {
             for row in batch {
                 if row.time < from || row.time >= to || self.pushed.is_some_and(|p| row.time < p) {
                     continue;
@@ -359,7 +322,6 @@ impl Chunks<'_, '_> {
                     e.context(format!("processing the rows from {url}"))
                 })?;
             }
-            self.ask_ahead(next, &batches);
         }
         batches.finish()?;
         Ok(())
