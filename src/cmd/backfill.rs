@@ -86,18 +86,7 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
         // CSV: nothing to compare with (empty cursors), no value written.
         emitter = emitter.without_values();
     }
-    let api = api(config, &fields)?;
-    let mut run = Chunks {
-        config,
-        reader: api.reader()?,
-        api,
-        slider: Slider::new(dataset, config.aggregate.window),
-        pacer: Pacer::new(config.min_request_interval, sleep),
-        progress: Progress::new(config, range.first),
-        pushed: None,
-        rows: 0,
-        any_succeeded: false,
-    };
+    let mut run = Chunks::new(config, api(config, &fields)?, range.first, sleep)?;
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
     for span in chunks(range.context, range.first, config) {
@@ -263,7 +252,28 @@ struct Chunks<'a, 'p> {
 /// A chunk `[from, to)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-impl Chunks<'_, '_> {
+impl<'a, 'p> Chunks<'a, 'p> {
+    /// The loop's state before the first chunk, `first` the first row time
+    /// fetched (for the progress), its reader thread started.
+    fn new(
+        config: &'a BackfillConfig,
+        api: Api,
+        first: DateTime<Utc>,
+        sleep: &'p mut dyn FnMut(Duration),
+    ) -> Result<Chunks<'a, 'p>> {
+        Ok(Chunks {
+            config,
+            reader: api.reader()?,
+            api,
+            slider: Slider::new(&config.source.dataset, config.aggregate.window),
+            pacer: Pacer::new(config.min_request_interval, sleep),
+            progress: Progress::new(config, first),
+            pushed: None,
+            rows: 0,
+            any_succeeded: false,
+        })
+    }
+
     /// Fetches one chunk and streams it through the window, trying again
     /// after the pacing interval when it fails temporarily.
     fn chunk(&mut self, span: Span, emitter: &mut Emitter<'_>) -> Result<()> {
