@@ -1,7 +1,8 @@
 //! Benchmark baseline: the speed limit of the publish stage. A bare rdkafka
 //! `BaseProducer`, with eds-kafka's own producer configuration, sends the same
 //! number and size of messages a backfill sends (one record and one aggregate
-//! per minute), with pre-serialized payloads, and waits for every ack.
+//! per minute), with pre-serialized payloads, and waits for every ack. Its
+//! producer batches as a backfill's does ([`Batching::Bulk`]).
 //! `cargo run --release --example bare_producer -- BROKERS RECORDS_TOPIC AGGREGATES_TOPIC MINUTES`
 
 #[path = "../tests/support/stub.rs"]
@@ -10,7 +11,7 @@ mod stub;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use eds_kafka::kafka::KafkaSettings;
+use eds_kafka::kafka::{Batching, KafkaSettings};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -18,7 +19,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (brokers, records_topic, aggregates_topic) = (&args[0], &args[1], &args[2]);
     let minutes: i64 = args[3].parse().unwrap();
-    let settings = KafkaSettings::new(Some(brokers), None, &[], Duration::from_secs(60)).unwrap();
+    let settings = KafkaSettings::new(Some(brokers), None, &[], Duration::from_secs(60))
+        .unwrap()
+        .batching(Batching::Bulk);
     let producer: BaseProducer = settings.producer_config().create().unwrap();
 
     // One day of distinct payloads, cycled; an aggregate the size of ours (7 fields x 5 stats).

@@ -23,10 +23,12 @@ use crate::time::{dk_at_or_after, dk_at_or_before, format_api_local, format_utc}
 mod error;
 mod held;
 mod http;
+mod pipe;
 mod record;
 
 pub use error::{ApiError, Failure};
 pub use held::{Held, NoText, TooLong};
+pub use pipe::{Batches, Gone, NoThread, Reader, BATCH, BOUND};
 
 pub use http::parse_retry_after;
 use http::{check_status, error_chain, header_int, is_timeout, quote, retry_after, Capped};
@@ -68,7 +70,8 @@ pub struct RowShape {
     pub raw: bool,
 }
 
-/// A blocking API client; one per run.
+/// A blocking API client; one per run (a clone shares its connections).
+#[derive(Clone)]
 pub struct Api {
     http: Client,
     config: ApiConfig,

@@ -11,11 +11,12 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::api::{self, Api, RowShape};
+use crate::api::{self, Api, Batches, Reader, RowShape};
 use crate::config::ConfigError;
 use crate::config::{BackfillConfig, Output};
 use crate::cursor::Emitter;
 use crate::cursor::{self, Cursors, Spans};
+use crate::kafka::Batching;
 use crate::logging::{count, elapsed};
 use crate::sink::csv::{CsvSink, Table};
 use crate::sink::Sink;
@@ -81,20 +82,15 @@ pub fn run_with(config: &BackfillConfig, sleep: &mut dyn FnMut(Duration)) -> Res
     }
     let stats = &config.aggregate.stats;
     let mut emitter = Emitter::new(dataset, &fields, stats, sink.as_mut(), range.rules);
-    let mut run = Chunks {
-        config,
-        api: api(config, &fields)?,
-        slider: Slider::new(dataset, config.aggregate.window),
-        pacer: Pacer::new(config.min_request_interval, sleep),
-        progress: Progress::new(config, range.first),
-        pushed: None,
-        rows: 0,
-        any_succeeded: false,
-    };
+    if !matches!(config.output, Output::Kafka(_)) {
+        // CSV: nothing to compare with (empty cursors), no value written.
+        emitter = emitter.without_values();
+    }
+    let mut run = Chunks::new(config, api(config, &fields)?, range.first, sleep)?;
     // The first chunk also fetches a window's worth of rows before `start`,
     // as context for the first aggregates.
-    for (from, to) in chunks(range.context, range.first, config) {
-        run.chunk(from, to, &mut emitter)?;
+    for span in chunks(range.context, range.first, config) {
+        run.chunk(span, &mut emitter)?;
     }
     emitter.report(&run.slider);
     let revised = std::mem::take(&mut emitter.revised);
@@ -116,8 +112,11 @@ fn open(
     let stats = &config.aggregate.stats;
     if let Output::Kafka(kafka) = &config.output {
         let reviews = cursor::plan::Reviews::default();
+        // Shares the run's Kafka deadline with `kafka` (the settings' clones do).
+        let mut bulk = kafka.clone();
+        bulk.settings = bulk.settings.batching(Batching::Bulk);
         let (sink, cursors) =
-            cursor::connect(kafka, dataset, stats, spans.backfill_tail(), reviews)?;
+            cursor::connect(&bulk, dataset, stats, spans.backfill_tail(), reviews)?;
         // Connected within one deadline; the range then takes as long as it
         // takes, each wait on the brokers bounded by --kafka-timeout.
         kafka.settings.per_wait();
@@ -239,6 +238,8 @@ fn wait_note(wait: Duration) -> Option<String> {
 struct Chunks<'a, 'p> {
     config: &'a BackfillConfig,
     api: Api,
+    /// Reads and parses the responses on a thread of its own.
+    reader: Reader,
     slider: Slider,
     pacer: Pacer<'p>,
     progress: Progress,
@@ -248,20 +249,41 @@ struct Chunks<'a, 'p> {
     any_succeeded: bool,
 }
 
-impl Chunks<'_, '_> {
+/// A chunk `[from, to)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+impl<'a, 'p> Chunks<'a, 'p> {
+    /// The loop's state before the first chunk, `first` the first row time
+    /// fetched (for the progress), its reader thread started.
+    fn new(
+        config: &'a BackfillConfig,
+        api: Api,
+        first: DateTime<Utc>,
+        sleep: &'p mut dyn FnMut(Duration),
+    ) -> Result<Chunks<'a, 'p>> {
+        Ok(Chunks {
+            config,
+            reader: api.reader()?,
+            api,
+            slider: Slider::new(&config.source.dataset, config.aggregate.window),
+            pacer: Pacer::new(config.min_request_interval, sleep),
+            progress: Progress::new(config, first),
+            pushed: None,
+            rows: 0,
+            any_succeeded: false,
+        })
+    }
+
     /// Fetches one chunk and streams it through the window, trying again
     /// after the pacing interval when it fails temporarily.
-    fn chunk(
-        &mut self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        emitter: &mut Emitter<'_>,
-    ) -> Result<()> {
+    fn chunk(&mut self, span: Span, emitter: &mut Emitter<'_>) -> Result<()> {
+        let (from, to) = span;
         for attempt in 1..=ATTEMPTS {
             // Said before the wait, so that a minute's silence is explained.
             self.progress.waiting(self.pacer.due());
             self.pacer.wait();
-            let err = match self.fetch(from, to, emitter) {
+            let batches = self.reader.fetch(&self.config.source.dataset, from, to);
+            let err = match self.fetch(span, batches, emitter) {
                 Ok(()) => {
                     self.slider.finish(&mut |new, w| emitter.group(new, w))?;
                     self.any_succeeded = true;
@@ -288,22 +310,30 @@ impl Chunks<'_, '_> {
         unreachable!("the last attempt returns")
     }
 
+    /// Streams the chunk's rows through the window as the reader hands them
+    /// over; the rows and the errors are those of [`Api::fetch`] (a row
+    /// refused here ends the fetch).
     fn fetch(
         &mut self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (from, to): Span,
+        mut batches: Batches,
         emitter: &mut Emitter<'_>,
     ) -> Result<()> {
-        let dataset = &self.config.source.dataset;
-        let (slider, pushed, rows) = (&mut self.slider, &mut self.pushed, &mut self.rows);
-        self.api.fetch(dataset, from, to, &mut |row| {
-            if row.time < from || row.time >= to || pushed.is_some_and(|p| row.time < p) {
-                return Ok(());
+        for batch in &mut batches {
+            for row in batch {
+                if row.time < from || row.time >= to || self.pushed.is_some_and(|p| row.time < p) {
+                    continue;
+                }
+                self.pushed = Some(row.time);
+                self.rows += 1;
+                let pushed = self.slider.push(row, &mut |new, w| emitter.group(new, w));
+                pushed.map_err(|e| {
+                    let url = self.api.dataset_url(&self.config.source.dataset);
+                    e.context(format!("processing the rows from {url}"))
+                })?;
             }
-            *pushed = Some(row.time);
-            *rows += 1;
-            slider.push(row, &mut |new, w| emitter.group(new, w))
-        })?;
+        }
+        batches.finish()?;
         Ok(())
     }
 }

@@ -51,7 +51,26 @@ pub struct KafkaSettings {
     pub timeout: Duration,
     /// The run's one deadline for Kafka, shared by every clone.
     budget: Budget,
+    /// How long the producer lets a batch fill.
+    batching: Batching,
 }
+
+/// How long the producer lets a batch of messages fill before sending it
+/// (`linger.ms`; `-X linger.ms=N` wins over both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Batching {
+    /// 1 ms: a cron run's few messages go at once.
+    #[default]
+    Prompt,
+    /// [`BULK_LINGER_MS`]: a backfill produces more slowly than the
+    /// producer's thread sends; at 1 ms it sent a request for every few
+    /// dozen messages, and each cost that thread and the broker more than
+    /// the messages in it. Larger batches cost a backfill one wait at its end.
+    Bulk,
+}
+
+/// `linger.ms` of [`Batching::Bulk`].
+pub const BULK_LINGER_MS: u32 = 20;
 
 /// A run's Kafka work (connect, metadata, offsets, reading, delivery) ends
 /// within `--kafka-timeout` of its start, whatever fails: the deadline is
@@ -127,7 +146,14 @@ impl KafkaSettings {
             secrets,
             timeout,
             budget: Budget::default(),
+            batching: Batching::Prompt,
         })
+    }
+
+    /// The same settings with the producer batching as `batching` says.
+    pub fn batching(mut self, batching: Batching) -> Self {
+        self.batching = batching;
+        self
     }
 
     /// The run's deadline for Kafka: `--kafka-timeout` after the first call
@@ -215,12 +241,19 @@ impl KafkaSettings {
             ("acks", "all".into()),
             ("compression.type", "lz4".into()),
             ("enable.gapless.guarantee", "true".into()),
-            ("linger.ms", "1".into()),
+            ("linger.ms", self.linger_ms().to_string()),
             // librdkafka buffers up to 1 GiB by default; a backfill produces faster
             // than a broker takes it, and memory must stay flat.
             ("queue.buffering.max.kbytes", "16384".into()),
             ("message.timeout.ms", self.timeout.as_millis().to_string()),
         ])
+    }
+
+    fn linger_ms(&self) -> u32 {
+        match self.batching {
+            Batching::Prompt => 1,
+            Batching::Bulk => BULK_LINGER_MS,
+        }
     }
 
     /// Consumer: offsets committed only when asked, short fetch waits.

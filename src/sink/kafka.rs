@@ -7,13 +7,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::ClientConfig;
 
+use super::create::Closing;
 use super::error::SinkError;
 use super::values::{ValueFormat, Valued, Values};
 use super::{Message, Sink, Written};
@@ -21,7 +19,7 @@ use crate::aggregate::Aggregate;
 use crate::contract::{digest_text, DATASET_HEADER, DIGEST_HEADER, REVISION_HEADER};
 use crate::dataset::{Dataset, Row};
 use crate::kafka::topics;
-use crate::kafka::{replica_shortage, Context, KafkaSettings};
+use crate::kafka::{replica_shortage, Context, KafkaSettings, CREATE_HINT};
 use crate::logging::{count, elapsed};
 
 /// Where the messages go; `None` for a topic not to publish to.
@@ -71,6 +69,8 @@ pub struct KafkaSink {
     values: Values,
     /// A framed value being written, reused from message to message.
     buf: Vec<u8>,
+    /// The admin client that created topics, being dropped meanwhile.
+    admin: Closing,
 }
 
 impl KafkaSink {
@@ -87,7 +87,7 @@ impl KafkaSink {
             .producer_config()
             .create_with_context(Context::default())
             .map_err(|e| settings.creation_error(e))?;
-        let sink = KafkaSink {
+        let mut sink = KafkaSink {
             producer,
             settings: settings.clone(),
             topics,
@@ -96,11 +96,10 @@ impl KafkaSink {
             started,
             values: Values::json(),
             buf: Vec::new(),
+            admin: Closing::none(),
         };
         let topics: Vec<String> = sink.topics.names().map(str::to_string).collect();
-        for topic in &topics {
-            sink.check_topic(topic, create_topics)?;
-        }
+        sink.admin = sink.check_topics(&topics, create_topics)?;
         if topics.len() == 1 {
             // The idempotent producer asks for its producer id after a metadata
             // response; after the first one the bootstrap connection is being
@@ -123,24 +122,44 @@ impl KafkaSink {
         topics::partitions(&self.producer, &self.settings, topic)
     }
 
-    fn check_topic(&self, topic: &str, create: Option<&NewTopics>) -> Result<()> {
-        let mut count = self.partitions(topic)?;
-        if let (None, Some(new)) = (count, create) {
-            create_topic(&self.settings, topic, new)?;
-            let deadline = self.settings.deadline();
-            while count.is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-                count = self.partitions(topic)?;
-            }
+    /// Checks the topics and their partition; with `create`, the missing
+    /// ones are created (in one request, after the others were checked) and
+    /// waited for. Returns the admin client's drop, when one was made.
+    fn check_topics(&self, topics: &[String], create: Option<&NewTopics>) -> Result<Closing> {
+        let mut counts = Vec::with_capacity(topics.len());
+        for topic in topics {
+            counts.push(self.partitions(topic)?);
         }
-        topics::check_partitions(
-            &self.settings,
-            topic,
-            count,
-            Some(self.topics.partition),
-            crate::kafka::CREATE_HINT,
-        )
-        .map(|_| ())
+        let missing: Vec<&str> = (topics.iter().zip(&counts))
+            .filter_map(|(topic, count)| count.is_none().then_some(topic.as_str()))
+            .collect();
+        for (topic, count) in topics.iter().zip(&counts).filter(|(_, c)| c.is_some()) {
+            self.check_partitions(topic, *count)?;
+        }
+        let mut closing = Closing::none();
+        if let (false, Some(new)) = (missing.is_empty(), create) {
+            closing = super::create::create_topics(&self.settings, &missing, new)?;
+        }
+        let deadline = self.settings.deadline();
+        for topic in &missing {
+            let mut count = None;
+            if create.is_some() {
+                count = self.partitions(topic)?;
+                while count.is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                    count = self.partitions(topic)?;
+                }
+            }
+            self.check_partitions(topic, count)?;
+        }
+        Ok(closing)
+    }
+
+    /// Exit 4 unless `topic` exists with the partition this run writes.
+    fn check_partitions(&self, topic: &str, count: Option<usize>) -> Result<()> {
+        let partition = Some(self.topics.partition);
+        topics::check_partitions(&self.settings, topic, count, partition, CREATE_HINT)?;
+        Ok(())
     }
 
     /// Sends one message: its value written as the run's format says.
@@ -301,50 +320,6 @@ impl KafkaSink {
     }
 }
 
-fn create_topic(settings: &KafkaSettings, topic: &str, how: &NewTopics) -> Result<()> {
-    let mut config = ClientConfig::new();
-    for (k, v) in settings.producer_config().config_map() {
-        config.set(k, v);
-    }
-    let admin: AdminClient<DefaultClientContext> =
-        config.create().map_err(|e| settings.creation_error(e))?;
-    let replication = how.replication_factor.map_or(-1, i32::from);
-    let mut new = NewTopic::new(topic, 1, TopicReplication::Fixed(replication));
-    for (key, value) in &how.config {
-        new = new.set(key, value);
-    }
-    let options = AdminOptions::new()
-        .operation_timeout(Some(settings.remaining()))
-        .request_timeout(Some(settings.remaining()));
-    let results =
-        futures_executor::block_on(admin.create_topics([&new], &options)).map_err(|source| {
-            SinkError::Create {
-                topic: topic.to_string(),
-                brokers: settings.brokers().to_string(),
-                source,
-            }
-        })?;
-    for result in results {
-        match result {
-            Ok(name) => log::info!(
-                "created topic {name} (1 partition, replication factor {})",
-                how.replication_factor
-                    .map_or("of the broker's default".to_string(), |n| n.to_string())
-            ),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => {
-                return Err(SinkError::CreateRefused {
-                    topic: name,
-                    brokers: settings.brokers().to_string(),
-                    code,
-                }
-                .into())
-            }
-        }
-    }
-    Ok(())
-}
-
 impl Sink for KafkaSink {
     fn record(&mut self, row: &Row, message: Message<'_>) -> Result<()> {
         let Some(topic) = self.topics.records.take() else {
@@ -375,6 +350,7 @@ impl Sink for KafkaSink {
     /// Polls in small steps (not `flush`, which sleeps in 100 ms steps) until
     /// every message is acknowledged, failed, or the run's deadline passes.
     fn finish(&mut self) -> Result<Written> {
+        self.admin.join();
         let deadline = self.settings.deadline();
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
             self.serve_or_wait();

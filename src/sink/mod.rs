@@ -2,6 +2,7 @@
 //! Kafka topics, their values plain JSON or framed for a schema registry
 //! ([`values`]). Both take records oldest first, then aggregates.
 
+mod create;
 pub mod csv;
 mod error;
 pub mod kafka;

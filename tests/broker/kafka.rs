@@ -4,6 +4,7 @@
 
 use crate::support;
 
+use support::args::Args;
 use support::broker::{consume, test_broker, Topics};
 use support::kafka::Cluster;
 use support::{dry_run, eds, outcome, stub_at, temp_dir, NOW};
@@ -114,6 +115,30 @@ fn stopped_broker_exits_4() {
     let (code, out, err) = t.publish(&stub, &address, NOW, &["--kafka-timeout", "3s"]);
     assert_eq!((code, out.as_str()), (4, ""), "{err}");
     assert!(err.contains(&address), "{err}");
+}
+
+/// `--create-topics` with one topic there and the other missing: only the
+/// missing one is created (both are asked for in one request otherwise),
+/// and both are written.
+#[test]
+fn create_topics_makes_only_the_missing_one() {
+    let Some(brokers) = test_broker() else {
+        return;
+    };
+    let (stub, t) = (stub_at(NOW), topics());
+    let created = |topic: &str| format!("created topic {topic} ");
+    let (code, _, err) = Args::publish(&stub.url, NOW)
+        .brokers(&brokers)
+        .extra(&["--create-topics", "--aggregates-topic", ""])
+        .flag("--records-topic", &t.records)
+        .run();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&created(&t.records)), "{err}");
+    let (code, _, err) = t.publish(&stub, &brokers, NOW, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains(&created(&t.records)), "{err}");
+    assert!(err.contains(&created(&t.aggregates)), "{err}");
+    assert!(consume(&brokers, &t.aggregates, &[]).lines().count() > 1);
 }
 
 /// `--create-topics` with `--replication-factor` and `--topic-config`: the

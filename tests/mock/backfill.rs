@@ -206,6 +206,53 @@ fn backfill_resumes_from_the_cursor_and_hands_over_to_publish() {
     assert_eq!(keys(&brokers, AGGREGATES).len(), 122);
 }
 
+/// The body is read on a thread of its own while the rows are published:
+/// a body cut off mid-chunk is still exit 3, nothing past the rows read
+/// before the cut is published, and the next run resumes exactly (the
+/// chunks are fetched one after the other, one request each).
+#[test]
+fn a_body_cut_off_mid_chunk_publishes_only_what_was_read_and_resumes() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(RECORDS, 1, 1).unwrap();
+    mock.create_topic(AGGREGATES, 1, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let stub = stub();
+    let run = |to: &str| {
+        let range = format!("--from 2026-11-28T10:00:00Z --to {to} --chunk 20m");
+        backfill(
+            &stub,
+            &[&["--brokers", &brokers][..], &words(&range)].concat(),
+        )
+    };
+    let (code, _, err) = run("2026-11-28T11:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    stub.fault(Fault::Truncated);
+    let (code, _, err) = run("2026-11-28T12:00:00Z");
+    assert_eq!(code, 3, "{err}");
+    let records = keys(&brokers, RECORDS);
+    let last = records.last().unwrap().clone();
+    assert!(
+        (last.as_str() >= "2026-11-28T10:59:00Z") && (last.as_str() < "2026-11-28T11:20:00Z"),
+        "only rows of the cut chunk read before the cut: {last}"
+    );
+    let before = stub.requests().len();
+    let (code, _, err) = run("2026-11-28T12:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    let chunks = stub.requests().len() - before;
+    // From the revision horizon (an hour back, not before --from) to --to.
+    assert!((3..=6).contains(&chunks), "one request a chunk: {chunks}");
+    let expected = |first: i64| -> Vec<String> {
+        (first..first + 120)
+            .map(|m| {
+                let t = utc("2026-11-28T10:00:00Z") + chrono::TimeDelta::minutes(m);
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            })
+            .collect()
+    };
+    assert_eq!(keys(&brokers, RECORDS), expected(0), "no gap, no duplicate");
+    assert_eq!(keys(&brokers, AGGREGATES), expected(1));
+}
+
 #[test]
 fn backfill_refuses_all_fields_and_bad_ranges() {
     let stub = stub();
