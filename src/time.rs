@@ -2,8 +2,7 @@
 //! API's zone-less timestamps, flooring to a resolution, and the conversion of
 //! a UTC instant to the Danish local time the API reads `start`/`end` in.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
-use chrono_tz::Europe::Copenhagen;
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
 /// The longest duration a flag takes: 10 years.
 pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(3650 * 86_400);
@@ -190,23 +189,58 @@ pub fn floor(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
         .unwrap_or(t)
 }
 
-/// Every UTC instant the API could mean by a Danish local time: one, two in
-/// the October hour that happens twice, none in the March hour that is skipped.
-fn readings(local: NaiveDateTime) -> Vec<DateTime<Utc>> {
-    match Copenhagen.from_local_datetime(&local) {
-        LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
-        LocalResult::Ambiguous(a, b) => vec![a.with_timezone(&Utc), b.with_timezone(&Utc)],
-        LocalResult::None => Vec::new(),
+/// Denmark's offset from UTC at the UTC time `utc`, in hours: 2 in summer
+/// time, else 1. Summer time runs from 01:00 UTC on the last Sunday of March
+/// to 01:00 UTC on the last Sunday of October (the EU rule, since 1996; the
+/// last Sunday of September from 1981 to 1995, 6 April to 28 September in
+/// 1980, none from 1949 to 1979). Flags take 2000 to 2100 and a plan reaches
+/// back at most 10 years before: the years before 1949 are never asked for
+/// (they count as standard time here). A unit test checks it against the IANA
+/// zone Europe/Copenhagen (chrono-tz, a dev-dependency) hour by hour.
+fn dk_offset_hours(utc: NaiveDateTime) -> i64 {
+    let year = utc.year();
+    let span = match year {
+        1980 => NaiveDate::from_ymd_opt(1980, 4, 6).zip(NaiveDate::from_ymd_opt(1980, 9, 28)),
+        1981..=1995 => last_sunday(year, 3).zip(last_sunday(year, 9)),
+        1996.. => last_sunday(year, 3).zip(last_sunday(year, 10)),
+        _ => None,
+    };
+    let at_one = |day: NaiveDate| day.and_hms_opt(1, 0, 0);
+    match span.and_then(|(start, end)| at_one(start).zip(at_one(end))) {
+        Some((start, end)) if start <= utc && utc < end => 2,
+        _ => 1,
     }
+}
+
+/// The last Sunday of a month (`None` at the ends of chrono's range).
+fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
+    let next = match month {
+        12 => NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1),
+        _ => NaiveDate::from_ymd_opt(year, month + 1, 1),
+    };
+    let last = next?.pred_opt()?;
+    last.checked_sub_days(Days::new(u64::from(last.weekday().num_days_from_sunday())))
+}
+
+/// Every UTC instant the API could mean by a Danish local time: one, two in
+/// the October hour that happens twice (the earlier first), none in the March
+/// hour that is skipped.
+fn readings(local: NaiveDateTime) -> Vec<DateTime<Utc>> {
+    [2, 1]
+        .into_iter()
+        .filter_map(|hours| {
+            let utc = local.checked_sub_signed(TimeDelta::hours(hours))?;
+            (dk_offset_hours(utc) == hours).then(|| utc.and_utc())
+        })
+        .collect()
 }
 
 /// The Danish wall-clock time of `utc` (at the ends of chrono's range, where
 /// that would overflow, the UTC time itself).
 fn danish(utc: DateTime<Utc>) -> NaiveDateTime {
-    use chrono::Offset;
-    let offset = Copenhagen.offset_from_utc_datetime(&utc.naive_utc()).fix();
+    let offset = TimeDelta::hours(dk_offset_hours(utc.naive_utc()));
     utc.naive_utc()
-        .checked_add_signed(TimeDelta::seconds(offset.local_minus_utc() as i64))
+        .checked_add_signed(offset)
         .unwrap_or(utc.naive_utc())
 }
 
@@ -260,6 +294,41 @@ pub fn format_api_local(local: NaiveDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Denmark's offset, hour by hour from 1950 to 2100 (the latest time a
+    /// flag takes; chrono-tz's table ends there), and every local hour's
+    /// readings, as the IANA zone Europe/Copenhagen has them.
+    #[test]
+    fn the_danish_offset_is_the_iana_zones() {
+        use chrono::{LocalResult, Offset, TimeZone};
+        use chrono_tz::Europe::Copenhagen;
+        let mut t = NaiveDate::from_ymd_opt(1950, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let end = NaiveDate::from_ymd_opt(2100, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        while t < end {
+            let iana = Copenhagen
+                .offset_from_utc_datetime(&t)
+                .fix()
+                .local_minus_utc();
+            assert_eq!(dk_offset_hours(t) * 3600, i64::from(iana), "UTC {t}");
+            let expected: Vec<DateTime<Utc>> = match Copenhagen.from_local_datetime(&t) {
+                LocalResult::Single(a) => vec![a.with_timezone(&Utc)],
+                LocalResult::Ambiguous(a, b) => vec![a.with_timezone(&Utc), b.with_timezone(&Utc)],
+                LocalResult::None => Vec::new(),
+            };
+            assert_eq!(readings(t), expected, "local {t}");
+            t += TimeDelta::hours(1);
+        }
+        // The ends of chrono's range: standard time, no overflow.
+        assert_eq!(dk_offset_hours(NaiveDateTime::MAX), 1);
+        assert_eq!(dk_offset_hours(NaiveDateTime::MIN), 1);
+        assert!(readings(NaiveDateTime::MIN).is_empty());
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
